@@ -1,0 +1,119 @@
+# dbguard — build, test, install.  Every library comes through pkg-config.
+PREFIX    ?= /usr/local
+MANPREFIX ?= $(PREFIX)/share/man
+COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= $(PREFIX)/etc
+DESTDIR   ?=
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+VERSION    := 0.1.0
+
+PQ_CFLAGS     ?= $(shell $(PKG_CONFIG) --cflags libpq)
+PQ_LIBS       ?= $(shell $(PKG_CONFIG) --libs libpq)
+MYSQL_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags mysqlclient 2>/dev/null || $(PKG_CONFIG) --cflags libmariadb)
+MYSQL_LIBS    ?= $(shell $(PKG_CONFIG) --libs mysqlclient 2>/dev/null || $(PKG_CONFIG) --libs libmariadb)
+SQLITE_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags sqlite3)
+SQLITE_LIBS   ?= $(shell $(PKG_CONFIG) --libs sqlite3)
+ZSTD_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags libzstd)
+ZSTD_LIBS     ?= $(shell $(PKG_CONFIG) --libs libzstd)
+ZLIB_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags zlib)
+ZLIB_LIBS     ?= $(shell $(PKG_CONFIG) --libs zlib)
+CRYPTO_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcrypto)
+CRYPTO_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcrypto)
+YAML_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags yaml-0.1)
+YAML_LIBS     ?= $(shell $(PKG_CONFIG) --libs yaml-0.1)
+
+LIB_CFLAGS = $(PQ_CFLAGS) $(MYSQL_CFLAGS) $(SQLITE_CFLAGS) $(ZSTD_CFLAGS) \
+             $(ZLIB_CFLAGS) $(CRYPTO_CFLAGS) $(YAML_CFLAGS)
+LIB_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) \
+             $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
+
+OPTFLAGS ?= -O2
+ifeq ($(SANITIZE),1)
+OPTFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SANLDFLAGS = -fsanitize=address,undefined
+endif
+WARNFLAGS = -std=c11 -Wall -Wextra -Werror
+ALL_CFLAGS = $(WARNFLAGS) $(OPTFLAGS) -D_GNU_SOURCE -Icommon -Ibuild \
+             -DDBGUARD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+             $(LIB_CFLAGS) $(CFLAGS)
+
+PROGS   = $(patsubst bin/%.c,bin/%,$(wildcard bin/*.c))
+LIBSRC  = $(wildcard common/*.c)
+LIBOBJ  = $(patsubst common/%.c,build/common/%.o,$(LIBSRC)) build/defaults.o
+HEADERS = $(wildcard common/*.h)
+LIB     = build/libdbguard.a
+
+all: $(PROGS)
+
+# Rebuild everything when the flags change (a SANITIZE=1 build after a plain one).
+build/flags: FORCE
+	@mkdir -p build/common
+	@echo '$(ALL_CFLAGS) $(SANLDFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(ALL_CFLAGS) $(SANLDFLAGS) $(LDFLAGS)' > $@
+
+# The default policy is etc/dbguard.conf itself, compiled in, so an uninstalled
+# build and an installed one read the same defaults.
+build/defaults.c: etc/dbguard.conf build/flags
+	@mkdir -p build
+	{ echo 'const char dbguard_default_config[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+build/defaults.o: build/defaults.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/common/%.o: common/%.c $(HEADERS) build/flags
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+bin/%: bin/%.c $(LIB) $(HEADERS) build/flags
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(SANLDFLAGS) $(LDFLAGS) $(LIB_LIBS)
+
+BATS ?= bats
+check: all
+	LANG=C LC_ALL=C $(BATS) --timing t/
+
+check-asan:
+	$(MAKE) SANITIZE=1 check
+
+DEBIAN_PACKAGES = build-essential pkg-config libpq-dev postgresql-15 postgresql-client-15 \
+	mariadb-server mariadb-client default-libmysqlclient-dev libsqlite3-dev sqlite3 \
+	libzstd-dev zstd zlib1g-dev libssl-dev libyaml-dev libexpat1-dev \
+	bats mandoc util-linux procps python3 tmux
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all build and test dependencies are installed"; fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
+	    $(DESTDIR)$(COMPDIR) $(DESTDIR)$(SYSCONFDIR)/dbguard
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man1/*.1 $(DESTDIR)$(MANPREFIX)/man1/
+	install -m 0644 completions/* $(DESTDIR)$(COMPDIR)/
+	install -m 0644 etc/dbguard.conf $(DESTDIR)$(SYSCONFDIR)/dbguard/dbguard.conf
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/$$p; done
+	for m in man1/*.1; do rm -f $(DESTDIR)$(MANPREFIX)/$$m; done
+	for c in completions/*; do rm -f $(DESTDIR)$(COMPDIR)/$${c#completions/}; done
+	rm -f $(DESTDIR)$(SYSCONFDIR)/dbguard/dbguard.conf
+
+lint-man:
+	mandoc -T lint -W warning man1/*.1
+
+demo: all
+	./t/helpers/demo.sh
+
+clean:
+	rm -rf build $(PROGS)
+
+FORCE:
+.PHONY: all check check-asan deps install uninstall lint-man demo clean FORCE

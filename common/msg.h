@@ -1,0 +1,19 @@
+/* msg.h — messages on stderr, every one prefixed with the program name.
+ * A format ending in ':' gets ": strerror(errno)" appended (as sbase does). */
+#ifndef DBGUARD_MSG_H
+#define DBGUARD_MSG_H
+
+extern const char *progname;
+/* 0 = -q (errors only), 1 = normal, 2 = -v */
+extern int msg_verbosity;
+
+void msg_init(const char *argv0);
+_Noreturn void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* always shown */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    /* hidden by -q */
+void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    /* hidden by -q */
+void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* only with -v */
+/* Print the version line for --version and exit 0. */
+_Noreturn void print_version(void);
+
+#endif
