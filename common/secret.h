@@ -7,7 +7,8 @@
 char *mask_url(const char *s);
 /* Join argv with spaces (quoted where needed, as a shell would read it) with
  * secrets masked: URLs with passwords, --password=X / --password X, -pX (mysql
- * clients), PGPASSWORD=/MYSQL_PWD=/*PASSWORD*=X assignments.  Caller frees. */
+ * clients), and NAME=X words whose NAME is PGPASSWORD, MYSQL_PWD or
+ * contains PASSWORD, PASSWD, SECRET or TOKEN.  Caller frees. */
 char *mask_command(char *const argv[]);
 
 #endif
