@@ -278,7 +278,7 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 		free(dir);
 		dir = xstrdup(".");
 	}
-	int test_run = o->test_run || env_says_test();
+	int test_run = l->test_run = o->test_run || env_says_test();
 	const char *names[] = { ".env.testing", ".env.local", ".env" };
 	struct dotenv files[3];
 	int loaded[3];

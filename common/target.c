@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confirm.h"
 #include "xalloc.h"
 
 static const char *const field_names[TF_COUNT] = {
@@ -114,4 +115,21 @@ void target_copy(struct target *dst, const struct target *src)
 	dst->cls = src->cls;
 	dst->rule = xstrdup(src->rule);
 	dst->marker = xstrdup(src->marker);
+}
+
+const char *target_confirm_name(const struct target *t)
+{
+	const char *db = target_get(t, TF_DATABASE);
+	if (!db)
+		return "";
+	const char *slash = strrchr(db, '/');
+	return is_sqlite(t) && slash ? slash + 1 : db;
+}
+
+int target_confirm(const struct target *t, const char *given, const char *what)
+{
+	const char *db = target_get(t, TF_DATABASE);
+	if (given && db && is_sqlite(t) && strcmp(given, db) == 0)
+		given = target_confirm_name(t);
+	return confirm_name(target_confirm_name(t), given, what);
 }

@@ -41,6 +41,11 @@ const char *target_host(const struct target *t);     /* NULL for sqlite */
 int target_port(const struct target *t);             /* 0 for sqlite */
 /* One-line human description without password: "postgres app@localhost:5432/app_dev". */
 char *target_describe(const struct target *t);
+/* The name a user types to confirm a destructive act on t: the database
+ * name, or a SQLite file's base name. */
+const char *target_confirm_name(const struct target *t);
+/* confirm_name() for t, also accepting a SQLite file's full path. */
+int target_confirm(const struct target *t, const char *given, const char *what);
 void target_free(struct target *t);
 void target_copy(struct target *dst, const struct target *src);
 
@@ -48,6 +53,7 @@ struct target_list {
 	struct target *v;
 	size_t n;
 	int config_errors;       /* malformed input seen while resolving (exit 2) */
+	int test_run;            /* --test-run, or APP_ENV/NODE_ENV/... says test */
 	struct candidate {
 		char *source;        /* ".env", "environment DATABASE_URL", ... */
 		char *says;          /* what it says, password masked */

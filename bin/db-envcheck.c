@@ -1,0 +1,421 @@
+/* db-envcheck — say which database(s) this project points at, where each
+ * value came from, and whether touching it is safe. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "classify.h"
+#include "config.h"
+#include "dburl.h"
+#include "engine.h"
+#include "exitcodes.h"
+#include "io.h"
+#include "msg.h"
+#include "output.h"
+#include "target.h"
+#include "term.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+	"usage: db-envcheck [-qv] [-C DIR] [--url[=URL]] [--test-run] [--explain]\n"
+	"                   [--format=human|env|tsv|json] [--with-password] [--ping]\n"
+	"                   [--mark=production|staging|clear [--confirm=NAME]]\n";
+
+static void usage(int status)
+{
+	fputs(usage_text, status ? stderr : stdout);
+	if (!status)
+		fputs("\n"
+		      "Report the databases this project's command would touch, where every\n"
+		      "value came from, and whether touching them is safe.\n"
+		      "\n"
+		      "  -C DIR               run as if started in DIR\n"
+		      "      --url=URL        check URL instead of the project's configuration\n"
+		      "      --url            print a URL of the primary target (no password)\n"
+		      "      --with-password  with --url: include the password\n"
+		      "      --test-run       treat this run as a test run (.env.testing first)\n"
+		      "      --explain        show every source, which one won, and why\n"
+		      "      --format=FORMAT  human (default), env (for eval), tsv or json\n"
+		      "      --ping           connect: reachability, version, size, tables, marker\n"
+		      "      --mark=CLASS     store the marker production or staging, or clear it\n"
+		      "      --confirm=NAME   confirm --mark without a terminal\n"
+		      "  -q, --quiet          only errors on stderr\n"
+		      "  -v, --verbose        more detail on stderr\n"
+		      "  -h, --help           this help\n"
+		      "      --version        version\n"
+		      "\n"
+		      "Exit status: 0 safe, 1 production (or a refused class), 2 usage or\n"
+		      "configuration error, 3 no database found, 4 primary target unreachable,\n"
+		      "6 --mark not confirmed.\n", stdout);
+	exit(status);
+}
+
+struct probe {
+	int done, reachable, status;
+	char err[256];
+	char *version, *marker;
+	long long size;
+	long tables;
+};
+
+static void ping(struct target *t, struct probe *p)
+{
+	struct dbconn *c;
+	p->done = 1;
+	p->status = db_connect(t, &c, p->err, sizeof p->err);
+	if (p->status != DG_OK)
+		return;
+	p->reachable = 1;
+	p->version = xstrdup(db_server_version(c));
+	p->size = db_size(c, p->err, sizeof p->err);
+	struct table_counts tc = { 0 };
+	p->tables = db_tables(c, &tc, p->err, sizeof p->err) == 0 ? (long)tc.n : -1;
+	table_counts_free(&tc);
+	if (db_marker_read(c, &p->marker, p->err, sizeof p->err) < 0)
+		p->marker = NULL;
+	db_close(c);
+	free(t->marker);
+	t->marker = xstrdup(p->marker);
+	classify_target(t);
+}
+
+static const char *orblank(const char *s) { return s ? s : ""; }
+
+static void print_human(const struct target_list *l, const struct probe *pr)
+{
+	int out = 1;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct target *t = &l->v[i];
+		printf("%s%s%s (from %s)\n", term_bold(out), i == 0 ? "primary target" : "also configured",
+		       term_reset(out), t->origin ? t->origin : "?");
+		for (int f = 0; f < TF_COUNT; f++) {
+			const char *v = target_get(t, f);
+			if (!v && f != TF_ENGINE && f != TF_DATABASE)
+				continue;
+			if (f == TF_PASSWORD)
+				v = "(set, not shown)";
+			printf("  %-9s %-28s %s\n", tfield_name(f), v ? v : "(not set)", orblank(t->src[f]));
+		}
+		if (t->envname)
+			printf("  %-9s %-28s %s\n", "env", t->envname, orblank(t->envname_src));
+		if (pr[i].done) {
+			char size[32];
+			if (pr[i].reachable)
+				printf("  %-9s yes: server %s, %s, %ld tables, marker %s\n", "reachable", pr[i].version,
+				       pr[i].size >= 0 ? human_bytes((unsigned long long)pr[i].size, size, sizeof size) : "size unknown",
+				       pr[i].tables, pr[i].marker ? pr[i].marker : "none");
+			else
+				printf("  %-9s no: %s\n", "reachable", pr[i].err);
+		}
+		const char *colour = t->cls == TC_PRODUCTION ? term_red(out) : t->cls == TC_LOCAL ? term_green(out) : term_yellow(out);
+		printf("  %-9s %s%s%s: %s\n", "class", colour, tclass_name(t->cls), term_reset(out), orblank(t->rule));
+	}
+}
+
+static void print_explain(const struct target_list *l, int test_run)
+{
+	printf("run: %s\n", test_run ? "test run (.env.testing is read first)" : "not a test run");
+	printf("sources, strongest first:\n");
+	for (size_t i = 0; i < l->ncand; i++)
+		printf("  %s %-24s %s%s%s\n", l->cand[i].used ? "*" : "-", l->cand[i].source, l->cand[i].why,
+		       *l->cand[i].says ? ": " : "", l->cand[i].says);
+	printf("\n");
+}
+
+static void print_tsv(const struct target_list *l, const struct probe *pr, int pinged)
+{
+	fputs("role\tengine\thost\tport\tdatabase\tuser\tclass\tsource\trule", stdout);
+	if (pinged)
+		fputs("\treachable\tversion\tsize\ttables\tmarker", stdout);
+	putchar('\n');
+	for (size_t i = 0; i < l->n; i++) {
+		const struct target *t = &l->v[i];
+		char port[16] = "";
+		if (target_port(t))
+			snprintf(port, sizeof port, "%d", target_port(t));
+		const char *fields[] = { i == 0 ? "primary" : "also", target_get(t, TF_ENGINE), target_host(t), port,
+		                         target_get(t, TF_DATABASE), target_get(t, TF_USER), tclass_name(t->cls),
+		                         t->origin, t->rule };
+		for (size_t k = 0; k < sizeof fields / sizeof *fields; k++) {
+			if (k)
+				putchar('\t');
+			tsv_field(stdout, fields[k]);
+		}
+		if (pinged) {
+			printf("\t%s\t", pr[i].reachable ? "yes" : "no");
+			tsv_field(stdout, pr[i].version);
+			if (pr[i].reachable)
+				printf("\t%lld\t%ld\t", pr[i].size, pr[i].tables);
+			else
+				printf("\t\t\t");
+			tsv_field(stdout, pr[i].marker);
+		}
+		putchar('\n');
+	}
+}
+
+static void json_kv(const char *key, const char *value, int comma)
+{
+	if (comma)
+		putchar(',');
+	json_string(stdout, key);
+	putchar(':');
+	json_string(stdout, value);
+}
+
+static void print_json(const struct target_list *l, const struct probe *pr, const char *verdict)
+{
+	printf("{\"verdict\":");
+	json_string(stdout, verdict);
+	printf(",\"targets\":[");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct target *t = &l->v[i];
+		printf("%s{\"primary\":%s", i ? "," : "", i == 0 ? "true" : "false");
+		json_kv("engine", target_get(t, TF_ENGINE), 1);
+		json_kv("host", target_host(t), 1);
+		printf(",\"port\":");
+		if (target_port(t))
+			printf("%d", target_port(t));
+		else
+			printf("null");
+		json_kv("database", target_get(t, TF_DATABASE), 1);
+		json_kv("user", target_get(t, TF_USER), 1);
+		printf(",\"password_set\":%s", target_get(t, TF_PASSWORD) ? "true" : "false");
+		json_kv("class", tclass_name(t->cls), 1);
+		json_kv("rule", t->rule, 1);
+		json_kv("source", t->origin, 1);
+		json_kv("environment", t->envname, 1);
+		printf(",\"sources\":{");
+		int comma = 0;
+		for (int f = 0; f < TF_COUNT; f++)
+			if (t->src[f]) {
+				json_kv(tfield_name(f), t->src[f], comma);
+				comma = 1;
+			}
+		putchar('}');
+		if (pr[i].done) {
+			printf(",\"reachable\":%s", pr[i].reachable ? "true" : "false");
+			if (pr[i].reachable) {
+				json_kv("version", pr[i].version, 1);
+				printf(",\"size\":%lld,\"tables\":%ld", pr[i].size, pr[i].tables);
+				json_kv("marker", pr[i].marker, 1);
+			} else {
+				json_kv("error", pr[i].err, 1);
+			}
+		}
+		putchar('}');
+	}
+	printf("]}\n");
+}
+
+static void print_env(const struct target *t, const char *verdict)
+{
+	char port[16] = "";
+	if (target_port(t))
+		snprintf(port, sizeof port, "%d", target_port(t));
+	const char *keys[] = { "ENGINE", "HOST", "PORT", "DATABASE", "USER", "CLASS", "SOURCE", "RULE", "VERDICT" };
+	const char *vals[] = { target_get(t, TF_ENGINE), target_host(t), port, target_get(t, TF_DATABASE),
+	                       target_get(t, TF_USER), tclass_name(t->cls), t->origin, t->rule, verdict };
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+		printf("DBGUARD_%s=", keys[k]);
+		shell_quote(stdout, vals[k] ? vals[k] : "");
+		putchar('\n');
+	}
+}
+
+static int do_mark(struct target *t, const char *mark, const char *confirm)
+{
+	const char *engine = target_get(t, TF_ENGINE);
+	if (!engine || (strcmp(engine, "postgres") && strcmp(engine, "mysql") && strcmp(engine, "sqlite")))
+		die(DG_USAGE, "cannot mark a database whose engine is unknown; set DB_CONNECTION or use --url");
+	const char *name = target_confirm_name(t);
+	char *what = strcmp(mark, "clear") == 0
+		? xasprintf("this removes the dbguard marker from '%s'", name)
+		: xasprintf("this marks '%s' as %s", name, mark);
+	int rc = target_confirm(t, confirm, what);
+	free(what);
+	if (rc != DG_OK)
+		return rc;
+	struct dbconn *c;
+	char err[256];
+	rc = db_connect(t, &c, err, sizeof err);
+	if (rc != DG_OK) {
+		error("%s", err);
+		return rc;
+	}
+	if (db_marker_write(c, strcmp(mark, "clear") == 0 ? NULL : mark, err, sizeof err) < 0) {
+		error("cannot write the marker: %s", err);
+		db_close(c);
+		return DG_NO;
+	}
+	db_close(c);
+	if (strcmp(mark, "clear") == 0)
+		info("cleared the dbguard marker of '%s'", name);
+	else
+		info("marked '%s' as %s", name, mark);
+	return DG_OK;
+}
+
+int main(int argc, char **argv)
+{
+	msg_init(argv[0]);
+	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_EXPLAIN, OPT_FORMAT, OPT_WITH_PASSWORD, OPT_PING, OPT_MARK,
+	       OPT_CONFIRM, OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "url", optional_argument, NULL, OPT_URL },
+		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "with-password", no_argument, NULL, OPT_WITH_PASSWORD },
+		{ "ping", no_argument, NULL, OPT_PING },
+		{ "mark", required_argument, NULL, OPT_MARK },
+		{ "confirm", required_argument, NULL, OPT_CONFIRM },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *url = NULL, *mark = NULL, *confirm = NULL;
+	int print_url = 0, with_password = 0, test_run = 0, explain = 0, do_ping = 0;
+	int format = FMT_HUMAN;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "qvhC:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_URL:
+			if (optarg)
+				url = optarg;
+			else
+				print_url = 1;
+			break;
+		case OPT_TEST_RUN: test_run = 1; break;
+		case OPT_EXPLAIN: explain = 1; break;
+		case OPT_FORMAT:
+			format = out_format_parse(optarg);
+			if (format < 0) {
+				error("unknown format '%s'; use human, env, tsv or json", optarg);
+				usage(DG_USAGE);
+			}
+			break;
+		case OPT_WITH_PASSWORD: with_password = print_url = 1; break;
+		case OPT_PING: do_ping = 1; break;
+		case OPT_MARK:
+			if (strcmp(optarg, "production") && strcmp(optarg, "staging") && strcmp(optarg, "clear")) {
+				error("unknown marker '%s'; use production, staging or clear", optarg);
+				usage(DG_USAGE);
+			}
+			mark = optarg;
+			break;
+		case OPT_CONFIRM: confirm = optarg; break;
+		case 'C':
+			if (chdir(optarg) < 0)
+				die(DG_USAGE, "cannot change to '%s':", optarg);
+			break;
+		case 'q': msg_verbosity = 0; break;
+		case 'v': msg_verbosity = 2; break;
+		case 'h': usage(DG_OK); break;
+		case OPT_VERSION: print_version();
+		default: usage(DG_USAGE);
+		}
+	}
+	/* "--url URL": a bare --url followed by an operand names the URL to check. */
+	if (optind < argc && print_url && !url && !with_password) {
+		url = argv[optind++];
+		print_url = 0;
+	}
+	if (optind < argc) {
+		error("unexpected argument '%s'", argv[optind]);
+		usage(DG_USAGE);
+	}
+
+	char *project = project_dir_find();
+	int errors = config_load(project);
+	struct resolve_opts ro = { url, test_run, NULL };
+	struct target_list l;
+	resolve_targets(&ro, &l);
+	errors += l.config_errors;
+	free(project);
+	struct probe *pr = xcalloc(l.n ? l.n : 1, sizeof *pr);
+	for (size_t i = 0; i < l.n; i++)
+		classify_target(&l.v[i]);
+
+	int status = DG_OK;
+	if (l.n == 0 && errors == 0) {
+		if (explain)
+			print_explain(&l, l.test_run);
+		error("no database configured here: no --url, DATABASE_URL, DB_* variables or .env naming one");
+		status = DG_NOTHING;
+		goto out;
+	}
+	if (l.n == 0) {
+		status = DG_USAGE;
+		goto out;
+	}
+	if (mark) {
+		status = errors ? DG_USAGE : do_mark(&l.v[0], mark, confirm);
+		goto out;
+	}
+	if (do_ping)
+		for (size_t i = 0; i < l.n; i++)
+			ping(&l.v[i], &pr[i]);
+
+	int refused = 0;
+	enum tclass worst = TC_LOCAL;
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.v[i].cls > worst)
+			worst = l.v[i].cls;
+		if (class_refused(l.v[i].cls))
+			refused = 1;
+	}
+	const char *verdict = refused ? "refused" : worst == TC_LOCAL ? "safe" : "warn";
+
+	if (print_url) {
+		char *u = dburl_format(&l.v[0], with_password);
+		printf("%s\n", u);
+		free(u);
+	} else if (format == FMT_ENV) {
+		print_env(&l.v[0], verdict);
+	} else if (format == FMT_TSV) {
+		print_tsv(&l, pr, do_ping);
+	} else if (format == FMT_JSON) {
+		print_json(&l, pr, verdict);
+	} else {
+		if (explain)
+			print_explain(&l, l.test_run);
+		print_human(&l, pr);
+		printf("verdict: %s\n", refused ? "refused: production or a class the policy refuses"
+		                        : worst == TC_LOCAL ? "safe" : "allowed with a warning");
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const struct target *t = &l.v[i];
+		char *d = target_describe(t);
+		if (class_refused(t->cls))
+			error("refusing %s: %s: %s", d, tclass_name(t->cls), t->rule);
+		else if (t->cls != TC_LOCAL)
+			warn("%s is %s: %s", d, tclass_name(t->cls), t->rule);
+		free(d);
+	}
+	if (errors)
+		status = DG_USAGE;
+	else if (refused)
+		status = DG_NO;
+	else if (do_ping && !pr[0].reachable) {
+		error("%s", pr[0].err);
+		status = DG_UNREACHABLE;
+	}
+	for (size_t i = 1; i < l.n; i++)
+		if (pr[i].done && !pr[i].reachable)
+			warn("%s", pr[i].err);
+out:
+	for (size_t i = 0; i < l.n; i++) {
+		free(pr[i].version);
+		free(pr[i].marker);
+	}
+	free(pr);
+	target_list_free(&l);
+	if (close_stdout() < 0 && status == DG_OK)
+		status = DG_NO;
+	return status;
+}
