@@ -61,6 +61,11 @@ void json_string(FILE *f, const char *s)
 
 void shell_quote(FILE *f, const char *s)
 {
+	/* Plain words stay plain so "DBGUARD_CLASS=production" greps as it reads. */
+	if (s && *s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./:@%+,") == strlen(s)) {
+		fputs(s, f);
+		return;
+	}
 	putc('\'', f);
 	for (; s && *s; s++) {
 		if (*s == '\'')

@@ -11,7 +11,8 @@ int out_format_parse(const char *s);
 
 void tsv_field(FILE *f, const char *s);       /* NULL prints as empty */
 void json_string(FILE *f, const char *s);     /* NULL prints as null */
-/* Shell-safe single-quoted value for KEY=value lines meant for eval. */
+/* Shell-safe value for KEY=value lines meant for eval: plain words as they
+ * are, anything else single-quoted. */
 void shell_quote(FILE *f, const char *s);
 /* Human byte count: "1.2 GiB", "512 B". buf of at least 16 bytes. */
 const char *human_bytes(unsigned long long n, char *buf, size_t len);

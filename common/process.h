@@ -1,7 +1,7 @@
-/* spawn.h — child processes started from an argv array (posix_spawnp, never
+/* process.h — child processes started from an argv array (posix_spawnp, never
  * a shell), waited for with EINTR retried, their status mapped like a shell. */
-#ifndef DBGUARD_SPAWN_H
-#define DBGUARD_SPAWN_H
+#ifndef DBGUARD_PROCESS_H
+#define DBGUARD_PROCESS_H
 
 #include <sys/types.h>
 

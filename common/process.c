@@ -1,11 +1,11 @@
-/* spawn.c — see spawn.h */
-#include "spawn.h"
+/* process.c — see process.h */
+#include "process.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn_posix.h>   /* through -Icommon, so its #include_next skips common/ */
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
