@@ -112,8 +112,16 @@ lint-man:
 demo: all
 	./t/helpers/demo.sh
 
+# libFuzzer targets for every parser (clang and libclang-rt needed).
+FUZZ_TARGETS = $(patsubst fuzz/%.c,fuzz/%,$(wildcard fuzz/fuzz_*.c))
+fuzz: $(FUZZ_TARGETS)
+fuzz/fuzz_%: fuzz/fuzz_%.c $(LIBSRC) $(HEADERS) build/defaults.c
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Ibuild \
+	    -DDBGUARD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' $(LIB_CFLAGS) \
+	    -o $@ $< $(LIBSRC) build/defaults.c $(LIB_LIBS)
+
 clean:
-	rm -rf build $(PROGS)
+	rm -rf build $(PROGS) $(FUZZ_TARGETS)
 
 FORCE:
-.PHONY: all check check-asan deps install uninstall lint-man demo clean FORCE
+.PHONY: all check check-asan deps install uninstall lint-man demo fuzz clean FORCE
