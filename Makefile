@@ -23,11 +23,13 @@ CRYPTO_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcrypto)
 CRYPTO_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcrypto)
 YAML_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags yaml-0.1)
 YAML_LIBS     ?= $(shell $(PKG_CONFIG) --libs yaml-0.1)
+EXPAT_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags expat)
+EXPAT_LIBS    ?= $(shell $(PKG_CONFIG) --libs expat)
 
 LIB_CFLAGS = $(PQ_CFLAGS) $(MYSQL_CFLAGS) $(SQLITE_CFLAGS) $(ZSTD_CFLAGS) \
-             $(ZLIB_CFLAGS) $(CRYPTO_CFLAGS) $(YAML_CFLAGS)
+             $(ZLIB_CFLAGS) $(CRYPTO_CFLAGS) $(YAML_CFLAGS) $(EXPAT_CFLAGS)
 LIB_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) \
-             $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
+             $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
 
 OPTFLAGS ?= -O2
 ifeq ($(SANITIZE),1)
