@@ -32,6 +32,28 @@ void tsv_field(FILE *f, const char *s)
 	}
 }
 
+int tsv_split(char *line, char **fields, int max)
+{
+	int n = 0;
+	char *out = line;
+	fields[n++] = out;
+	for (char *in = line; *in && *in != '\n'; in++) {
+		if (*in == '\t') {
+			*out++ = '\0';
+			if (n == max)
+				return -1;
+			fields[n++] = out;
+		} else if (*in == '\\' && in[1]) {
+			in++;
+			*out++ = *in == 't' ? '\t' : *in == 'n' ? '\n' : *in;
+		} else {
+			*out++ = *in;
+		}
+	}
+	*out = '\0';
+	return n;
+}
+
 void json_string(FILE *f, const char *s)
 {
 	if (!s) {

@@ -10,6 +10,9 @@ enum out_format { FMT_HUMAN, FMT_TSV, FMT_JSON, FMT_ENV };
 int out_format_parse(const char *s);
 
 void tsv_field(FILE *f, const char *s);       /* NULL prints as empty */
+/* Split one TSV line in place into at most max unescaped fields; returns the
+ * count, or -1 when there are more than max. */
+int tsv_split(char *line, char **fields, int max);
 void json_string(FILE *f, const char *s);     /* NULL prints as null */
 /* Shell-safe value for KEY=value lines meant for eval: plain words as they
  * are, anything else single-quoted. */
