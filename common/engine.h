@@ -23,12 +23,16 @@ struct table_counts {
 
 /* Connect to t.  Returns DG_OK, or DG_UNREACHABLE (server not reachable:
  * refused, timeout, no such socket, sqlite file missing), or DG_NO (reached
- * but refused: authentication, database does not exist), with one line in
- * err saying what and what to try; never a password.  connect_timeout 5 s.
- * For sqlite a missing file is DG_UNREACHABLE and is never created. */
+ * but refused: authentication, database does not exist), or DG_USAGE (no or
+ * unknown engine, no sqlite file named), with one line in err saying what
+ * and what to try; never a password.  connect_timeout 5 s.
+ * For sqlite a missing file is DG_UNREACHABLE and is never created.
+ * A host starting with '/' is a socket: PostgreSQL's socket directory, the
+ * MySQL server's socket file.  *out is NULL unless DG_OK. */
 int db_connect(const struct target *t, struct dbconn **out, char *err, size_t errlen);
-/* Same, but to the server's maintenance database ("postgres" / no schema),
- * for creating, renaming and dropping databases.  Not for sqlite. */
+/* Same, but to the server's maintenance database ("postgres", else
+ * "template1" / no default schema), for creating, renaming and dropping
+ * databases.  Not for sqlite (DG_USAGE). */
 int db_connect_admin(const struct target *t, struct dbconn **out, char *err, size_t errlen);
 void db_close(struct dbconn *c);
 const char *db_engine(const struct dbconn *c);      /* "postgres", "mysql", "sqlite" */
@@ -41,7 +45,9 @@ int db_server_major(struct dbconn *c);
  * WAL); -1 on error (message in err). */
 long long db_size(struct dbconn *c, char *err, size_t errlen);
 /* Every base table (user schemas only; not the dbguard_marker table) with an
- * exact row count, sorted by name.  0 or -1 with err. */
+ * exact row count, sorted by name (strcmp).  The counts come from one
+ * read-only snapshot transaction, unless c is already inside a transaction
+ * (then they are read in it).  0 or -1 with err; out is empty on error. */
 int db_tables(struct dbconn *c, struct table_counts *out, char *err, size_t errlen);
 void table_counts_free(struct table_counts *tc);
 
@@ -50,7 +56,8 @@ void table_counts_free(struct table_counts *tc);
  * MySQL/SQLite: one-row table dbguard_marker(class TEXT, set_at TEXT).
  * db_marker_read returns 0 (and *marker NULL or malloc'd) or -1 with err. */
 int db_marker_read(struct dbconn *c, char **marker, char *err, size_t errlen);
-/* marker NULL clears it.  0 or -1 with err. */
+/* marker NULL clears it; otherwise 1-32 lowercase letters.  PostgreSQL
+ * keeps any other text of the database comment.  0 or -1 with err. */
 int db_marker_write(struct dbconn *c, const char *marker, char *err, size_t errlen);
 
 /* Run one SQL statement (no result wanted).  0 or -1 with err. */
@@ -64,11 +71,21 @@ char *db_quote_literal(struct dbconn *c, const char *value);
 
 /* How to run this engine's client programs (pg_dump, psql, mariadb-dump,
  * mariadb) against t without a password in argv: appends connection options
- * to argv (e.g. "-h", host, "-p", port, "-U", user, then NOT the database) and
- * "KEY=value" entries to env (PGPASSWORD=..., or for MySQL a 0600
- * --defaults-extra-file created in a private temp dir, whose path is pushed to
- * *cleanup_path for the caller to unlink).  0 or -1 with err. */
+ * to argv and "KEY=value" entries to env, never the database name.
+ *   postgres: "-h" HOST "-p" PORT ["-U" USER]; env PGPASSWORD=... (when t has
+ *     a password), PGCONNECT_TIMEOUT=5.
+ *   mysql: one argument "--defaults-file=PATH", which must be the program's
+ *     FIRST option, so push it right after the program name.  PATH is a
+ *     0600 file ([client] user, password, host+port or socket) in a private
+ *     0700 directory made by mkdtemp in $TMPDIR or /tmp.  (--defaults-file,
+ *     not --defaults-extra-file: a ~/.my.cnf would override the target.)
+ *   sqlite: nothing; the caller adds the file name.
+ * *cleanup_path is set to that file's path (malloc'd) or NULL; once the child
+ * has finished, pass it to db_client_cleanup().  0 or -1 with err. */
 int db_client_args(const struct target *t, struct strvec *argv, struct strvec *env,
                    char **cleanup_path, char *err, size_t errlen);
+/* Remove a file made by db_client_args and its private directory, then free
+ * the path.  NULL is a no-op. */
+void db_client_cleanup(char *cleanup_path);
 
 #endif

@@ -1,0 +1,41 @@
+# common.bash — loaded by every test file (`load helpers/common`): the built
+# programs first on PATH, a C locale, an empty HOME, and an environment
+# scrubbed of anything of the caller's that would pick a database or a
+# policy (a leaked DATABASE_URL must never reach a test).  Test files declare
+# bats_require_minimum_version themselves.
+
+DBGUARD_BIN=${DBGUARD_BIN:-$BATS_TEST_DIRNAME/../bin}
+DBGUARD_BIN=$(cd "$DBGUARD_BIN" 2>/dev/null && pwd || printf '%s' "$DBGUARD_BIN")
+export DBGUARD_BIN
+case ":$PATH:" in
+*":$DBGUARD_BIN:"*) ;;
+*) PATH=$DBGUARD_BIN:$PATH ;;
+esac
+export PATH
+export LANG=C LC_ALL=C
+unset LANGUAGE
+
+# bats sources a test file once for setup_file and again in every test's own
+# process; the variables setup_file exported (PGPORT, MY_URL, ...) reach the
+# tests through the environment, so the scrub runs only on the first load.
+if [ -z "${_DBG_SCRUBBED:-}" ]; then
+    while read -r _dbg_var; do
+        case $_dbg_var in
+        DBGUARD_BIN | PG_BIN) ;;
+        DATABASE_URL | DB_* | DBGUARD_* | PG* | MYSQL_* | MARIADB_* | MY_*) unset "$_dbg_var" ;;
+        esac
+    done < <(compgen -e)
+    unset _dbg_var
+    unset APP_ENV NODE_ENV RAILS_ENV RACK_ENV ENVIRONMENT DJANGO_ENV DJANGO_SETTINGS_MODULE \
+        XDG_CONFIG_HOME NO_COLOR
+    export _DBG_SCRUBBED=1
+fi
+
+# No ~/.config/dbguard, ~/.pgpass or ~/.my.cnf of the caller: each test gets
+# its own empty home (setup_file gets the file's).
+HOME=${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}/home
+mkdir -p "$HOME"
+export HOME
+
+# shellcheck source=servers.bash
+source "$BATS_TEST_DIRNAME/helpers/servers.bash"
