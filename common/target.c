@@ -129,7 +129,12 @@ const char *target_confirm_name(const struct target *t)
 int target_confirm(const struct target *t, const char *given, const char *what)
 {
 	const char *db = target_get(t, TF_DATABASE);
-	if (given && db && is_sqlite(t) && strcmp(given, db) == 0)
-		given = target_confirm_name(t);
+	if (given && db && is_sqlite(t)) {
+		char *a = realpath(given, NULL), *b = realpath(db, NULL);
+		if (strcmp(given, db) == 0 || (a && b && strcmp(a, b) == 0))
+			given = target_confirm_name(t);
+		free(a);
+		free(b);
+	}
 	return confirm_name(target_confirm_name(t), given, what);
 }
