@@ -28,7 +28,7 @@ static struct listcache {
 	struct strvec items;
 } *lists;
 static size_t nlists;
-static char env_source[128];
+static char env_source[160];
 
 static void add_entry(const char *section, const char *key, const char *value, const char *source)
 {
