@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <errmsg.h>
@@ -26,9 +28,35 @@ struct myconn {
 
 #define MY(c) (((struct myconn *)(c))->my)
 
+/* With a connect timeout the client connects without blocking and reports
+ * EINPROGRESS for a refused port and a silent host alike; one blocking
+ * connect tells them apart.  Returns the errno, or 0 if it connects now. */
+static int tcp_errno(const char *host, int port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+	char service[16];
+	snprintf(service, sizeof service, "%d", port);
+	if (getaddrinfo(host, service, &hints, &ai) != 0)
+		return EHOSTUNREACH;
+	int e = ETIMEDOUT;
+	for (a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		struct timeval tv = { .tv_sec = 5 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		e = connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno == EINPROGRESS ? ETIMEDOUT : errno;
+		close(fd);
+		if (e == 0)
+			break;
+	}
+	freeaddrinfo(ai);
+	return e;
+}
+
 /* "Can't connect to server on 'h' (111)" says less than "Connection refused":
  * the number in brackets is an errno, or a getaddrinfo code when negative. */
-static char *client_reason(const char *msg)
+static char *client_reason(const struct target *t, const char *msg)
 {
 	char *line = engine_first_line(msg);
 	size_t n = strlen(line);
@@ -37,6 +65,10 @@ static char *client_reason(const char *msg)
 		char *end;
 		long code = strtol(open + 1, &end, 10);
 		if (end != open + 1 && *end == ')') {
+			if (code == EINPROGRESS && target_host(t)[0] != '/')
+				code = tcp_errno(target_host(t), target_port(t));
+			if (code == 0)
+				return line;
 			char *r = xstrdup(code > 0 ? strerror((int)code) : gai_strerror((int)code));
 			free(line);
 			return r;
@@ -75,7 +107,7 @@ static int my_fail(const struct target *t, MYSQL *my, const char *db, char *err,
 	case CR_UNKNOWN_HOST:
 	case CR_SERVER_GONE_ERROR:
 	case CR_SERVER_LOST: {
-		char *why = client_reason(mysql_error(my));
+		char *why = client_reason(t, mysql_error(my));
 		engine_err(err, errlen, "cannot reach mysql at %s: %s", where, why);
 		free(why);
 		rc = DG_UNREACHABLE;

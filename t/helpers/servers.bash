@@ -9,6 +9,7 @@
 #                             MY_SOCKET MY_URL MY_DIR MY_PID
 #   pg_sql "SQL" [DB]         run SQL as PGUSER, rows tab-separated on stdout
 #   my_sql "SQL" [DB]         run SQL as MY_USER, rows tab-separated on stdout
+#   free_port                 print a TCP port nothing listens on (127.0.0.1)
 #   sqlite_fixture PATH       a small SQLite database: users (3 rows),
 #                             orders (2 rows), an index and a view
 #
@@ -40,7 +41,7 @@ _dbg_urlencode() {
 # A TCP port on 127.0.0.1 nobody listens on (a refused connect means free).
 # Picked at random below the ephemeral range, so concurrent runs rarely meet;
 # the start functions retry with another port if the bind still fails.
-_dbg_free_port() {
+free_port() {
     local port i
     for ((i = 0; i < 100; i++)); do
         port=$((20000 + RANDOM % 12000))
@@ -94,22 +95,47 @@ _dbg_spawn() {
 }
 
 # Once per process: stop whatever is still running when the shell exits, in
-# front of (not instead of) the EXIT trap bats installs itself.
+# front of (not instead of) the EXIT trap bats installs itself.  A subshell
+# lists its parent's traps but never runs them, so there is nothing to keep.
 _dbg_install_trap() {
-    local old
-    old=$(trap -p EXIT)
-    case $old in *_dbg_stop_all*) return 0 ;; esac
-    if [ -n "$old" ]; then
-        eval "set -- $old"
-        old=$3
+    local old=
+    [ "${_DBG_TRAP_PID:-}" = "$BASHPID" ] && return 0
+    _DBG_TRAP_PID=$BASHPID
+    if [ "$BASHPID" = "$$" ]; then
+        old=$(trap -p EXIT)
+        if [ -n "$old" ]; then
+            eval "set -- $old"
+            old=$3
+        fi
     fi
     # shellcheck disable=SC2064
     trap "_dbg_stop_all; $old" EXIT
 }
 
+# Only what this very process started: a child shell that inherited PG_PID
+# must not take its parent's server down when it ends.
 _dbg_stop_all() {
-    pg_stop >/dev/null 2>&1
-    mariadb_stop >/dev/null 2>&1
+    [ "${_DBG_PG_OWNER:-}" != "$BASHPID" ] || pg_stop >/dev/null 2>&1
+    [ "${_DBG_MY_OWNER:-}" != "$BASHPID" ] || mariadb_stop >/dev/null 2>&1
+    return 0
+}
+
+# Data directories fresh from initdb / mariadb-install-db are the same every
+# time, so one is made per bats run (in BATS_RUN_TMPDIR) and copied, which
+# takes a third of the time.  _dbg_template_get KIND DEST copies one if there
+# is one; _dbg_template_put KIND SRC keeps SRC as the template.
+_dbg_template_get() {
+    local t=${BATS_RUN_TMPDIR:-}/dbguard-template-$1
+    [ -n "${BATS_RUN_TMPDIR:-}" ] && [ -d "$t" ] && cp -a "$t" "$2"
+}
+
+_dbg_template_put() {
+    local t=${BATS_RUN_TMPDIR:-}/dbguard-template-$1
+    [ -n "${BATS_RUN_TMPDIR:-}" ] && [ -d "$BATS_RUN_TMPDIR" ] && [ ! -e "$t" ] || return 0
+    # Made under a private name and renamed, so no reader sees half of it.
+    if cp -a "$2" "$t.$BASHPID"; then
+        mv -T "$t.$BASHPID" "$t" 2>/dev/null || rm -rf "$t.$BASHPID"
+    fi
     return 0
 }
 
@@ -126,29 +152,36 @@ _dbg_die() {
 
 pg_start() {
     local dir user=dbguard db=dbguard_test runas=nobody port try pid i
-    [ -z "${PG_PID:-}" ] || _dbg_die "pg_start: already running (pid $PG_PID)" || return 1
+    # PG_PID may come from a parent shell's server; only our own counts.
+    [ "${_DBG_PG_OWNER:-}" != "$BASHPID" ] || [ -z "${PG_PID:-}" ] ||
+        _dbg_die "pg_start: already running (pid $PG_PID)" || return 1
     [ -x "$PG_BIN/postgres" ] || _dbg_die "pg_start: no PostgreSQL in $PG_BIN" || return 1
     dir=$(mktemp -d /tmp/dbguard-pg.XXXXXX) || return 1
+    unset PG_PID
     PG_DIR=$dir
+    _DBG_PG_OWNER=$BASHPID
     _dbg_install_trap
     if [ "$(id -u)" = 0 ]; then
         chown "$runas:" "$dir"
     fi
-    printf '%s\n' "$_DBG_PG_PASSWORD" >"$dir/pwfile"
-    [ "$(id -u)" = 0 ] && chown "$runas:" "$dir/pwfile"
-    # Password auth on TCP is what the programs meet in real life; the
-    # socket trusts, so the harness itself needs no password to set up.
     _dbg_as "$runas"
-    if ! "${_DBG_AS[@]}" "$PG_BIN/initdb" -D "$dir/data" -U "$user" --pwfile="$dir/pwfile" \
-        --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C --no-sync \
-        >"$dir/initdb.log" 2>&1; then
-        _dbg_die "pg_start: initdb failed" "$dir/initdb.log"
-        pg_stop
-        return 1
+    if ! _dbg_template_get pg "$dir/data"; then
+        printf '%s\n' "$_DBG_PG_PASSWORD" >"$dir/pwfile"
+        [ "$(id -u)" = 0 ] && chown "$runas:" "$dir/pwfile"
+        # Password auth on TCP is what the programs meet in real life; the
+        # socket trusts, so the harness itself needs no password to set up.
+        if ! "${_DBG_AS[@]}" "$PG_BIN/initdb" -D "$dir/data" -U "$user" --pwfile="$dir/pwfile" \
+            --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C --no-sync \
+            >"$dir/initdb.log" 2>&1; then
+            _dbg_die "pg_start: initdb failed" "$dir/initdb.log"
+            pg_stop
+            return 1
+        fi
+        rm -f "$dir/pwfile"
+        _dbg_template_put pg "$dir/data"
     fi
-    rm -f "$dir/pwfile"
     for ((try = 0; try < 5; try++)); do
-        port=$(_dbg_free_port) || break
+        port=$(free_port) || break
         # A crash of the test data does not matter; speed does.
         _dbg_spawn "$dir/server.log" "${_DBG_AS[@]}" "$PG_BIN/postgres" -D "$dir/data" \
             -c listen_addresses=127.0.0.1 -p "$port" -c "unix_socket_directories=$dir" \
@@ -196,7 +229,7 @@ pg_stop() {
         wait "$pid" 2>/dev/null
     fi
     case $dir in /tmp/dbguard-pg.*) rm -rf "$dir" ;; esac
-    unset PG_PID PG_DIR PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PG_URL PG_SOCKET_DIR
+    unset _DBG_PG_OWNER PG_PID PG_DIR PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PG_URL PG_SOCKET_DIR
     return 0
 }
 
@@ -216,11 +249,14 @@ _dbg_sql_quote() {
 mariadb_start() {
     local dir user=dbguard db=dbguard_test runas= port try pid= i sql pw
     local -a userarg=() opts=()
-    [ -z "${MY_PID:-}" ] || _dbg_die "mariadb_start: already running (pid $MY_PID)" || return 1
+    [ "${_DBG_MY_OWNER:-}" != "$BASHPID" ] || [ -z "${MY_PID:-}" ] ||
+        _dbg_die "mariadb_start: already running (pid $MY_PID)" || return 1
     command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] ||
         _dbg_die "mariadb_start: mariadbd not installed" || return 1
     dir=$(mktemp -d /tmp/dbguard-my.XXXXXX) || return 1
+    unset MY_PID
     MY_DIR=$dir
+    _DBG_MY_OWNER=$BASHPID
     _dbg_install_trap
     mkdir "$dir/tmp"
     if [ "$(id -u)" = 0 ]; then
@@ -234,14 +270,18 @@ mariadb_start() {
         --innodb-buffer-pool-size=16M --innodb-log-file-size=8M
         --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0
         --performance-schema=OFF --skip-log-bin --character-set-server=utf8mb4)
-    if ! PATH=$PATH:/usr/sbin mariadb-install-db --no-defaults "${userarg[@]}" "${opts[@]}" \
+    if _dbg_template_get my "$dir/data"; then
+        :
+    elif PATH=$PATH:/usr/sbin mariadb-install-db --no-defaults "${userarg[@]}" "${opts[@]}" \
         --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1; then
+        _dbg_template_put my "$dir/data"
+    else
         _dbg_die "mariadb_start: mariadb-install-db failed" "$dir/install.log"
         mariadb_stop
         return 1
     fi
     for ((try = 0; try < 5; try++)); do
-        port=$(_dbg_free_port) || break
+        port=$(free_port) || break
         _dbg_spawn "$dir/server.log" "$(PATH=$PATH:/usr/sbin command -v mariadbd)" --no-defaults \
             "${userarg[@]}" "${opts[@]}" --socket="$dir/mysqld.sock" --port="$port" \
             --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" --max-connections=40
@@ -299,7 +339,7 @@ mariadb_stop() {
         wait "$pid" 2>/dev/null
     fi
     case $dir in /tmp/dbguard-my.*) rm -rf "$dir" ;; esac
-    unset MY_PID MY_DIR MY_HOST MY_PORT MY_USER MY_PASSWORD MY_DATABASE MY_SOCKET MY_URL
+    unset _DBG_MY_OWNER MY_PID MY_DIR MY_HOST MY_PORT MY_USER MY_PASSWORD MY_DATABASE MY_SOCKET MY_URL
     return 0
 }
 
