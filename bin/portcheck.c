@@ -278,8 +278,8 @@ static void check_protection(struct report *r, const struct cservice *s)
 			            "deletes and nothing names; use a named volume", m->target);
 		} else if (!strcmp(m->type, "volume") && !top_volume(r->p, m->source)) {
 			add_finding(r, 0, "undeclared-volume", m->file, m->line, s->name,
-			            "the volume '%s' holding %s is not declared under the top-level volumes:",
-			            m->source, m->target);
+			            "the volume '%s' holding %s is not declared in the top-level volumes, so compose "
+			            "refuses to start", m->source, m->target);
 		} else if (!strcmp(m->type, "bind") && temp_path(m->source)) {
 			add_finding(r, 0, "temp-bind", m->file, m->line, s->name,
 			            "the data directory %s is bound to the temporary path %s, which the system "
@@ -464,7 +464,8 @@ static void sort_findings(struct report *r)
 	for (size_t i = 0; i < r->nf; i++)
 		r->fv[i].seq = i;
 	sort_project = r->p;
-	qsort(r->fv, r->nf, sizeof *r->fv, finding_cmp);
+	if (r->nf)
+		qsort(r->fv, r->nf, sizeof *r->fv, finding_cmp);
 }
 
 static void analyze(struct report *r, struct compose_project *p, int lo, int hi, const struct listener_list *ls)

@@ -1256,6 +1256,16 @@ static void read_service(struct ctx *c, struct node *key, struct node *svc)
 		}
 	}
 	read_volumes(c, s, map_get(svc, "volumes"));
+	struct node *tmpfs = map_get(svc, "tmpfs");
+	for (size_t i = 0; tmpfs && i < (tmpfs->kind == N_SEQ ? tmpfs->n : 1); i++) {
+		struct node *t = tmpfs->kind == N_SEQ ? tmpfs->kids[i] : tmpfs;
+		char *target = t->kind == N_SCALAR ? sval(c, t, "tmpfs") : NULL;
+		if (target) {
+			/* "/path:size=..." carries options after the colon. */
+			target[strcspn(target, ":")] = '\0';
+			add_mount(s, "tmpfs", NULL, target, t);
+		}
+	}
 	read_ports(c, s, map_get(svc, "ports"));
 	const char *engine;
 	s->family = compose_family(s->image, s->role, &engine);
