@@ -161,7 +161,12 @@ static int emit(struct compressor *c, const void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
-	if (write_all(c->out_fd, buf, len) < 0)
+	/* The only place the thread may be cancelled: compressor_abort must not
+	 * hang on a write to a pipe whose reader has stopped reading. */
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	int r = write_all(c->out_fd, buf, len);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	if (r < 0)
 		return -1;
 	sha256_update(&c->sha, buf, len);
 	c->out += len;
@@ -225,6 +230,7 @@ static void fail(struct compressor *c, int e)
 static void *compress_thread(void *arg)
 {
 	struct compressor *c = arg;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
 		while (c->filled == 0 && !c->eof && !c->stop)
@@ -462,6 +468,7 @@ void compressor_abort(struct compressor *c)
 	c->stop = 1;
 	pthread_cond_broadcast(&c->not_empty);
 	pthread_mutex_unlock(&c->mu);
+	pthread_cancel(c->thread);
 	pthread_join(c->thread, NULL);
 	compressor_free(c);
 	errno = saved;

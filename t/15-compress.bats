@@ -183,6 +183,16 @@ flip() {
     [[ $stderr == *"cannot write '-': Broken pipe" ]]
 }
 
+@test "abort does not hang on a reader that stopped reading" {
+    # a FIFO that this shell holds open and never reads: the thread blocks
+    # writing the first 1 MiB buffer when the producer gives up
+    mkfifo "$T/fifo"
+    exec 7<> "$T/fifo"
+    run -1 --separate-stderr timeout 5 "$DRV" compress none "$T/fifo" stop=1200000 < "$D/random"
+    exec 7>&-
+    [ "$stderr" = "compress-driver: cannot write '$T/fifo': Operation canceled" ]
+}
+
 @test "--compress values are parsed with clear errors" {
     run -0 --separate-stderr "$DRV" parse zstd
     [ "$output" = "zstd 3 .zst" ]

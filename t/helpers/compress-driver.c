@@ -1,7 +1,9 @@
 /* compress-driver.c — drives common/compress.c and common/checksum.c from
  * t/15-compress.bats; compiled by the test itself against libdbguard.a.
- *   compress-driver compress SPEC OUT [write]   stdin -> OUT ("-": stdout),
- *                                               prints "sha256 raw out"
+ *   compress-driver compress SPEC OUT [write|stop=N]
+ *                                               stdin -> OUT ("-": stdout),
+ *                                               prints "sha256 raw out"; stop=N
+ *                                               gives up after N bytes read
  *   compress-driver decompress IN               IN -> stdout, kind on stderr
  *   compress-driver verify FILE                 prints "kind sha256" or the fault
  *   compress-driver parse SPEC                  prints "kind level suffix"
@@ -21,6 +23,16 @@
 #include "exitcodes.h"
 #include "io.h"
 #include "msg.h"
+
+static unsigned long long stop_after, seen;
+
+static int stop_at(void *arg, const void *buf, size_t len)
+{
+	(void)arg;
+	(void)buf;
+	seen += len;
+	return seen >= stop_after;
+}
 
 static int st_exit(enum decompress_status st, const struct decompress_result *r, const char *what)
 {
@@ -102,7 +114,9 @@ int main(int argc, char **argv)
 			if (n < 0)
 				r = -1;
 		} else {
-			r = compressor_pump(c, 0, NULL, NULL);
+			if (argc >= 5 && strncmp(argv[4], "stop=", 5) == 0)
+				stop_after = strtoull(argv[4] + 5, NULL, 10);
+			r = compressor_pump(c, 0, stop_after ? stop_at : NULL, NULL);
 		}
 		if (r < 0) {
 			int e = errno;
