@@ -12,7 +12,7 @@
 
 enum compress_kind { COMPRESS_NONE, COMPRESS_GZIP, COMPRESS_ZSTD };
 
-#define COMPRESS_ZSTD_DEFAULT_LEVEL 3
+#define COMPRESS_ZSTD_DEFAULT_LEVEL 2
 #define COMPRESS_GZIP_DEFAULT_LEVEL 6
 
 struct compress_spec {
