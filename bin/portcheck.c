@@ -1598,7 +1598,13 @@ int main(int argc, char **argv)
 			status = ss.r.nfindings ? DG_NO : DG_OK;
 		} else if (what == PLAN) {
 			print_plan(&ss.r, format);
-			status = ss.r.nunplaced ? DG_NO : DG_OK;
+			size_t nmanual = 0;
+			for (size_t i = 0; i < ss.r.nrows; i++)
+				nmanual += ss.r.rows[i].manual;
+			if (nmanual)
+				info("%zu port%s need%s a change by hand; see the reasons above", nmanual,
+				     nmanual == 1 ? "" : "s", nmanual == 1 ? "s" : "");
+			status = nmanual ? DG_NO : DG_OK;
 		} else {
 			status = cmd_apply(&ss, &given, confirm, force, format);
 		}
