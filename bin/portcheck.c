@@ -1090,15 +1090,14 @@ static int parse_range_option(const char *range, int *lo, int *hi)
 	return 0;
 }
 
-static int load_session(struct session *ss, const struct strvec *given, int lo, int hi)
+static int load_session(struct session *ss, const struct strvec *files, int lo, int hi)
 {
 	memset(ss, 0, sizeof *ss);
-	int rc = compose_find(given->v, given->n, &ss->files, 0);
-	if (rc)
-		return rc;
+	for (size_t i = 0; i < files->n; i++)
+		sv_push(&ss->files, files->v[i]);
 	for (size_t i = 0; i < ss->files.n; i++)
 		verbose("reading '%s'", ss->files.v[i]);
-	rc = compose_load(&ss->p, &ss->files);
+	int rc = compose_load(&ss->p, &ss->files);
 	ss->loaded = 1;
 	if (rc)
 		return rc;
@@ -1320,7 +1319,7 @@ static int same_binding_now(const struct report *after, const struct row *w)
 	return 0;
 }
 
-static int cmd_apply(struct session *ss, const struct strvec *given, const char *confirm, int force, int format)
+static int cmd_apply(struct session *ss, const char *confirm, int force, int format)
 {
 	struct report *r = &ss->r;
 	size_t nf, nmanual = 0;
@@ -1404,7 +1403,7 @@ static int cmd_apply(struct session *ss, const struct strvec *given, const char 
 	}
 	/* Read the result as compose will and check every port moved. */
 	struct session after;
-	int rc = load_session(&after, given, r->lo, r->hi);
+	int rc = load_session(&after, &ss->files, r->lo, r->hi);
 	int ok = rc == DG_OK;
 	for (size_t i = 0; ok && i < r->nrows; i++)
 		if (r->rows[i].change && !r->rows[i].manual && !same_binding_now(&after.r, &r->rows[i])) {
@@ -1573,8 +1572,8 @@ int main(int argc, char **argv)
 	char *dir = path_dir(files.v[0]);
 	int cerr = config_load(dir);
 	free(dir);
-	sv_free(&files);
 	if (cerr) {
+		sv_free(&files);
 		status = DG_USAGE;
 		goto done;
 	}
@@ -1582,11 +1581,13 @@ int main(int argc, char **argv)
 	if (!range)
 		range = config_get("portcheck", "range");
 	if (parse_range_option(range, &lo, &hi) < 0) {
+		sv_free(&files);
 		status = DG_USAGE;
 		goto done;
 	}
 	struct session ss;
-	status = load_session(&ss, &given, lo, hi);
+	status = load_session(&ss, &files, lo, hi);
+	sv_free(&files);
 	if (status == DG_OK) {
 		if (what == VALIDATE) {
 			print_validate(&ss.r, format);
@@ -1606,7 +1607,7 @@ int main(int argc, char **argv)
 				     nmanual == 1 ? "" : "s", nmanual == 1 ? "s" : "");
 			status = nmanual ? DG_NO : DG_OK;
 		} else {
-			status = cmd_apply(&ss, &given, confirm, force, format);
+			status = cmd_apply(&ss, confirm, force, format);
 		}
 	}
 	session_free(&ss);

@@ -1332,7 +1332,12 @@ int compose_find(char *const *given, size_t ngiven, struct strvec *files, int qu
 		const char *cf = getenv("COMPOSE_FILE");
 		struct dotenv env;
 		int have_env = 0;
-		if (!cf && dotenv_load(".env", &env) == 0) {
+		/* Only a .env that mentions COMPOSE_FILE is read here, so its other
+		 * problems are reported once, when the project's .env is read. */
+		char *raw = cf ? NULL : read_file(".env", NULL);
+		int mentions = raw && strstr(raw, "COMPOSE_FILE");
+		free(raw);
+		if (mentions && dotenv_load(".env", &env) == 0) {
 			have_env = 1;
 			const struct dotenv_entry *e = dotenv_get(&env, "COMPOSE_FILE");
 			cf = e ? e->value : NULL;

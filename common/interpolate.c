@@ -242,7 +242,7 @@ int interp_span_source(const struct interp_result *r, size_t off, size_t len, co
 {
 	for (size_t i = 0; i < r->nseg; i++) {
 		const struct interp_seg *g = &r->seg[i];
-		if (off >= g->out_off && off + len <= g->out_off + g->out_len && (len || off < g->out_off + g->out_len)) {
+		if (len && off >= g->out_off && off + len <= g->out_off + g->out_len) {
 			*src_off = g->src_off + (off - g->out_off);
 			*var = g->var;
 			return g->var ? 2 : 1;
