@@ -736,7 +736,7 @@ static void print_validate(const struct report *r, int format)
 			port_str(pb, sizeof pb, w->p->pub_lo, w->p->pub_hi);
 			port_str(tg, sizeof tg, w->p->tgt_lo, w->p->tgt_hi);
 			snprintf(tg + strlen(tg), sizeof tg - strlen(tg), "/%s", w->p->proto);
-			if (w->change && w->new_lo)
+			if (w->new_lo)
 				port_str(sug, sizeof sug, w->new_lo, w->new_hi);
 			else
 				snprintf(sug, sizeof sug, "%s", w->change ? "none free" : "-");
