@@ -8,7 +8,8 @@
  * <ext> is sql.zst, sql.gz or sql (PostgreSQL, MySQL: plain SQL dumps) and
  * sqlite.zst, sqlite.gz or sqlite (a SQLite database file).  <database> is
  * the database name (a SQLite file's base name without its extension) with
- * every byte outside [A-Za-z0-9_.-] replaced by '-'; likewise the label.
+ * every byte outside [A-Za-z0-9_.-] replaced by '-', and a leading '.' too
+ * (names starting with '.' are temporary files); likewise the label.
  *
  * The metadata is "key=value" lines, readable with grep, written last and
  * atomically: a snapshot without valid metadata is not a snapshot.
@@ -36,9 +37,11 @@
 #define DBGUARD_STORE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "engine.h"
+#include "output.h"
 
 struct snapshot_meta {
 	char *engine, *server_version, *database, *host, *label, *reason;
@@ -78,6 +81,9 @@ char *store_snapshot_name(const char *dbkey, time_t when, const char *label, con
 int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, size_t errlen);
 /* Atomically write m to meta_path (temp file, fsync, rename, fsync dir). */
 int store_meta_write(const char *meta_path, const struct snapshot_meta *m);
+/* The metadata text store_meta_write writes (malloc'd).  rows and the
+ * tables= count are computed from m->tables. */
+char *store_meta_format(const struct snapshot_meta *m);
 void store_meta_free(struct snapshot_meta *m);
 
 /* Every snapshot in dir (dbkey NULL: all databases), newest first, good or
@@ -100,5 +106,44 @@ int store_lock(const char *dir, const char *dbkey, int wait_seconds);
 void store_unlock(int fd);
 /* Remove temporary files of dbkey left by a killed run (call under the lock). */
 void store_clean_stale(const char *dir, const char *dbkey);
+
+/* Split a snapshot file name into its parts (any may be NULL): the <database>
+ * part, the time, the label (NULL when none) and the extension ("sql.zst").
+ * 0, or -1 when name is not a snapshot name. */
+int store_parse_name(const char *name, char **dbkey, time_t *when, char **label, char **ext);
+/* "2026-11-21T16:30:00Z" <-> time_t (UTC).  store_parse_time: 0 or -1. */
+void store_format_time(time_t t, char buf[32]);
+int store_parse_time(const char *s, time_t *out);
+
+/* The listing db-snap --list and db-restore --list print: fmt FMT_HUMAN (a
+ * table; with_db adds the database column), FMT_TSV (a header line, then
+ * path, database, engine, created, label, size, raw_bytes, compression,
+ * tables, rows, status, reason, problem) or FMT_JSON (an array of objects). */
+void store_print_list(FILE *f, const struct snapshot_list *l, enum out_format fmt, int with_db);
+
+/* Retention (db-snap --prune).  A field of -1 is not set.  A snapshot stays
+ * when any rule keeps it:
+ *   keep_last N     the N newest;
+ *   keep_days D     created less than D days before now;
+ *   keep_hourly N   (daily, weekly, monthly likewise) the newest snapshot of
+ *                   each of the N most recent hours (UTC days, ISO weeks,
+ *                   months) that have a snapshot, as restic and borg count;
+ * and always: the newest good snapshot of each database, every snapshot that
+ * is not good (a file we cannot parse is never removed), and labelled
+ * snapshots unless prune_labelled. */
+struct prune_policy {
+	long keep_last, keep_days, keep_hourly, keep_daily, keep_weekly, keep_monthly;
+	int prune_labelled;
+};
+#define PRUNE_POLICY_INIT { -1, -1, -1, -1, -1, -1, 0 }
+/* For every l->v[i] (grouped by database), why it stays — "newest",
+ * "labelled", "not good", "last 30", "within 7 days", "hourly", "daily",
+ * "weekly", "monthly" (several joined by ", ") — in keep[i] (malloc'd), or
+ * NULL when it goes.  keep has l->n entries; the caller frees each. */
+void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *p,
+                      time_t now, char **keep);
+/* Remove a snapshot: the data file, then its metadata, then fsync the
+ * directory.  0, or -1 with errno. */
+int store_remove(const struct snapshot *s);
 
 #endif
