@@ -1402,8 +1402,12 @@ static int cmd_apply(struct session *ss, const char *confirm, int force, int for
 		fv[f].replaced = 1;
 	}
 	/* Read the result as compose will and check every port moved. */
+	/* The warnings of this second reading were given on the first. */
 	struct session after;
+	int saved = msg_verbosity;
+	msg_verbosity = 0;
 	int rc = load_session(&after, &ss->files, r->lo, r->hi);
+	msg_verbosity = saved;
 	int ok = rc == DG_OK;
 	for (size_t i = 0; ok && i < r->nrows; i++)
 		if (r->rows[i].change && !r->rows[i].manual && !same_binding_now(&after.r, &r->rows[i])) {
