@@ -117,6 +117,8 @@ static void print_human(const struct target_list *l, const struct probe *pr)
 static void print_explain(const struct target_list *l, int test_run)
 {
 	printf("run: %s\n", test_run ? "test run (.env.testing is read first)" : "not a test run");
+	for (size_t i = 0; i < l->nnotes; i++)
+		printf("  %s\n", l->notes[i]);
 	printf("sources, strongest first:\n");
 	for (size_t i = 0; i < l->ncand; i++)
 		printf("  %s %-24s %s%s%s\n", l->cand[i].used ? "*" : "-", l->cand[i].source, l->cand[i].why,

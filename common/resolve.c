@@ -1,10 +1,15 @@
-/* resolve.c — target resolution (DESIGN.md "Targets"): --url, the process
- * environment, then dotenv files; every database configured for this run is
- * kept, the primary one first, because a command may read another file than
- * the one we guessed. */
+/* resolve.c — target resolution (DESIGN.md "Targets"): --url; the process
+ * environment; the framework overrides that beat dotenv files (Laravel's
+ * configuration cache, phpunit.xml for test runs); the dotenv files of this
+ * run's environment (Laravel, Symfony, Next.js, Vite, dotenv-flow,
+ * dotenv-rails conventions); then database.yml, Prisma and Django settings.
+ * Every database configured for this run is kept, the primary one first,
+ * because a command may read another file than the one we guessed. */
 #include "target.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,42 +19,45 @@
 
 #include "dburl.h"
 #include "dotenv.h"
+#include "framework.h"
 #include "io.h"
 #include "msg.h"
 #include "secret.h"
 #include "xalloc.h"
 
 static const char *const envname_keys[] = { "APP_ENV", "RAILS_ENV", "NODE_ENV", "ENVIRONMENT", "DJANGO_ENV", NULL };
+static const char *const test_keys[] = { "APP_ENV", "RAILS_ENV", "RACK_ENV", "NODE_ENV", "ENVIRONMENT", "DJANGO_ENV", NULL };
+static const char *const mode_keys[] = { "NODE_ENV", "RAILS_ENV", "RACK_ENV", "APP_ENV", NULL };
 static const char *const url_keys[] = { "DATABASE_URL", "DB_URL", NULL };
 
-/* Where a run looks up a variable: the process environment or one dotenv file. */
+/* Where a source looks a key up: its layers in order, NULL meaning the
+ * process environment.  The environment as a source falls back to the
+ * dotenv file the framework reads for keys it lacks; phpunit.xml's forced
+ * entries come before the environment and its other entries after it. */
 struct source {
-	const char *name;          /* "environment" or the file's display name */
-	struct dotenv *file;       /* NULL for the environment */
-	struct dotenv *fallback;   /* environment only: the dotenv file used for missing keys */
+	const char *name;
+	const struct dotenv *layer[4];
+	int n;
 };
 
 static const char *lookup(const struct source *s, const char *key, char **where)
 {
-	if (!s->file) {
-		const char *v = getenv(key);
-		if (v) {
-			*where = xasprintf("environment %s", key);
-			return v;
+	for (int i = 0; i < s->n; i++) {
+		if (!s->layer[i]) {
+			const char *v = getenv(key);
+			if (v) {
+				*where = xasprintf("environment %s", key);
+				return v;
+			}
+			continue;
 		}
-		if (!s->fallback)
-			return NULL;
-		const struct dotenv_entry *e = dotenv_get(s->fallback, key);
-		if (!e)
-			return NULL;
-		*where = xasprintf("%s:%d", s->fallback->path, e->line);
-		return e->value;
+		const struct dotenv_entry *e = dotenv_get(s->layer[i], key);
+		if (e) {
+			*where = xasprintf("%s:%d", s->layer[i]->path, e->line);
+			return e->value;
+		}
 	}
-	const struct dotenv_entry *e = dotenv_get(s->file, key);
-	if (!e)
-		return NULL;
-	*where = xasprintf("%s:%d", s->file->path, e->line);
-	return e->value;
+	return NULL;
 }
 
 static void add_candidate(struct target_list *l, const char *source, const char *says, const char *why, int used)
@@ -60,6 +68,9 @@ static void add_candidate(struct target_list *l, const char *source, const char 
 
 static int same_database(const struct target *a, const struct target *b)
 {
+	/* What could not be read is never "the same" as anything. */
+	if (a->unreadable || b->unreadable)
+		return 0;
 	const enum tfield fs[] = { TF_ENGINE, TF_DATABASE };
 	for (size_t i = 0; i < 2; i++) {
 		const char *x = target_get(a, fs[i]), *y = target_get(b, fs[i]);
@@ -86,6 +97,149 @@ static int add_target(struct target_list *l, struct target *t)
 	return 1;
 }
 
+/* ---- what the framework readers share (framework.h) ---- */
+
+const char *run_getenv(const struct run *r, const char *key, int use_files, char **where)
+{
+	const char *v = getenv(key);
+	if (v) {
+		*where = xasprintf("environment %s", key);
+		return v;
+	}
+	for (size_t i = 0; use_files && i < r->nfiles; i++) {
+		const struct dotenv_entry *e = dotenv_get(r->files[i], key);
+		if (e) {
+			*where = xasprintf("%s:%d", r->files[i]->path, e->line);
+			return e->value;
+		}
+	}
+	return NULL;
+}
+
+char *run_path(const struct run *r, const char *name)
+{
+	return path_join(r->dir, name);
+}
+
+void run_candidate(struct run *r, const char *source, const char *says, const char *why, int used)
+{
+	add_candidate(r->list, source, says, why, used);
+}
+
+void run_note(struct run *r, const char *fmt, ...)
+{
+	struct target_list *l = r->list;
+	va_list ap;
+	va_start(ap, fmt);
+	struct strbuf sb = STRBUF_INIT;
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	l->notes = xrealloc(l->notes, (l->nnotes + 1) * sizeof *l->notes);
+	l->notes[l->nnotes++] = sb_detach(&sb);
+}
+
+static void find_envname_in(struct target *t, const struct source *s)
+{
+	struct source env = { "environment", { NULL }, 1 };
+	for (int pass = 0; pass < 2; pass++)
+		for (const char *const *k = envname_keys; *k; k++) {
+			char *where = NULL;
+			const char *v = lookup(pass == 0 ? &env : s, *k, &where);
+			if (v && *v) {
+				t->envname = xstrdup(v);
+				t->envname_src = pass == 0 ? xstrdup(where) : xasprintf("%s %s", where, *k);
+				free(where);
+				return;
+			}
+			free(where);
+		}
+}
+
+void run_envname(const struct run *r, struct target *t, int use_files)
+{
+	if (t->envname)
+		return;
+	for (const char *const *k = envname_keys; *k; k++) {
+		char *where = NULL;
+		const char *v = run_getenv(r, *k, use_files, &where);
+		if (v && *v) {
+			t->envname = xstrdup(v);
+			t->envname_src = strncmp(where, "environment", 11) == 0 ? xstrdup(where) : xasprintf("%s %s", where, *k);
+			free(where);
+			return;
+		}
+		free(where);
+	}
+}
+
+char *target_says(const struct target *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (int f = 0; f < TF_COUNT; f++) {
+		if (f == TF_PASSWORD)
+			continue;
+		const char *v = target_get(t, f);
+		if (v || f == TF_ENGINE || f == TF_DATABASE)
+			sb_addf(&sb, "%s%s=%s", sb.len ? " " : "", tfield_name(f), v ? v : "-");
+	}
+	return sb_detach(&sb);
+}
+
+static void drop(struct target *t, enum tfield f)
+{
+	free(t->val[f]);
+	free(t->src[f]);
+	t->val[f] = t->src[f] = NULL;
+}
+
+/* What every target gets before it is listed. */
+static void finish(struct run *r, struct target *t)
+{
+	const char *engine = target_get(t, TF_ENGINE);
+	const char *db = target_get(t, TF_DATABASE);
+	if (engine && !strcmp(engine, "sqlite")) {
+		/* A SQLite connection has no host: a DB_HOST left in .env beside
+		 * DB_CONNECTION=sqlite names nothing and must not classify it. */
+		drop(t, TF_HOST);
+		drop(t, TF_PORT);
+		drop(t, TF_USER);
+		drop(t, TF_PASSWORD);
+		/* A relative path is relative to the project, as frameworks run there. */
+		if (db && db[0] != '/' && strcmp(db, ":memory:") && strcmp(r->dir, ".")) {
+			char *abs = path_join(r->dir, db);
+			char *src = xstrdup(t->src[TF_DATABASE]);
+			target_set(t, TF_DATABASE, abs, src);
+			free(src);
+			free(abs);
+		}
+	} else if (!t->unreadable) {
+		compose_forward(r, t);
+	}
+	run_envname(r, t, 1);
+}
+
+static int add_found(struct run *r, struct target *t, const char *source, const char *says, const char *note)
+{
+	struct target_list *l = r->list;
+	int first = l->n == 0;
+	int added = add_target(l, t);
+	const char *why = !added ? "names the same database as a stronger source"
+	                : first ? "primary: the strongest source that names a database"
+	                        : "also configured for this run: checked as well";
+	char *full = note && *note ? xasprintf("%s; %s", why, note) : xstrdup(why);
+	add_candidate(l, source, says, full, added);
+	free(full);
+	return added;
+}
+
+int run_add_target(struct run *r, struct target *t, const char *source, const char *says, const char *note)
+{
+	finish(r, t);
+	return add_found(r, t, source, says, note);
+}
+
+/* ---- variables as a source (environment, dotenv files, phpunit.xml) ---- */
+
 static void set_from(struct target *t, enum tfield f, const struct source *s, const char *key)
 {
 	char *where = NULL;
@@ -95,30 +249,29 @@ static void set_from(struct target *t, enum tfield f, const struct source *s, co
 	free(where);
 }
 
-static void find_envname(struct target *t, const struct source *s)
+/* A relative SQLite file in a URL means what the framework reading it says:
+ * Prisma takes it from the schema's directory, dj-database-url reads
+ * sqlite:///name as a relative name. */
+static void url_sqlite_path(const struct run *r, const char *key, const char *url, struct target *t)
 {
-	struct source env = { "environment", NULL, NULL };
-	for (int pass = 0; pass < 2; pass++)
-		for (const char *const *k = envname_keys; *k; k++) {
-			char *where = NULL;
-			const char *v = lookup(pass == 0 ? &env : s, *k, &where);
-			if (v && *v) {
-				t->envname = xstrdup(v);
-				t->envname_src = xasprintf("%s %s", where, pass == 0 ? "" : *k);
-				/* "environment APP_ENV " -> trim the trailing blank */
-				size_t n = strlen(t->envname_src);
-				if (t->envname_src[n - 1] == ' ')
-					t->envname_src[n - 1] = '\0';
-				free(where);
-				return;
-			}
-			free(where);
-		}
+	const char *engine = target_get(t, TF_ENGINE), *db = target_get(t, TF_DATABASE);
+	if (!engine || strcmp(engine, "sqlite") || !db)
+		return;
+	char *src = xstrdup(t->src[TF_DATABASE]);
+	if (r->prisma_url_key && !strcmp(key, r->prisma_url_key) && !strncmp(url, "file:", 5) && db[0] != '/' &&
+	    strcmp(db, ":memory:")) {
+		char *p = path_join(r->prisma_dir, !strncmp(db, "./", 2) ? db + 2 : db);
+		target_set(t, TF_DATABASE, p, src);
+		free(p);
+	} else if (r->django_urls && !strncmp(url, "sqlite:///", 10) && url[10] != '/') {
+		target_set(t, TF_DATABASE, url + 10, src);
+	}
+	free(src);
 }
 
 /* Build the target a source defines; 1 when it defines one, 0 when it says
  * nothing about a database, -1 when what it says is malformed (reported). */
-static int target_from(const struct source *s, const char *project_dir, struct target *t, struct strbuf *says)
+static int target_from(const struct run *r, const struct source *s, struct target *t, struct strbuf *says)
 {
 	memset(t, 0, sizeof *t);
 	for (const char *const *k = url_keys; *k; k++) {
@@ -135,6 +288,7 @@ static int target_from(const struct source *s, const char *project_dir, struct t
 			target_free(t);
 			return -1;
 		}
+		url_sqlite_path(r, *k, url, t);
 		char *masked = mask_url(url);
 		sb_addf(says, "%s=%s", *k, masked);
 		free(masked);
@@ -175,26 +329,52 @@ static int target_from(const struct source *s, const char *project_dir, struct t
 	        target_get(t, TF_HOST) ? target_get(t, TF_HOST) : "-",
 	        target_get(t, TF_PORT) ? target_get(t, TF_PORT) : "-",
 	        target_get(t, TF_DATABASE) ? target_get(t, TF_DATABASE) : "-");
-found:;
-	/* A relative SQLite path is relative to the project, as frameworks run there. */
-	const char *engine = target_get(t, TF_ENGINE);
-	const char *db = target_get(t, TF_DATABASE);
-	if (engine && !strcmp(engine, "sqlite") && db && db[0] != '/' && strcmp(db, ":memory:") && project_dir &&
-	    strcmp(project_dir, ".")) {
-		char *abs = path_join(project_dir, db);
-		char *src = xstrdup(t->src[TF_DATABASE]);
-		target_set(t, TF_DATABASE, abs, src);
-		free(src);
-		free(abs);
-	}
+found:
 	t->origin = xstrdup(s->name);
-	find_envname(t, s);
+	find_envname_in(t, s);
 	return 1;
 }
 
+/* Resolve one variable source; probe holds the layers that must name a
+ * database for the source to count (the environment alone, not its
+ * fallback file). */
+static void variable_source(struct run *r, const struct source *s, const struct source *probe, const char *note)
+{
+	struct target t;
+	struct strbuf says = STRBUF_INIT;
+	int rc;
+	if (probe) {
+		struct target p;
+		struct strbuf ignore = STRBUF_INIT;
+		int save = msg_verbosity;
+		msg_verbosity = 0;   /* the full source reports any problem */
+		rc = target_from(r, probe, &p, &ignore);
+		msg_verbosity = save;
+		sb_free(&ignore);
+		if (rc > 0)
+			target_free(&p);
+		if (rc != 0)
+			rc = target_from(r, s, &t, &says);
+	} else {
+		rc = target_from(r, s, &t, &says);
+	}
+	if (rc < 0) {
+		r->list->config_errors++;
+		add_candidate(r->list, s->name, "(malformed)", "malformed database setting", 0);
+	} else if (rc == 0) {
+		add_candidate(r->list, s->name, "", "names no database", 0);
+	} else {
+		finish(r, &t);
+		add_found(r, &t, s->name, sb_str(&says), note);
+	}
+	sb_free(&says);
+}
+
+/* ---- the run ---- */
+
 static int env_says_test(void)
 {
-	for (const char *const *k = envname_keys; *k; k++) {
+	for (const char *const *k = test_keys; *k; k++) {
 		const char *v = getenv(*k);
 		if (v && (!strcasecmp(v, "test") || !strcasecmp(v, "testing")))
 			return 1;
@@ -247,6 +427,100 @@ static int load_dotenv(const char *dir, const char *name, struct dotenv *d)
 	return rc;
 }
 
+/* The dotenv files of this run, strongest first, each with why it is read.
+ * The environments of the run are the NODE_ENV / RAILS_ENV / RACK_ENV /
+ * APP_ENV values set, "testing" and "test" on a test run, else
+ * "development"; each brings .env.<env>.local and .env.<env> (Next.js, Vite,
+ * dotenv-flow, Symfony, dotenv-rails; Laravel's .env.testing and
+ * .env.<APP_ENV>), then .env.local and .env. */
+static void dotenv_names(int test_run, struct strvec *names, struct strvec *whys, struct strvec *modes)
+{
+	for (const char *const *k = mode_keys; *k; k++) {
+		const char *v = getenv(*k);
+		int dup = 0;
+		for (size_t i = 0; v && i < modes->n; i++)
+			dup |= strcmp(modes->v[i], v) == 0;
+		if (v && *v && !dup && !strchr(v, '/'))
+			sv_push(modes, v);
+	}
+	if (test_run) {
+		const char *t[] = { "testing", "test" };
+		for (int k = 0; k < 2; k++) {
+			int dup = 0;
+			for (size_t i = 0; i < modes->n; i++)
+				dup |= strcmp(modes->v[i], t[k]) == 0;
+			if (!dup)
+				sv_push(modes, t[k]);
+		}
+	}
+	if (!modes->n)
+		sv_push(modes, "development");
+	for (size_t i = 0; i < modes->n; i++) {
+		const char *m = modes->v[i];
+		int testing = !strcmp(m, "testing"), test = !strcmp(m, "test");
+		for (int local = 1; local >= 0; local--) {
+			if (testing && local)
+				continue;
+			char *name = xasprintf(".env.%s%s", m, local ? ".local" : "");
+			int dup = 0;
+			for (size_t k = 0; k < names->n; k++)
+				dup |= strcmp(names->v[k], name) == 0;
+			if (dup || !strcmp(name, ".env.local")) {
+				free(name);
+				continue;
+			}
+			sv_push_owned(names, name);
+			if (testing)
+				sv_push(whys, "test run: Laravel reads .env.testing instead of .env");
+			else if (test)
+				sv_pushf(whys, "test run: read by Next.js, Vite, dotenv-flow, Symfony and dotenv-rails in 'test'");
+			else
+				sv_pushf(whys, "environment '%s': read by Next.js, Vite, dotenv-flow, Symfony and dotenv-rails", m);
+		}
+	}
+	sv_push(names, ".env.local");
+	sv_push(whys, test_run ? "read by Vite (Next.js, dotenv-flow and Symfony skip it in tests)"
+	                       : "read by Next.js, Vite, dotenv-flow, Symfony and dotenv-rails");
+	sv_push(names, ".env");
+	sv_push(whys, "");
+}
+
+/* Dotenv files present but not read by this run, for --explain. */
+static void unread_dotenv(struct run *r, const struct strvec *names, const struct strvec *modes)
+{
+	struct dirent **ents;
+	int n = scandir(r->dir, &ents, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		const char *d = ents[i]->d_name;
+		int skip = strncmp(d, ".env.", 5) != 0;
+		const char *suffixes[] = { ".example", ".sample", ".dist", ".template", ".bak", ".orig", ".swp", "~", ".defaults", NULL };
+		size_t len = strlen(d);
+		for (const char **s = suffixes; !skip && *s; s++)
+			skip = len >= strlen(*s) && strcmp(d + len - strlen(*s), *s) == 0;
+		for (size_t k = 0; !skip && k < names->n; k++)
+			skip = strcmp(names->v[k], d) == 0;
+		if (!skip) {
+			char *path = run_path(r, d);
+			char *env = xstrdup(d + 5);
+			char *dot = strstr(env, ".local");
+			if (dot && !dot[6])
+				*dot = '\0';
+			char *why;
+			if (!strcmp(env, "testing") || !strcmp(env, "test"))
+				why = xasprintf("not a test run: %s is not read", d);
+			else
+				why = xasprintf("read only when NODE_ENV, RAILS_ENV or APP_ENV is '%s' (this run: %s)", env, modes->v[0]);
+			add_candidate(r->list, path, "", why, 0);
+			free(why);
+			free(env);
+			free(path);
+		}
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+}
+
 void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 {
 	memset(l, 0, sizeof *l);
@@ -261,8 +535,8 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 			return;
 		}
 		t.origin = xstrdup("--url");
-		struct source env = { "environment", NULL, NULL };
-		find_envname(&t, &env);
+		struct source env = { "environment", { NULL }, 1 };
+		find_envname_in(&t, &env);
 		char *masked = mask_url(o->url);
 		add_candidate(l, "--url", masked, "given on the command line: the only target", 1);
 		free(masked);
@@ -279,78 +553,104 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 		dir = xstrdup(".");
 	}
 	int test_run = l->test_run = o->test_run || env_says_test();
-	const char *names[] = { ".env.testing", ".env.local", ".env" };
-	struct dotenv files[3];
-	int loaded[3];
-	for (int i = 0; i < 3; i++) {
-		memset(&files[i], 0, sizeof files[i]);
-		loaded[i] = 0;
-		if (i == 0 && !test_run) {
-			char *p = path_join(dir, names[i]);
-			if (access(p, F_OK) == 0)
-				add_candidate(l, p, "", "not a test run: .env.testing is not read", 0);
-			free(p);
-			continue;
-		}
-		loaded[i] = load_dotenv(dir, names[i], &files[i]);
+	struct run run = { .dir = dir, .test_run = test_run, .list = l };
+	char *manage = run_path(&run, "manage.py");
+	run.django_urls = access(manage, F_OK) == 0;
+	free(manage);
+	prisma_prepare(&run);
+
+	struct strvec names = STRVEC_INIT, whys = STRVEC_INIT, modes = STRVEC_INIT;
+	dotenv_names(test_run, &names, &whys, &modes);
+	struct dotenv *files = xcalloc(names.n, sizeof *files);
+	int *loaded = xcalloc(names.n, sizeof *loaded);
+	struct dotenv **read = xcalloc(names.n, sizeof *read);
+	size_t nread = 0;
+	for (size_t i = 0; i < names.n; i++) {
+		loaded[i] = load_dotenv(dir, names.v[i], &files[i]);
 		if (loaded[i] < 0) {
 			l->config_errors++;
 			memset(&t, 0, sizeof t);
 			t.unreadable = 1;
-			t.origin = path_join(dir, names[i]);
+			t.origin = path_join(dir, names.v[i]);
 			add_candidate(l, t.origin, "(unreadable)", "cannot be read: its database is unknown", 1);
 			add_target(l, &t);
 		} else if (loaded[i] > 0) {
 			l->config_errors += files[i].errors;
+			read[nread++] = &files[i];
 		}
+	}
+	run.files = read;
+	run.nfiles = nread;
+	{
+		struct strbuf sb = STRBUF_INIT;
+		for (size_t i = 0; i < nread; i++)
+			sb_addf(&sb, "%s%s", i ? ", " : "", read[i]->path);
+		struct strbuf ms = STRBUF_INIT;
+		for (size_t i = 0; i < modes.n; i++)
+			sb_addf(&ms, "%s%s", i ? ", " : "", modes.v[i]);
+		run_note(&run, "environment of this run: %s; dotenv files read: %s", sb_str(&ms), nread ? sb_str(&sb) : "none");
+		sb_free(&ms);
+		sb_free(&sb);
 	}
 
 	/* The environment may name only some keys: the framework fills the rest
 	 * from the dotenv file it reads, so the first readable file is the fallback. */
-	struct dotenv *fallback = NULL;
-	for (int i = 0; i < 3 && !fallback; i++)
-		if (loaded[i] > 0)
-			fallback = &files[i];
-	struct source sources[4];
-	size_t ns = 0;
-	sources[ns++] = (struct source){ "environment", NULL, fallback };
-	for (int i = 0; i < 3; i++)
-		if (loaded[i] > 0)
-			sources[ns++] = (struct source){ files[i].path, &files[i], NULL };
+	const struct dotenv *fallback = nread ? read[0] : NULL;
 
-	for (size_t i = 0; i < ns; i++) {
-		struct strbuf says = STRBUF_INIT;
-		int rc;
-		if (!sources[i].file) {
-			/* Only keys actually in the environment make it a source. */
-			struct source bare = { "environment", NULL, NULL };
-			struct target probe;
-			struct strbuf ignore = STRBUF_INIT;
-			rc = target_from(&bare, dir, &probe, &ignore);
-			sb_free(&ignore);
-			if (rc > 0)
-				target_free(&probe), rc = target_from(&sources[i], dir, &t, &says);
-		} else {
-			rc = target_from(&sources[i], dir, &t, &says);
-		}
-		if (rc < 0) {
-			l->config_errors++;
-			add_candidate(l, sources[i].name, "(malformed)", "malformed database setting", 0);
-		} else if (rc == 0) {
-			add_candidate(l, sources[i].name, "", "names no database", 0);
-		} else {
-			int first = l->n == 0;
-			int added = add_target(l, &t);
-			add_candidate(l, sources[i].name, sb_str(&says),
-			              !added ? "names the same database as a stronger source"
-			              : first ? "primary: the strongest source that names a database"
-			                      : "also configured for this run: checked as well", added);
-		}
-		sb_free(&says);
+	/* 2. the process environment */
+	struct source env = { "environment", { NULL, fallback }, fallback ? 2 : 1 };
+	struct source bare = { "environment", { NULL }, 1 };
+	variable_source(&run, &env, &bare, NULL);
+
+	/* 3. framework overrides: phpunit.xml (read first: it may move the
+	 * config cache), then Laravel's configuration cache */
+	struct dotenv forced, normal;
+	int phpunit = phpunit_load(&run, &forced, &normal);
+	int cache = 0;
+	laravel_config_cache(&run, phpunit > 0 ? &forced : NULL, &cache);
+	if (cache)
+		run_note(&run, "Laravel's configuration cache is in force: Laravel ignores .env, the environment's DB_* "
+		               "variables and phpunit.xml until 'php artisan config:clear'");
+	if (phpunit > 0) {
+		struct source ps = { forced.path, { &forced, NULL, &normal, fallback }, fallback ? 4 : 3 };
+		struct source pprobe = { forced.path, { &forced, &normal }, 2 };
+		variable_source(&run, &ps, &pprobe,
+		                cache ? "test run: PHPUnit sets these before the suite starts, but the configuration cache wins"
+		                      : "test run: PHPUnit sets these before the suite starts; no dotenv file overrides them");
+		dotenv_free(&forced);
+		dotenv_free(&normal);
 	}
-	for (int i = 0; i < 3; i++)
+
+	/* 4. dotenv files */
+	for (size_t i = 0; i < names.n; i++) {
+		if (loaded[i] <= 0)
+			continue;
+		struct source s = { files[i].path, { &files[i] }, 1 };
+		const char *why = whys.v[i];
+		char *note = cache ? xasprintf("%s%signored by Laravel while its configuration cache exists", why, *why ? "; " : "")
+		                   : xstrdup(why);
+		variable_source(&run, &s, NULL, note);
+		free(note);
+	}
+	unread_dotenv(&run, &names, &modes);
+
+	/* 5. other framework files */
+	rails_database_yml(&run);
+	prisma_schema(&run);
+	django_settings(&run);
+
+	for (size_t i = 0; i < names.n; i++)
 		if (loaded[i] > 0)
 			dotenv_free(&files[i]);
+	free(files);
+	free(loaded);
+	free(read);
+	sv_free(&names);
+	sv_free(&whys);
+	sv_free(&modes);
+	compose_release(&run);
+	free(run.prisma_dir);
+	free(run.prisma_url_key);
 	free(dir);
 }
 
@@ -365,5 +665,8 @@ void target_list_free(struct target_list *l)
 		free(l->cand[i].why);
 	}
 	free(l->cand);
+	for (size_t i = 0; i < l->nnotes; i++)
+		free(l->notes[i]);
+	free(l->notes);
 	memset(l, 0, sizeof *l);
 }

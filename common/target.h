@@ -61,6 +61,8 @@ struct target_list {
 		int used;
 	} *cand;
 	size_t ncand;
+	char **notes;            /* what --explain says about the run besides the sources */
+	size_t nnotes;
 };
 
 struct resolve_opts {
