@@ -377,7 +377,8 @@ static struct node *flatten(struct loader *L, struct node *n, int depth, const s
 		char lim[32];
 		snprintf(lim, sizeof lim, "%ld", COMPOSE_MAX_NODES);
 		fail_at(L, at->line, at->col,
-		        "aliases expand to more than %s nodes (an alias bomb?); refusing to expand them", lim);
+		        via ? "aliases expand to more than %s nodes (an alias bomb?); refusing to expand them"
+		            : "the document has more than %s nodes; refusing to read it", lim);
 		return n;
 	}
 	if (depth > COMPOSE_MAX_DEPTH) {
@@ -1188,8 +1189,12 @@ enum db_family compose_family(const char *image, const char *role, const char **
 		*colon = '\0';
 	for (char *p = base; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
+	size_t order_n = sizeof order / sizeof *order;
 	enum db_family found = DBF_NONE;
-	for (size_t i = 0; i < sizeof order / sizeof *order && found == DBF_NONE; i++) {
+	/* postgres-exporter, mysqld-exporter...: metrics about a database, not one. */
+	if (strstr(base, "exporter"))
+		order_n = 0;
+	for (size_t i = 0; i < order_n && found == DBF_NONE; i++) {
 		char key[32];
 		snprintf(key, sizeof key, "images_%s", family_names[order[i]]);
 		if (list_match(config_get_list("portcheck", key), base, engine))
