@@ -186,6 +186,7 @@ EOF
     [[ $output == *$'port\tledger\tpostgres\t'* ]]
     [[ $output == *$'port\tsearch\tdatabase\tcompose.yaml\t15\t127.0.0.1\t9200\t9200\ttcp\tout-of-range\t7050'* ]]
     [[ $output != *fixtures* ]]
+    [[ $output != *metrics* ]]   # an exporter is not a database
 }
 
 @test "validate: an unset variable is a warning; the environment beats .env" {
