@@ -553,6 +553,22 @@ void store_list(const char *dir, const char *dbkey, struct snapshot_list *out)
 		qsort(out->v, out->n, sizeof *out->v, newest_first);
 }
 
+void store_list_target(const char *dir, const struct target *t, struct snapshot_list *out)
+{
+	char *key = store_dbkey(t);
+	store_list(dir, key, out);
+	free(key);
+	const char *engine = target_get(t, TF_ENGINE);
+	size_t k = 0;
+	for (size_t i = 0; i < out->n; i++) {
+		if (engine && out->v[i].good && strcmp(out->v[i].meta.engine, engine) != 0)
+			snapshot_free(&out->v[i]);
+		else
+			out->v[k++] = out->v[i];
+	}
+	out->n = k;
+}
+
 const struct snapshot *store_latest(const struct snapshot_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)

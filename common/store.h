@@ -89,6 +89,9 @@ void store_meta_free(struct snapshot_meta *m);
 /* Every snapshot in dir (dbkey NULL: all databases), newest first, good or
  * not; stray temporary files are not listed. */
 void store_list(const char *dir, const char *dbkey, struct snapshot_list *out);
+/* The snapshots of target t: store_list with t's dbkey, less the good ones
+ * of another engine (a MySQL and a PostgreSQL database may share a name). */
+void store_list_target(const char *dir, const struct target *t, struct snapshot_list *out);
 void snapshot_list_free(struct snapshot_list *l);
 /* The newest good snapshot of dbkey, or NULL. */
 const struct snapshot *store_latest(const struct snapshot_list *l);
