@@ -62,7 +62,12 @@ static struct compose_project *project(struct run *r)
 	if (!compose_files(r, &files))
 		return NULL;
 	struct compose_project *p = xcalloc(1, sizeof *p);
-	if (compose_load(p, &files) != 0) {
+	/* Its warnings (unset variables of other services) are portcheck's business. */
+	int save = msg_verbosity;
+	msg_verbosity = 0;
+	int rc = compose_load(p, &files);
+	msg_verbosity = save;
+	if (rc != 0) {
 		run_note(r, "%s could not be read: the host port of a compose service is unknown", files.v[0]);
 		compose_free(p);
 		free(p);

@@ -1021,7 +1021,11 @@ static void add_alias(struct run *r, const char *path, const struct django_setti
 				t.unreadable = 1;
 			}
 			if (v && *v) {
-				char *src = xasprintf("%s %s", n->where ? n->where : path, fields[i].key);
+				/* "FILE:LINE KEY (how)" */
+				const char *w = n->where ? n->where : path;
+				const char *paren = strstr(w, " (");
+				char *src = paren ? xasprintf("%.*s %s%s", (int)(paren - w), w, fields[i].key, paren)
+				                  : xasprintf("%s %s", w, fields[i].key);
 				target_set(&t, fields[i].f, v, src);
 				free(src);
 			}

@@ -354,31 +354,32 @@ struct lit *phpvar_parse(const char *text, char *err, size_t errlen)
 /* ---- the cache as a source ---- */
 
 /* The connection's value for key as text: strings and numbers (port 3306). */
-static void set_lit(struct target *t, enum tfield f, const struct lit *conn, const char *key, const char *path)
+static void set_lit(struct target *t, enum tfield f, const struct lit *conn, const char *name, const char *key,
+                    const char *path)
 {
 	const struct lit *v = lit_get(conn, key);
 	const char *s = lit_text(v);
 	if (!s || !*s)
 		return;
-	char *src = xasprintf("%s:%d %s", path, v->line, key);
+	char *src = xasprintf("%s:%d connections.%s.%s", path, v->line, name, key);
 	target_set(t, f, s, src);
 	free(src);
 }
 
 /* Hosts of a connection: 'host' (a string or a list), and Laravel's
  * read/write split ('read' => ['host' => [...]], 'write' => ...). */
-static void collect_hosts(const struct lit *conn, const char *path, const char *prefix, struct strvec *hosts,
-                          struct strvec *srcs)
+static void collect_hosts(const struct lit *conn, const char *path, const char *name, const char *prefix,
+                          struct strvec *hosts, struct strvec *srcs)
 {
 	const struct lit *h = lit_get(conn, "host");
 	if (lit_text(h) && *lit_text(h)) {
 		sv_push(hosts, lit_text(h));
-		sv_pushf(srcs, "%s:%d %shost", path, h->line, prefix);
+		sv_pushf(srcs, "%s:%d connections.%s.%shost", path, h->line, name, prefix);
 	} else if (h && h->kind == LIT_MAP) {
 		for (size_t i = 0; i < h->n; i++)
 			if (lit_text(h->vals[i]) && *lit_text(h->vals[i])) {
 				sv_push(hosts, lit_text(h->vals[i]));
-				sv_pushf(srcs, "%s:%d %shost", path, h->vals[i]->line, prefix);
+				sv_pushf(srcs, "%s:%d connections.%s.%shost", path, h->vals[i]->line, name, prefix);
 			}
 	}
 }
@@ -400,11 +401,11 @@ static void add_connection(struct run *r, const struct lit *config, const char *
 			warn("%s:%d: driver '%s' is not an engine dbguard knows (pgsql, mysql, mariadb, sqlite)", path,
 			     drv->line, driver);
 	}
-	set_lit(&base, TF_PORT, conn, "port", path);
-	set_lit(&base, TF_DATABASE, conn, "database", path);
-	set_lit(&base, TF_USER, conn, "username", path);
-	set_lit(&base, TF_PASSWORD, conn, "password", path);
-	set_lit(&base, TF_HOST, conn, "unix_socket", path);
+	set_lit(&base, TF_PORT, conn, name, "port", path);
+	set_lit(&base, TF_DATABASE, conn, name, "database", path);
+	set_lit(&base, TF_USER, conn, name, "username", path);
+	set_lit(&base, TF_PASSWORD, conn, name, "password", path);
+	set_lit(&base, TF_HOST, conn, name, "unix_socket", path);
 	const struct lit *url = lit_get(conn, "url");
 	if (lit_text(url) && *lit_text(url)) {
 		/* Laravel's ConfigurationUrlParser: what the URL says wins. */
@@ -419,9 +420,9 @@ static void add_connection(struct run *r, const struct lit *config, const char *
 
 	struct strvec hosts = STRVEC_INIT, srcs = STRVEC_INIT;
 	if (!target_get(&base, TF_HOST)) {
-		collect_hosts(conn, path, "", &hosts, &srcs);
-		collect_hosts(lit_get(conn, "write"), path, "write.", &hosts, &srcs);
-		collect_hosts(lit_get(conn, "read"), path, "read.", &hosts, &srcs);
+		collect_hosts(conn, path, name, "", &hosts, &srcs);
+		collect_hosts(lit_get(conn, "write"), path, name, "write.", &hosts, &srcs);
+		collect_hosts(lit_get(conn, "read"), path, name, "read.", &hosts, &srcs);
 	}
 	size_t nh = hosts.n ? hosts.n : 1;
 	for (size_t i = 0; i < nh; i++) {

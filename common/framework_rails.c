@@ -666,8 +666,8 @@ void rails_database_yml(struct run *r)
 		t.origin = *c->name ? xasprintf("%s (%s.%s)", path, env, c->name) : xasprintf("%s (%s)", path, env);
 		char *says = target_says(&t);
 		char *src = xstrdup(t.origin);
-		char *note = others.len ? xasprintf("the section of RAILS_ENV=%s; %s %s not targets of this run", env,
-		                                    sb_str(&others), strchr(sb_str(&others), ',') ? "are" : "is")
+		char *note = others.len ? xasprintf("the section of RAILS_ENV=%s; the other sections (%s) are not targets of this run",
+		                                    env, sb_str(&others))
 		                        : xasprintf("the section of RAILS_ENV=%s", env);
 		if (t.unreadable) {
 			char *n2 = xasprintf("%s; %s", note, y.unreadable_all ? y.why_all : c->why);

@@ -389,7 +389,10 @@ char *project_dir_find(void)
 		return xstrdup(".");
 	char *dir = xstrdup(cwd);
 	for (;;) {
-		const char *marks[] = { ".env", ".dbguard.conf", NULL };
+		/* A framework's own root counts too, so that a command run in a
+		 * subdirectory of a Rails, Laravel, Django or Prisma project finds it. */
+		const char *marks[] = { ".env", ".dbguard.conf", "artisan", "manage.py", "config/database.yml",
+		                        "prisma/schema.prisma", NULL };
 		for (const char **m = marks; *m; m++) {
 			char *p = path_join(dir, *m);
 			int found = access(p, F_OK) == 0;
@@ -588,7 +591,7 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 		struct strbuf ms = STRBUF_INIT;
 		for (size_t i = 0; i < modes.n; i++)
 			sb_addf(&ms, "%s%s", i ? ", " : "", modes.v[i]);
-		run_note(&run, "environment of this run: %s; dotenv files read: %s", sb_str(&ms), nread ? sb_str(&sb) : "none");
+		run_note(&run, "environments of this run: %s; dotenv files read: %s", sb_str(&ms), nread ? sb_str(&sb) : "none");
 		sb_free(&ms);
 		sb_free(&sb);
 	}

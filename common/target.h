@@ -75,8 +75,10 @@ struct resolve_opts {
  * Errors in files are reported (file:line) and counted in config_errors. */
 void resolve_targets(const struct resolve_opts *o, struct target_list *list);
 void target_list_free(struct target_list *list);
-/* The project directory: nearest dir upward holding .env or .dbguard.conf,
- * stopping at the repository root (.git); else the current directory. */
+/* The project directory: nearest dir upward holding .env or .dbguard.conf
+ * (or a framework's root: artisan, manage.py, config/database.yml,
+ * prisma/schema.prisma), stopping at the repository root (.git); else the
+ * current directory. */
 char *project_dir_find(void);
 
 #endif
