@@ -54,6 +54,9 @@ free_port() {
     return 1
 }
 
+# The name free_port had before it was public; t/11 still uses it.
+_dbg_free_port() { free_port; }
+
 # Alive and not a zombie (PID 1 in a container may never reap orphans).
 _dbg_pid_alive() {
     local state
