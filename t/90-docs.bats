@@ -16,7 +16,7 @@ help_synopsis() {
 }
 
 man_synopsis() {
-    MANWIDTH=200 mandoc -T ascii -O width=200 "$BATS_TEST_DIRNAME/../man1/$1.1" | col -b |
+    MANWIDTH=200 mandoc -T ascii -O width=200 "$BATS_TEST_DIRNAME/../man1/$1.1" | col -bx |
         sed -n '/^SYNOPSIS/,/^[A-Z]/p' | sed '1d;$d' | tr -s ' \n' '  ' | sed 's/^ *//; s/ *$//'
 }
 

@@ -1,0 +1,38 @@
+/* libFuzzer target: compose files through libyaml, merge keys, extends and
+ * interpolation (make fuzz). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compose.h"
+#include "config.h"
+#include "msg.h"
+#include "xalloc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char dir[] = "/tmp/fuzz-compose-XXXXXX";
+	static char path[sizeof dir + 16];
+	if (!path[0]) {
+		if (!mkdtemp(dir))
+			abort();
+		snprintf(path, sizeof path, "%s/compose.yaml", dir);
+		config_load(NULL);
+	}
+	msg_verbosity = -1;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		abort();
+	fwrite(data, 1, size, f);
+	fclose(f);
+	struct strvec files = STRVEC_INIT;
+	sv_push(&files, path);
+	struct compose_project p;
+	memset(&p, 0, sizeof p);
+	compose_load(&p, &files);
+	compose_free(&p);
+	sv_free(&files);
+	return 0;
+}
