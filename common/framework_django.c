@@ -741,8 +741,10 @@ static void statement(struct ev *e, size_t a, size_t b, int depth)
 			                                         *e->ts->v[j].s == '.' || (e->ts->v[j].n == 2 && e->ts->v[j].s[1] == '='))) {
 				if (e->ts->v[j].n == 2 && e->ts->v[j].s[0] == '=')
 					continue;   /* a comparison */
+				/* The first such place is the one to show. */
+				if (!s->conditional)
+					set_opaque_databases(s, where, "DATABASES is changed inside a block (if, try, a function): which branch runs is decided at run time");
 				s->conditional = 1;
-				set_opaque_databases(s, where, "DATABASES is changed inside a block (if, try, a function): which branch runs is decided at run time");
 				return;
 			}
 		}
@@ -758,6 +760,7 @@ static void statement(struct ev *e, size_t a, size_t b, int depth)
 			struct lit *v = expr(e);
 			lit_free(s->databases);
 			s->databases = v;
+			s->conditional = 0;
 			free(s->databases_where);
 			s->databases_where = xstrdup(where);
 			if (v->kind != LIT_MAP) {
