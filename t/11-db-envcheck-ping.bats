@@ -44,7 +44,7 @@ my_dev_url() { printf '%s' "${MY_URL%/*}/app_dev"; }
 }
 
 @test "--ping: a closed port gives 4, a wrong password no password in output" {
-    port=$(_dbg_free_port)
+    port=$(free_port)
     run -4 --separate-stderr db-envcheck --ping --url="postgres://u@127.0.0.1:$port/app"
     [[ $stderr == *"127.0.0.1"* ]]
     run -4 --separate-stderr db-envcheck --ping --url="mysql://u@127.0.0.1:$port/app"

@@ -23,6 +23,12 @@ setup() {
     printf 'APP_ENV=local\nDB_CONNECTION=sqlite\nDB_DATABASE=database/app.sqlite\n' > .env
 }
 
+teardown() {
+    # Never leave a loop or a command of a failed test behind.
+    if [ -n "${loop_pid:-}" ]; then kill -KILL -- -"$loop_pid" 2>/dev/null || true; fi
+    if [ -n "${pid:-}" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
+}
+
 journal_lines() { [ -f backups/journal ] && wc -l < backups/journal || echo 0; }
 
 # How a process ended, as the calling shell sees it: "exit N" or "signal N".
@@ -53,18 +59,19 @@ ended() {
 }
 
 @test "a command killed by SIGINT makes safe-run die of SIGINT" {
-    run -0 ended safe-run sh -c 'kill -INT $$'
+    run -0 --separate-stderr ended safe-run sh -c 'kill -INT $$'
     [ "$output" = "signal 2" ]
     [[ $(tail -n 1 backups/journal) == *$'\tsignal INT' ]]
 }
 
 @test "a while-loop of safe-run in bash stops on ^C to the process group" {
-    setsid env --default-signal=INT,QUIT bash -c 'while :; do safe-run sleep 10; done; echo looped-on > loop.out' &
-    pid=$!
+    # Bounded: without a working safe-run the loop must still end.
+    setsid env --default-signal=INT,QUIT bash -c 'n=0; while [ $n -lt 5 ]; do n=$((n + 1)); safe-run sleep 10; done; echo looped-on > loop.out' &
+    loop_pid=$!
     sleep 1.5
-    kill -INT -- -"$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    run ! kill -0 "$pid"
+    kill -INT -- -"$loop_pid"
+    for _ in $(seq 50); do kill -0 "$loop_pid" 2>/dev/null || break; sleep 0.1; done
+    run ! kill -0 "$loop_pid"
     [ ! -e loop.out ]
 }
 
@@ -74,7 +81,9 @@ ended() {
     for _ in $(seq 50); do [ -n "$(pgrep -P "$pid")" ] && break; sleep 0.1; done
     sleep 0.3
     kill -TERM "$pid"
-    run -3 wait "$pid"
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 3 ]
     [ "$(cat term.out)" = got-term ]
 }
 
@@ -151,7 +160,7 @@ ended() {
     snap=$(ls backups/app_*.sqlite* | grep -v '\.meta$')
     [ -n "$snap" ]
     grep -q '^reason=safe-run: sqlite3 database/app.sqlite' "$snap.meta"
-    [[ $(cat backups/journal) == *$'\t'"$snap"$'\t'"exit 0" ]]
+    [[ $(cat backups/journal) == *$'\t'"$PWD/$snap"$'\t'"exit 0" ]]
 }
 
 @test "snapshots PostgreSQL and MariaDB targets, and no password reaches argv, output or journal" {
