@@ -1056,7 +1056,8 @@ static int lite_fail(sqlite3 *db, const char *what, const char *path, char *err,
 /* Copy the live database with the online backup API inside one read
  * transaction of the source, so every step sees the same state (and a
  * writer elsewhere cannot make the copy restart forever). */
-static int lite_backup(const char *src_path, const char *dst_path, char *err, size_t errlen)
+static int lite_backup(const char *src_path, const char *dst_path, int *write_errno,
+                       char *err, size_t errlen)
 {
 	sqlite3 *src = NULL, *dst = NULL;
 	sqlite3_backup *b = NULL;
@@ -1087,8 +1088,15 @@ static int lite_backup(const char *src_path, const char *dst_path, char *err, si
 	int fin = sqlite3_backup_finish(b);
 	b = NULL;
 	if (r != SQLITE_DONE || fin != SQLITE_OK) {
-		set_err(err, errlen, "cannot copy '%s': %s", src_path,
-		           sqlite3_errstr(r != SQLITE_DONE ? r : fin));
+		/* A full disk reaches SQLite as an I/O error; the errno says which. */
+		int e = sqlite3_system_errno(dst);
+		if (e == ENOSPC || e == EFBIG || e == EDQUOT) {
+			*write_errno = e;
+			set_err(err, errlen, "cannot write the copy of '%s': %s", src_path, strerror(e));
+		} else {
+			set_err(err, errlen, "cannot copy '%s': %s", src_path,
+			        sqlite3_errstr(r != SQLITE_DONE ? r : fin));
+		}
 		goto out;
 	}
 	rc = DG_OK;
@@ -1121,7 +1129,7 @@ static int lite_run(struct snapshot_job *j, struct compressor *c, struct observe
 	}
 	snapshot_guard_path(tmp, 0);
 	close(fd);
-	int rc = lite_backup(target_get(&j->t, TF_DATABASE), tmp, err, errlen);
+	int rc = lite_backup(target_get(&j->t, TF_DATABASE), tmp, &res->write_errno, err, errlen);
 	if (rc != DG_OK)
 		goto out;
 	/* Count in the copy itself, through the engine, so the counts are

@@ -488,8 +488,8 @@ void snapshot_list_free(struct snapshot_list *l)
 static int newest_first(const void *a, const void *b)
 {
 	const struct snapshot *x = a, *y = b;
-	if (x->meta.created != y->meta.created)
-		return x->meta.created < y->meta.created ? 1 : -1;
+	if (x->when != y->when)
+		return x->when < y->when ? 1 : -1;
 	return strcmp(y->name, x->name);
 }
 
@@ -537,10 +537,10 @@ void store_list(const char *dir, const char *dbkey, struct snapshot_list *out)
 		s->meta_path = xasprintf("%s.meta", path);
 		s->name = xstrdup(de->d_name);
 		s->dbkey = key;
+		s->when = when;
 		char err[256];
 		if (store_meta_read(s->meta_path, &s->meta, err, sizeof err) < 0) {
 			s->problem = xstrdup(err);
-			s->meta.created = when;
 		} else if ((unsigned long long)st.st_size != s->meta.size) {
 			s->problem = xasprintf("its size is %llu bytes, the metadata says %llu",
 			                       (unsigned long long)st.st_size, s->meta.size);
@@ -777,7 +777,7 @@ static void print_tsv(FILE *f, const struct snapshot_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		const struct snapshot *s = &l->v[i];
 		char created[32];
-		store_format_time(s->meta.created, created);
+		store_format_time(s->when, created);
 		tsv_field(f, s->path);
 		putc('\t', f);
 		tsv_field(f, s->dbkey);
@@ -810,7 +810,7 @@ static void print_json(FILE *f, const struct snapshot_list *l)
 		const struct snapshot *s = &l->v[i];
 		const struct snapshot_meta *m = &s->meta;
 		char created[32];
-		store_format_time(m->created, created);
+		store_format_time(s->when, created);
 		fprintf(f, "%s{\"path\":", i ? "," : "");
 		json_string(f, s->path);
 		json_kv(f, "name", s->name);
@@ -862,7 +862,7 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 		char **row = cell + (i + 1) * 7, size[32];
 		struct tm tm;
 		char created[32];
-		strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", gmtime_r(&s->meta.created, &tm));
+		strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", gmtime_r(&s->when, &tm));
 		row[0] = xstrdup(created);
 		row[1] = xstrdup(s->dbkey);
 		row[2] = xstrdup(s->meta.label && *s->meta.label ? s->meta.label : "-");
@@ -971,10 +971,10 @@ void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *
 				last++;
 				because(&why, "last %ld", p->keep_last);
 			}
-			if (p->keep_days >= 0 && now - s->meta.created < (time_t)p->keep_days * 86400)
+			if (p->keep_days >= 0 && now - s->when < (time_t)p->keep_days * 86400)
 				because(&why, "within %ld days", p->keep_days);
 			struct tm tm;
-			gmtime_r(&s->meta.created, &tm);
+			gmtime_r(&s->when, &tm);
 			for (int r = 0; r < 4; r++) {
 				char b[32];
 				strftime(b, sizeof b, rules[r].fmt, &tm);

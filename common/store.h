@@ -58,6 +58,8 @@ struct snapshot {
 	char *meta_path;            /* path + ".meta" */
 	char *name;                 /* base name of path */
 	char *dbkey;                /* the <database> part of the name */
+	time_t when;                /* the time in the name: the order of the
+	                               listing and what retention goes by */
 	int good;                   /* metadata parses and the file's size matches it */
 	char *problem;              /* why not good, or NULL */
 	struct snapshot_meta meta;
