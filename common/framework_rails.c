@@ -289,6 +289,7 @@ struct yml {
 	yaml_document_t doc;
 	const char *path;
 	struct erb *erb;
+	long budget;       /* merge-key steps left: repeated or cyclic merges grow exponentially */
 };
 
 static yaml_node_t *node(struct yml *y, int id)
@@ -306,7 +307,7 @@ static int scalar_is(yaml_node_t *n, const char *s)
  * *a or <<: [*a, *b], earlier merges winning), as Psych does. */
 static yaml_node_t *map_get(struct yml *y, yaml_node_t *m, const char *key, int depth)
 {
-	if (!m || m->type != YAML_MAPPING_NODE || depth > MAX_MERGE_DEPTH)
+	if (!m || m->type != YAML_MAPPING_NODE || depth > MAX_MERGE_DEPTH || --y->budget < 0)
 		return NULL;
 	yaml_node_t *found = NULL;
 	for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++)
@@ -333,7 +334,7 @@ static yaml_node_t *map_get(struct yml *y, yaml_node_t *m, const char *key, int 
 /* Every key of a mapping, merged ones included, once each. */
 static void map_keys(struct yml *y, yaml_node_t *m, struct strvec *keys, int depth)
 {
-	if (!m || m->type != YAML_MAPPING_NODE || depth > MAX_MERGE_DEPTH)
+	if (!m || m->type != YAML_MAPPING_NODE || depth > MAX_MERGE_DEPTH || --y->budget < 0)
 		return;
 	for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = node(y, pr->key), *v = node(y, pr->value);
@@ -465,7 +466,7 @@ int dbyml_parse(const char *text, const char *path, const char *env, erb_getenv_
 	memset(out, 0, sizeof *out);
 	struct erb e = { 0 };
 	char *expanded = erb_expand(text, &e, get, ctx);
-	struct yml y = { .path = path, .erb = &e };
+	struct yml y = { .path = path, .erb = &e, .budget = 100000 };
 	yaml_parser_t parser;
 	int rc = 0;
 	if (!yaml_parser_initialize(&parser)) {
@@ -518,6 +519,10 @@ int dbyml_parse(const char *text, const char *path, const char *env, erb_getenv_
 	else
 		read_config(&y, sec, "", out);
 	sv_free(&keys);
+	if (y.budget < 0 && !out->unreadable_all) {
+		out->unreadable_all = 1;
+		out->why_all = xasprintf("%s: merge keys (<<) repeat or refer to themselves too often to be followed", path);
+	}
 out:
 	yaml_document_delete(&y.doc);
 	free(expanded);
