@@ -259,6 +259,8 @@ int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, 
 	if (kind == ENG_PG) {
 		rc = find_pg_dump(j, db_server_major(c), err, errlen);
 		j->conn = c;
+		if (rc == DG_OK)
+			verbose("dump program: %s", j->prog);
 	} else {
 		db_close(c);
 		if (kind == ENG_MY) {
@@ -268,6 +270,8 @@ int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, 
 				set_err(err, errlen, "mariadb-dump not found; install the Debian package "
 				           "mariadb-client (or put mariadb-dump or mysqldump on PATH)");
 				rc = DG_NO;
+			} else {
+				verbose("dump program: %s", j->prog);
 			}
 		}
 	}
