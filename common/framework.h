@@ -50,9 +50,11 @@ char *target_says(const struct target *t);
 
 /* ---- the frameworks, strongest first (each returns nothing: it adds) ---- */
 
-/* Laravel: bootstrap/cache/config.php (or APP_CONFIG_CACHE).  *found is set
+/* Laravel: bootstrap/cache/config.php (or APP_CONFIG_CACHE, from the
+ * environment or phpunit.xml's entries, NULL outside test runs).  *found is set
  * when a cache is in force, so that resolve can say .env is ignored. */
-void laravel_config_cache(struct run *r, const struct dotenv *phpunit_forced, int *found);
+void laravel_config_cache(struct run *r, const struct dotenv *phpunit_forced, const struct dotenv *phpunit_normal,
+                          int *found);
 /* phpunit.xml, else phpunit.xml.dist: the <php> <env>/<server> entries.
  * forced gets <server> and force="true" entries (they beat the process
  * environment), normal the other <env> entries.  Returns 1 read, 0 absent,

@@ -448,13 +448,17 @@ static void add_connection(struct run *r, const struct lit *config, const char *
 	target_free(&base);
 }
 
-void laravel_config_cache(struct run *r, const struct dotenv *phpunit_forced, int *found)
+void laravel_config_cache(struct run *r, const struct dotenv *phpunit_forced, const struct dotenv *phpunit_normal,
+                          int *found)
 {
 	*found = 0;
-	/* APP_CONFIG_CACHE moves the cache (Laravel's normalizeCachePath). */
+	/* APP_CONFIG_CACHE moves the cache (Laravel's normalizeCachePath); it
+	 * is read before .env is, so only the environment and PHPUnit count. */
 	char *where = NULL;
 	const char *custom = run_getenv(r, "APP_CONFIG_CACHE", 0, &where);
 	const struct dotenv_entry *pe = phpunit_forced ? dotenv_get(phpunit_forced, "APP_CONFIG_CACHE") : NULL;
+	if (!pe && !custom && phpunit_normal)
+		pe = dotenv_get(phpunit_normal, "APP_CONFIG_CACHE");
 	if (pe)
 		custom = pe->value;
 	char *path = custom && *custom ? run_path(r, custom) : run_path(r, "bootstrap/cache/config.php");

@@ -610,7 +610,7 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 	struct dotenv forced, normal;
 	int phpunit = phpunit_load(&run, &forced, &normal);
 	int cache = 0;
-	laravel_config_cache(&run, phpunit > 0 ? &forced : NULL, &cache);
+	laravel_config_cache(&run, phpunit > 0 ? &forced : NULL, phpunit > 0 ? &normal : NULL, &cache);
 	if (cache)
 		run_note(&run, "Laravel's configuration cache is in force: Laravel ignores .env, the environment's DB_* "
 		               "variables and phpunit.xml until 'php artisan config:clear'");
