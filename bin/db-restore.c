@@ -62,7 +62,7 @@ static void usage(int status)
 		      "      --check              load into a throwaway database, compare, drop it\n"
 		      "      --list               list the snapshots in the store, newest first\n"
 		      "      --all                with --list: of every database\n"
-		      "      --format=FORMAT      with --list: human (default), tsv or json\n"
+		      "      --format=FORMAT      with --list: human (on a terminal), tsv or json\n"
 		      "  -q, --quiet              only errors on stderr\n"
 		      "  -v, --verbose            more detail on stderr\n"
 		      "  -h, --help               this help\n"
@@ -284,7 +284,8 @@ static void print_summary(const struct target *t, const struct now *n, const cha
 		char *when = utc(m->created, "%Y-%m-%d %H:%M:%S UTC");
 		info("        taken %s, label %s, reason %s", when, m->label && *m->label ? m->label : "(none)",
 		     m->reason && *m->reason ? m->reason : "(none)");
-		info("        %zu tables, %lld rows", m->tables.n, m->rows);
+		info("        %zu table%s, %lld row%s", m->tables.n, m->tables.n == 1 ? "" : "s", m->rows,
+		     m->rows == 1 ? "" : "s");
 		free(when);
 	} else {
 		info("        an unverified stream: nothing known about it");
@@ -328,7 +329,7 @@ int main(int argc, char **argv)
 	};
 	struct opts o;
 	memset(&o, 0, sizeof o);
-	o.format = FMT_HUMAN;
+	o.format = -1;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -442,7 +443,12 @@ int main(int argc, char **argv)
 			store_list(store, NULL, &sl);
 		else
 			store_list_target(store, &l.v[ti], &sl);
-		store_print_list(stdout, &sl, o.format, o.all || ti < 0);
+		int fmt = o.format >= 0 ? o.format : term_is_tty(1) ? FMT_HUMAN : FMT_TSV;
+		if (sl.n == 0 && fmt == FMT_HUMAN)
+			info("no snapshots%s%s%s in '%s'", ti >= 0 && !o.all ? " of '" : "",
+			     ti >= 0 && !o.all ? target_confirm_name(&l.v[ti]) : "", ti >= 0 && !o.all ? "'" : "", store);
+		else
+			store_print_list(stdout, &sl, fmt, o.all || ti < 0);
 		snapshot_list_free(&sl);
 		goto out;
 	}
@@ -577,8 +583,9 @@ int main(int argc, char **argv)
 			status = restore_check(&tgt, &in, &ropt);
 		}
 		if (status == DG_OK)
-			info("'%s' is good: it loads, and its %zu tables hold the %lld rows recorded", snap_name,
-			     m->tables.n, m->rows);
+			info("'%s' is good: it loads, and its %zu table%s hold%s the %lld row%s recorded", snap_name,
+			     m->tables.n, m->tables.n == 1 ? "" : "s", m->tables.n == 1 ? "s" : "", m->rows,
+			     m->rows == 1 ? "" : "s");
 		else if (status < 128)
 			error("'%s' failed the check", snap_name);
 		goto out;
@@ -673,12 +680,12 @@ int main(int argc, char **argv)
 		status = DG_NO;
 		goto out;
 	}
-	status = restore_load(&tgt, &in, &ropt);
+	status = restore_interrupted() ? 128 + restore_interrupted() : restore_load(&tgt, &in, &ropt);
 	store_unlock(lock);
 	if (status == DG_OK) {
 		if (m)
-			info("restored '%s' from '%s': %zu tables, %lld rows, every count as recorded", name,
-			     snap_name, m->tables.n, m->rows);
+			info("restored '%s' from '%s': %zu table%s, %lld row%s, every count as recorded", name,
+			     snap_name, m->tables.n, m->tables.n == 1 ? "" : "s", m->rows, m->rows == 1 ? "" : "s");
 		else
 			info("restored '%s' from %s (unverified)", name, snap_name);
 		if (safety) {

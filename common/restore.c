@@ -40,11 +40,27 @@
 #define PREFIX_MAX 35
 
 static volatile sig_atomic_t caught;
+/* While a snapshot streams: its input, and the loader reading it.  A signal
+ * must not wait for a stalled stream or a stuck loader: the input then
+ * reads as /dev/null and the loader is ended, so the restore stops at once
+ * and cleans up. */
+static volatile sig_atomic_t feed_fd = -1, loader_pid;
 
 static void on_signal(int sig)
 {
+	int saved = errno;
 	if (!caught)
 		caught = sig;
+	if (loader_pid > 0)
+		kill((pid_t)loader_pid, SIGKILL);
+	if (feed_fd >= 0) {
+		int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (n >= 0) {
+			dup2(n, feed_fd);
+			close(n);
+		}
+	}
+	errno = saved;
 }
 
 void restore_catch_signals(void)
@@ -342,7 +358,9 @@ static int feed_snapshot(const struct restore_input *in, int out_fd, const char 
 	progress_start(&f.prog, label, f.seekable ? in->total : 0);
 	struct decompress_result res;
 	memset(&res, 0, sizeof res);
-	enum decompress_status st = decompress_fd(in->fd, feed_sink, &f, &res);
+	feed_fd = in->fd;
+	enum decompress_status st = caught ? DECOMP_OK : decompress_fd(in->fd, feed_sink, &f, &res);
+	feed_fd = -1;
 	progress_end(&f.prog);
 	*werr = 0;
 	if (caught)
@@ -455,7 +473,9 @@ static int run_loader(char *const argv[], char *const env[], const struct restor
 	}
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	int werr = 0;
+	loader_pid = pid;
 	int rc = feed_snapshot(in, pfd[1], label, bad, &werr);
+	loader_pid = 0;
 	/* A loader must never see the end of a stream that was cut short:
 	 * psql --single-transaction would commit what it got. */
 	if (rc != DG_OK && werr != EPIPE)
