@@ -16,8 +16,8 @@ setup() {
 }
 
 teardown() {
-    [ -z "${snap_pid:-}" ] || { kill -KILL "$snap_pid" 2>/dev/null; wait "$snap_pid" 2>/dev/null; }
-    [ -z "${writer:-}" ] || { kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; }
+    [ -z "${snap_pid:-}" ] || { kill -KILL "$snap_pid" 2>/dev/null || true; wait "$snap_pid" 2>/dev/null || true; }
+    [ -z "${writer:-}" ] || { kill "$writer" 2>/dev/null || true; wait "$writer" 2>/dev/null || true; }
     return 0
 }
 

@@ -47,9 +47,9 @@ teardown() {
     # A session holding a lock, and whatever waits on it, must not outlive the test.
     pg_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
             WHERE query LIKE '%pg_sleep(90)%' AND pid <> pg_backend_pid()" >/dev/null 2>&1 || true
-    [ -z "${holder:-}" ] || { kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; }
-    [ -z "${snap_pid:-}" ] || { kill -KILL "$snap_pid" 2>/dev/null; wait "$snap_pid" 2>/dev/null; }
-    [ -z "${writer:-}" ] || { kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; }
+    [ -z "${holder:-}" ] || { kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; }
+    [ -z "${snap_pid:-}" ] || { kill -KILL "$snap_pid" 2>/dev/null || true; wait "$snap_pid" 2>/dev/null || true; }
+    [ -z "${writer:-}" ] || { kill "$writer" 2>/dev/null || true; wait "$writer" 2>/dev/null || true; }
     return 0
 }
 
@@ -145,7 +145,7 @@ release_lock() {
 dump_pid() {
     local f
     for f in /proc/[0-9]*/cmdline; do
-        [[ $(tr '\0' ' ' < "$f" 2>/dev/null) == *pg_dump*--snapshot=* ]] && { f=${f%/cmdline}; echo "${f#/proc/}"; }
+        [[ $( { tr '\0' ' ' < "$f"; } 2>/dev/null) == *pg_dump*--snapshot=* ]] && { f=${f%/cmdline}; echo "${f#/proc/}"; }
     done
     return 0
 }
@@ -169,7 +169,7 @@ start_blocked_snap() {
     start_blocked_snap --reason "check"
     local f cmd found=
     for f in /proc/[0-9]*/cmdline; do
-        cmd=$(tr '\0' ' ' < "$f" 2>/dev/null) || continue
+        cmd=$( { tr '\0' ' ' < "$f"; } 2>/dev/null) || continue
         if [[ $cmd == *"$SNAP_PW"* || $cmd == *p%40ss* ]]; then
             found+="${f%/cmdline}: $cmd"$'\n'
         fi
