@@ -968,7 +968,7 @@ static int pg_run(const struct target *t, const struct restore_input *in,
 	char stamp[32];
 	time_t now = time(NULL);
 	struct tm tm;
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", gmtime_r(&now, &tm));
 	if (o->keep_old) {
 		char *p = name_prefix(db);
 		old = xasprintf("%s_old_%s", p, stamp);
