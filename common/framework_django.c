@@ -293,6 +293,23 @@ static void skip_expr(struct ev *e)
 
 static struct lit *expr(struct ev *e);
 
+/* At an opening bracket: move past its matching close. */
+static void skip_group(struct ev *e)
+{
+	int depth = 0;
+	for (; e->i < e->end; e->i++) {
+		const struct tok *t = &e->ts->v[e->i];
+		if (t->type != T_OP || t->n != 1)
+			continue;
+		if (strchr("([{", *t->s))
+			depth++;
+		else if (strchr(")]}", *t->s) && --depth <= 0) {
+			e->i++;
+			return;
+		}
+	}
+}
+
 struct args {
 	struct lit *pos[4];
 	size_t npos;
@@ -414,9 +431,11 @@ static struct lit *primary_name(struct ev *e)
 	struct lit *v = NULL;
 	if (is_op(e, "(")) {
 		struct args a;
+		size_t open = e->i;
 		if (call_args(e, &a) < 0) {
 			args_free(&a);
-			skip_expr(e);
+			e->i = open;
+			skip_group(e);
 			v = mk(LIT_OPAQUE, xasprintf("%s(...)", name), e, line);
 			free(name);
 			return v;
@@ -732,22 +751,36 @@ static void statement(struct ev *e, size_t a, size_t b, int depth)
 		free(mod);
 		return;
 	}
-	/* DATABASES anywhere but at the start of a top-level statement is an
-	 * assignment we cannot place (if/else, try, a function). */
-	for (size_t i = a; i < b; i++)
-		if (is_name(&e->ts->v[i], "DATABASES") && (i > a || indent > 0)) {
-			size_t j = i + 1;
-			if (j < b && e->ts->v[j].type == T_OP && (*e->ts->v[j].s == '=' || *e->ts->v[j].s == '[' ||
-			                                         *e->ts->v[j].s == '.' || (e->ts->v[j].n == 2 && e->ts->v[j].s[1] == '='))) {
-				if (e->ts->v[j].n == 2 && e->ts->v[j].s[0] == '=')
-					continue;   /* a comparison */
-				/* The first such place is the one to show. */
-				if (!s->conditional)
-					set_opaque_databases(s, where, "DATABASES is changed inside a block (if, try, a function): which branch runs is decided at run time");
-				s->conditional = 1;
-				return;
-			}
+	/* DATABASES changed anywhere but at the start of a top-level statement
+	 * is a change we cannot place (if/else, try, a function). */
+	for (size_t i = a; i < b; i++) {
+		if (!is_name(&e->ts->v[i], "DATABASES") || (i == a && indent == 0))
+			continue;
+		if (i > a && e->ts->v[i - 1].type == T_OP && *e->ts->v[i - 1].s == '.')
+			continue;   /* settings.DATABASES */
+		size_t j = i + 1;
+		while (j < b && e->ts->v[j].type == T_OP && e->ts->v[j].n == 1 && *e->ts->v[j].s == '[') {
+			e->i = j;
+			skip_group(e);
+			j = e->i;
 		}
+		int changes = 0;
+		if (j < b && e->ts->v[j].type == T_OP) {
+			const struct tok *t = &e->ts->v[j];
+			changes = (t->n == 1 && *t->s == '=') || (t->n == 2 && t->s[1] == '=' && strchr("+-*|", t->s[0]));
+			if (t->n == 1 && *t->s == '.' && j + 1 < b)
+				changes = is_name(&e->ts->v[j + 1], "update") || is_name(&e->ts->v[j + 1], "setdefault") ||
+				          is_name(&e->ts->v[j + 1], "pop") || is_name(&e->ts->v[j + 1], "clear");
+		}
+		if (!changes)
+			continue;
+		/* The first such place is the one to show. */
+		if (!s->conditional)
+			set_opaque_databases(s, where, "DATABASES is changed inside a block (if, try, a function): which branch runs is decided at run time");
+		s->conditional = 1;
+		return;
+	}
+	e->i = a;
 	if (b - a < 3 || t0->type != T_NAME)
 		return;
 	const struct tok *t1 = &e->ts->v[a + 1];

@@ -376,9 +376,10 @@ static char *scalar_value(struct yml *y, yaml_node_t *n, int *unreadable, char *
 	const size_t tl = strlen(TOKEN_PREFIX);
 	for (size_t i = 0; i < len;) {
 		size_t idx;
-		int used;
+		int used = 0;
 		if (len - i > tl && memcmp(s + i, TOKEN_PREFIX, tl) == 0 &&
-		    sscanf(s + i + tl, "%zu__%n", &idx, &used) == 1 && used > 2 && idx < y->erb->n &&
+		    isdigit((unsigned char)s[i + tl]) && sscanf(s + i + tl, "%zu__%n", &idx, &used) == 1 && used > 2 &&
+		    idx < y->erb->n &&
 		    strncmp(s + i + tl + used - 2, "__", 2) == 0) {
 			struct erb_value *v = &y->erb->v[idx];
 			if (!v->value) {
