@@ -147,6 +147,14 @@ row() {
     [[ $output == *"compose service 'mysql' (.env:5)"* ]]
     FORWARD_DB_PORT=7041 run -0 --separate-stderr db-envcheck --format=env
     [[ $output == *"DBGUARD_PORT=7041"* ]]
+    # a compose file that cannot be read: FORWARD_DB_PORT still says it, and --explain says so
+    cp docker-compose.yml compose.bak
+    printf 'services:\n  mysql: [unclosed\n' > docker-compose.yml
+    run -0 --separate-stderr db-envcheck --explain
+    [[ $output == *"host      127.0.0.1 "* ]]
+    [[ $output == *"port      7040 "*".env:10 FORWARD_DB_PORT"* ]]
+    [[ $output == *"the compose port mapping itself could not be read"* ]]
+    mv compose.bak docker-compose.yml
     # Sail's default mapping when FORWARD_DB_PORT is unset: 3306
     sed -i '/^FORWARD_DB_PORT/d' .env
     run -0 --separate-stderr db-envcheck --format=env
