@@ -71,6 +71,8 @@ char *target_describe(const struct target *t)
 	const char *db = target_get(t, TF_DATABASE);
 	if (is_sqlite(t))
 		return xasprintf("sqlite %s", db ? db : "(no file)");
+	if (!engine && !db && t->origin)
+		return xasprintf("the database named by '%s'", t->origin);
 	const char *user = target_get(t, TF_USER);
 	const char *host = target_host(t);
 	struct strbuf sb = STRBUF_INIT;
