@@ -1293,6 +1293,7 @@ struct ddl {
 	char *sql_mode;  /* NULL for views */
 	char *tz;        /* events */
 	char *create;
+	char *cs, *coll; /* the client character set and collation it was made with */
 };
 
 struct ddl_list {
@@ -1304,29 +1305,35 @@ static void ddl_free(struct ddl_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].kind), free(l->v[i].name), free(l->v[i].sql_mode);
-		free(l->v[i].tz), free(l->v[i].create);
+		free(l->v[i].tz), free(l->v[i].create), free(l->v[i].cs), free(l->v[i].coll);
 	}
 	free(l->v);
 	memset(l, 0, sizeof *l);
 }
 
+/* Every object of the connection's database: kind, name, and for all but
+ * tables the character set and collation of the client that made it. */
 static const char my_objects_sql[] =
-	"SELECT GROUP_CONCAT(CONCAT_WS(',', CONCAT('v', HEX(k)), CONCAT('v', HEX(n))) ORDER BY o, s SEPARATOR ' ')"
-	" FROM (SELECT 1 AS o, 0 AS s, ROUTINE_TYPE AS k, ROUTINE_NAME AS n FROM information_schema.ROUTINES"
+	"SELECT GROUP_CONCAT(CONCAT_WS(',', CONCAT('v', HEX(k)), CONCAT('v', HEX(n)),"
+	" IFNULL(CONCAT('v', HEX(cs)), 'n'), IFNULL(CONCAT('v', HEX(co)), 'n')) ORDER BY o, s SEPARATOR ' ')"
+	" FROM (SELECT 1 AS o, 0 AS s, ROUTINE_TYPE AS k, ROUTINE_NAME AS n, CHARACTER_SET_CLIENT AS cs,"
+	"  COLLATION_CONNECTION AS co FROM information_schema.ROUTINES"
 	"  WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_TYPE IN ('PROCEDURE', 'FUNCTION')"
-	" UNION ALL SELECT 2, 0, 'VIEW', TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()"
-	" UNION ALL SELECT 3, ACTION_ORDER, 'TRIGGER', TRIGGER_NAME FROM information_schema.TRIGGERS"
-	"  WHERE TRIGGER_SCHEMA = DATABASE()"
-	" UNION ALL SELECT 4, 0, 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()"
-	" UNION ALL SELECT 5, 0, 'TABLE', TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
-	"  AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE')) x";
+	" UNION ALL SELECT 2, 0, 'VIEW', TABLE_NAME, CHARACTER_SET_CLIENT, COLLATION_CONNECTION"
+	"  FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()"
+	" UNION ALL SELECT 3, ACTION_ORDER, 'TRIGGER', TRIGGER_NAME, CHARACTER_SET_CLIENT, COLLATION_CONNECTION"
+	"  FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()"
+	" UNION ALL SELECT 4, 0, 'EVENT', EVENT_NAME, CHARACTER_SET_CLIENT, COLLATION_CONNECTION"
+	"  FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()"
+	" UNION ALL SELECT 5, 0, 'TABLE', TABLE_NAME, NULL, NULL FROM information_schema.TABLES"
+	"  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE')) x";
 
 /* Every object of the connection's database: kind and name. */
 static int my_objects(struct dbconn *c, struct rows *r, char *err, size_t errlen)
 {
 	if (db_exec(c, "SET SESSION group_concat_max_len = 4294967295", err, errlen) < 0)
 		return -1;
-	return query_rows(c, my_objects_sql, 2, r, err, errlen);
+	return query_rows(c, my_objects_sql, 4, r, err, errlen);
 }
 
 static int my_connect_db(const struct target *t, const char *db, struct dbconn **c)
@@ -1341,35 +1348,28 @@ static int my_connect_db(const struct target *t, const char *db, struct dbconn *
 	return rc;
 }
 
-/* The definitions of db's routines, views, triggers and events, as SHOW
- * CREATE gives them with db the current database (so without its name in
- * them): through the mariadb client, whose batch output keeps each row on
- * one line. */
-static int my_fetch_ddl(const struct target *t, const char *db, const struct rows *objs,
-                        struct ddl_list *out)
+/* Run SHOW CREATE for the objects objs[idx[k]] whose client character set
+ * is cs, through the mariadb client with that character set (so the text
+ * comes back as the bytes it was made of), each row on one line of its
+ * batch output.  Fills out->v[k] for those.  0 or -1 (reported). */
+static int my_fetch_group(const struct target *t, const char *db, const struct rows *objs,
+                          const size_t *idx, size_t n, const char *cs, struct ddl_list *out)
 {
-	memset(out, 0, sizeof *out);
 	struct strbuf stmts = STRBUF_INIT;
-	size_t want = 0;
-	for (size_t i = 0; i < objs->n; i++) {
-		const char *kind = CELL(objs, i, 0), *name = CELL(objs, i, 1);
-		if (!kind || !name || strcmp(kind, "TABLE") == 0)
+	for (size_t k = 0; k < n; k++) {
+		const char *c = CELL(objs, idx[k], 2);
+		if (out->v[k].kind || strcmp(c ? c : "", cs))
 			continue;
 		struct strbuf q = STRBUF_INIT;
 		sb_addc(&q, '`');
-		for (const char *p = name; *p; p++) {
+		for (const char *p = CELL(objs, idx[k], 1); *p; p++) {
 			if (*p == '`')
 				sb_addc(&q, '`');
 			sb_addc(&q, *p);
 		}
 		sb_addc(&q, '`');
-		sb_addf(&stmts, "SHOW CREATE %s %s;\n", kind, sb_str(&q));
+		sb_addf(&stmts, "SHOW CREATE %s %s;\n", CELL(objs, idx[k], 0), sb_str(&q));
 		sb_free(&q);
-		want++;
-	}
-	if (!want) {
-		sb_free(&stmts);
-		return 0;
 	}
 	const char *const names[] = { "mariadb", "mysql", NULL };
 	char *prog = find_on_path(names);
@@ -1390,12 +1390,12 @@ static int my_fetch_ddl(const struct target *t, const char *db, const struct row
 	}
 	sv_push(&argv, "--batch");
 	sv_push(&argv, "--skip-column-names");
-	sv_push(&argv, "--default-character-set=utf8mb4");
+	sv_pushf(&argv, "--default-character-set=%s", *cs ? cs : "utf8mb4");
 	sv_pushf(&argv, "--database=%s", db);
 	sv_push(&argv, "-e");
 	sv_push(&argv, sb_str(&stmts));
 	char *text = NULL;
-	int st = run_capture(sv_argv(&argv), env.n ? sv_argv(&env) : NULL, -1, &text, NULL);
+	int st = run_capture(sv_argv(&argv), sv_argv(&env), -1, &text, NULL);
 	db_client_cleanup(cleanup);
 	sv_free(&argv);
 	sv_free(&env);
@@ -1405,35 +1405,61 @@ static int my_fetch_ddl(const struct target *t, const char *db, const struct row
 		free(text);
 		return -1;
 	}
-	out->v = xcalloc(want, sizeof *out->v);
 	char *save = NULL;
 	char *line = strtok_r(text, "\n", &save);
-	for (size_t i = 0; i < objs->n; i++) {
-		const char *kind = CELL(objs, i, 0);
-		if (!kind || !CELL(objs, i, 1) || strcmp(kind, "TABLE") == 0)
+	for (size_t k = 0; k < n; k++) {
+		const char *c = CELL(objs, idx[k], 2);
+		if (out->v[k].kind || strcmp(c ? c : "", cs))
 			continue;
+		const char *kind = CELL(objs, idx[k], 0);
 		char *f[8];
 		int nf = line ? tsv_split(line, f, 8) : 0;
 		/* Columns: VIEW name, create, ...; TRIGGER/PROCEDURE/FUNCTION name,
 		 * sql_mode, create, ...; EVENT name, sql_mode, time_zone, create, ... */
 		int is_view = strcmp(kind, "VIEW") == 0, is_event = strcmp(kind, "EVENT") == 0;
 		int ci = is_view ? 1 : is_event ? 3 : 2;
-		if (nf <= ci) {
-			error("cannot read the definition of %s '%s' in '%s'", kind, CELL(objs, i, 1), db);
+		if (nf <= ci || strcmp(f[ci], "NULL") == 0) {
+			error("cannot read the definition of %s '%s' in '%s'", kind, CELL(objs, idx[k], 1), db);
 			free(text);
-			ddl_free(out);
 			return -1;
 		}
-		struct ddl *d = &out->v[out->n++];
+		struct ddl *d = &out->v[k];
 		d->kind = xstrdup(kind);
-		d->name = xstrdup(CELL(objs, i, 1));
+		d->name = xstrdup(CELL(objs, idx[k], 1));
 		d->sql_mode = is_view ? NULL : xstrdup(f[1]);
 		d->tz = is_event ? xstrdup(f[2]) : NULL;
 		d->create = xstrdup(f[ci]);
+		d->cs = xstrdup(c);
+		d->coll = xstrdup(CELL(objs, idx[k], 3));
 		line = strtok_r(NULL, "\n", &save);
 	}
 	free(text);
 	return 0;
+}
+
+/* The definitions of db's routines, views, triggers and events, as SHOW
+ * CREATE gives them with db the current database (so without its name in
+ * them), in the order they are to be made. */
+static int my_fetch_ddl(const struct target *t, const char *db, const struct rows *objs,
+                        struct ddl_list *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t *idx = xcalloc(objs->n + 1, sizeof *idx), n = 0;
+	for (size_t i = 0; i < objs->n; i++)
+		if (CELL(objs, i, 0) && CELL(objs, i, 1) && strcmp(CELL(objs, i, 0), "TABLE"))
+			idx[n++] = i;
+	out->v = xcalloc(n + 1, sizeof *out->v);
+	out->n = n;
+	int rc = 0;
+	for (size_t k = 0; k < n && rc == 0; k++)
+		if (!out->v[k].kind) {
+			const char *cs = CELL(objs, idx[k], 2);
+			rc = my_fetch_group(t, db, objs, idx, n, cs ? cs : "", out);
+		}
+	free(idx);
+	if (rc < 0)
+		ddl_free(out);
+	return rc;
 }
 
 static int my_create_one(struct dbconn *c, const struct ddl *d, char *err, size_t errlen)
@@ -1453,8 +1479,20 @@ static int my_create_one(struct dbconn *c, const struct ddl *d, char *err, size_
 		free(lit);
 		free(sql);
 	}
+	/* Made again with the character set it was made with, from the bytes
+	 * fetched in that character set: the same definition, byte for byte. */
+	if (rc == 0 && d->cs && d->coll) {
+		char *cs = db_quote_literal(c, d->cs), *coll = db_quote_literal(c, d->coll);
+		char *sql = xasprintf("SET SESSION character_set_client = %s, character_set_results = %s,"
+		                      " collation_connection = %s", cs, cs, coll);
+		rc = db_exec(c, sql, err, errlen);
+		free(cs);
+		free(coll);
+		free(sql);
+	}
 	if (rc == 0)
 		rc = db_exec(c, d->create, err, errlen);
+	db_exec(c, "SET NAMES utf8mb4", NULL, 0);
 	db_exec(c, "SET SESSION sql_mode = @dbguard_sql_mode, time_zone = @dbguard_time_zone", NULL, 0);
 	return rc;
 }
@@ -1870,8 +1908,8 @@ static int my_repair(const struct target *t, const struct restore_opts *o, int r
 	const char *safety = vals[4] && *vals[4] ? vals[4] : NULL;
 	const char *db = vals[2];
 	if (!repair) {
-		warn("a restore of '%s' from '%s' stopped while replacing the database; run db-restore"
-		     " to finish it", db, snap ? snap : "a stream");
+		error("a restore of '%s' from '%s' stopped while replacing the database; run db-restore"
+		      " to finish it", db, snap ? snap : "a stream");
 		rc = DG_OK;
 		goto out;
 	}
