@@ -849,6 +849,10 @@ static void print_json(FILE *f, const struct snapshot_list *l)
 
 static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 {
+	/* People read the table: paths below the current directory are
+	 * shown relative to it. */
+	char cwd[4096];
+	size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
 	size_t n = l->n;
 	char **cell = xcalloc(n * 7 + 7, sizeof *cell);
 	const char *head[7] = { "CREATED (UTC)", "DATABASE", "LABEL", "SIZE", "ROWS", "SNAPSHOT", "REASON" };
@@ -868,7 +872,10 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 		row[2] = xstrdup(s->meta.label && *s->meta.label ? s->meta.label : "-");
 		row[3] = xstrdup(s->good ? human_bytes(s->meta.size, size, sizeof size) : "-");
 		row[4] = s->good ? xasprintf("%lld", s->meta.rows) : xstrdup("-");
-		row[5] = xstrdup(s->path);
+		const char *shown = s->path;
+		if (cl > 1 && strncmp(shown, cwd, cl) == 0 && shown[cl] == '/')
+			shown += cl + 1;
+		row[5] = xstrdup(shown);
 		row[6] = s->good ? xstrdup(orempty(s->meta.reason)) : xasprintf("NOT GOOD: %s", s->problem);
 		for (int c = 0; c < 7; c++)
 			if (strlen(row[c]) > w[c])
