@@ -179,7 +179,7 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
     diff <(db-restore --list --format=json) <(db-snap --list --format=json)
     diff <(db-restore --list) <(db-snap --list)
     run -0 --separate-stderr db-restore --list --format=human
-    [[ ${lines[1]} == *" two "*"$snapshot"* ]]
+    [[ ${lines[1]} == *" two "*"${snapshot##*/}"* ]]
 }
 
 @test "a stream on stdin: with --meta it is checked, without it only with --unverified" {
