@@ -602,9 +602,10 @@ group_begin() { # ID TITLE ROUNDS
     C_MED=() C_MIN=() C_MAX=() C_SIZE=() C_RSS=() C_OWN=() C_TIMES=()
 }
 
-# contender LABEL FUNCTION [--needs=PROG] [--sample=NAME] [--prep=FN]
+# contender LABEL FUNCTION [--needs=PROG] [--input=FILE] [--sample=NAME] [--prep=FN]
 #           [--post=FN] [--keep=PATH]
-# --needs: skip (saying so) when PROG is not an executable file.
+# --needs: skip (saying so) when PROG is not an executable file; --input:
+# likewise when FILE does not exist.
 # --sample: also sample the own peak RSS of the process called NAME.
 # --keep: move the last output (and its .meta) there after the group.
 contender() {
@@ -617,6 +618,12 @@ contender() {
             if [ ! -x "${a#*=}" ]; then
                 state="skipped: ${a#*=} does not exist yet"
                 note "$G_ID: skipping '$label': ${a#*=} does not exist"
+            fi
+            ;;
+        --input=*)
+            if [ ! -f "${a#*=}" ]; then
+                state="skipped: no ${a#*=}"
+                note "$G_ID: skipping '$label': no ${a#*=}"
             fi
             ;;
         --sample=*) C_SAMPLE[i]=${a#*=} ;;
