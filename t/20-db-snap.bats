@@ -16,6 +16,7 @@ setup() {
 }
 
 teardown() {
+    [ -z "${mnt:-}" ] || { umount "$mnt" 2>/dev/null || true; }
     [ -z "${snap_pid:-}" ] || { kill -KILL "$snap_pid" 2>/dev/null || true; wait "$snap_pid" 2>/dev/null || true; }
     [ -z "${writer:-}" ] || { kill "$writer" 2>/dev/null || true; wait "$writer" 2>/dev/null || true; }
     return 0
@@ -419,6 +420,36 @@ start_blocked_stream() {
     run -1 --separate-stderr bash -c 'ulimit -f 200; exec db-snap -o "$1"' _ "$BATS_TEST_TMPDIR/x.sqlite"
     [[ $stderr == *"File too large"* ]]
     [ -z "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name '*x.sqlite*')" ]
+}
+
+@test "too little free space for the estimate: a clear refusal before anything is written" {
+    # A small file system of our own needs root and the right to mount.
+    mnt=$BATS_TEST_TMPDIR/small
+    mkdir "$mnt"
+    if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=1m tmpfs "$mnt" 2>/dev/null; then
+        mnt=
+        skip "mounting a 1 MiB tmpfs needs root and CAP_SYS_ADMIN (the ulimit test covers a full disk)"
+    fi
+    sqlite3 app.sqlite "CREATE TABLE blob (b BLOB);
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+        INSERT INTO blob SELECT randomblob(1000) FROM n"
+    DBGUARD_BACKUP_DIR=$mnt/store run -1 --separate-stderr db-snap
+    [ -z "$output" ]
+    [[ $stderr == "db-snap: not enough free space in '$mnt/store' for a snapshot of 'app': "*" free, about "*" needed (database size "*"); free some space"* ]]
+    [ -z "$(find "$mnt/store" -mindepth 1 ! -name .gitignore ! -name '.lock.*')" ]
+}
+
+@test "-C DIR and --test-run choose the project and its .env.testing" {
+    cd /
+    run -0 --separate-stderr db-snap -C "$proj"
+    [[ $output == "$store"/app_*.sqlite.zst ]]
+    cd "$proj"
+    cp app.sqlite testing.sqlite
+    printf 'DB_CONNECTION=sqlite\nDB_DATABASE=testing.sqlite\n' > .env.testing
+    run -0 --separate-stderr db-snap --test-run
+    [[ $output == "$store"/testing_*.sqlite.zst ]]
+    run -0 --separate-stderr db-snap
+    [[ $output == "$store"/app_*.sqlite.zst ]]
 }
 
 @test "two concurrent snapshots of one database both end well, one after the other" {
