@@ -203,7 +203,7 @@ bench_pg_start() {
         "${AS[@]}" "$PG_BIN/postgres" -D "$dir/data" -c listen_addresses=127.0.0.1 -p "$port" \
             -c "unix_socket_directories=$PG_SOCK" -c fsync=off -c synchronous_commit=off \
             -c full_page_writes=off -c max_connections=40 -c logging_collector=off \
-            -c log_timezone=UTC -c max_wal_size=4GB "$@" </dev/null >"$dir/server.log" 2>&1 &
+            -c log_timezone=UTC "$@" </dev/null >"$dir/server.log" 2>&1 &
         pid=$!
         for ((i = 0; i < 1200; i++)); do
             pid_alive "$pid" || break
@@ -887,7 +887,7 @@ machine_md() {
     mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")
     md "- $(date -u '+%Y-%m-%d %H:%M UTC'), $PROG in **$MODE mode**: $G_ROUNDS_TEXT"
-    md "- machine: $cpu, $(nproc) cores, $mem RAM, $os, Linux $(uname -r); load average at start $LOAD_AT_START"
+    md "- machine: $cpu, $(nproc) cores, $mem RAM, $os, Linux $(uname -r); load average at start $LOAD_AT_START, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     md "- dbguard $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- bin common 2>/dev/null || echo ' (with uncommitted changes in bin/ or common/)'), programs from $DBGUARD_BIN"
     md "- $(zstd --version 2>&1 | sed 's/^\*\*\* //; s/ \*\*\*$//; s/, by .*//'); $(gzip --version | head -n 1); pg_dump $("$PG_BIN/pg_dump" --version | awk '{ print $3 }'); $(mariadb-dump --version 2>/dev/null | sed 's/, for .*//'); sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
     [ -n "${PG_VERSION:-}" ] && md "- PostgreSQL server $PG_VERSION on 127.0.0.1 (SCRAM password), fsync=off, synchronous_commit=off, shared_buffers default (128 MB)"
