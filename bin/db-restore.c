@@ -269,26 +269,27 @@ static void print_summary(const struct target *t, const struct now *n, const cha
                           const struct snapshot_meta *m)
 {
 	char *d = target_describe(t);
-	info("this replaces %s (%s)", d, tclass_name(t->cls));
+	info("target:   %s", d);
 	free(d);
 	if (n->exists) {
 		char size[32];
-		info("  now:  %s, %ld tables, marker %s",
+		info("          class %s; %s in %ld table%s; marker %s", tclass_name(t->cls),
 		     n->size >= 0 ? human_bytes((unsigned long long)n->size, size, sizeof size) : "size unknown",
-		     n->tables, n->marker ? n->marker : "none");
+		     n->tables, n->tables == 1 ? "" : "s", n->marker ? n->marker : "none");
 	} else {
-		info("  now:  does not exist; it will be created");
+		info("          class %s; does not exist yet: it will be created", tclass_name(t->cls));
 	}
-	info("  with: %s", snap);
+	info("snapshot: %s", snap);
 	if (m) {
 		char *when = utc(m->created, "%Y-%m-%d %H:%M:%S UTC");
-		info("        taken %s, label %s, reason %s", when, m->label && *m->label ? m->label : "(none)",
-		     m->reason && *m->reason ? m->reason : "(none)");
-		info("        %zu table%s, %lld row%s", m->tables.n, m->tables.n == 1 ? "" : "s", m->rows,
+		info("          taken %s; label %s; reason %s%s%s", when, m->label && *m->label ? m->label : "(none)",
+		     m->reason && *m->reason ? "\"" : "", m->reason && *m->reason ? m->reason : "(none)",
+		     m->reason && *m->reason ? "\"" : "");
+		info("          %zu table%s, %lld row%s", m->tables.n, m->tables.n == 1 ? "" : "s", m->rows,
 		     m->rows == 1 ? "" : "s");
 		free(when);
 	} else {
-		info("        an unverified stream: nothing known about it");
+		info("          an unverified stream: nothing is known about it");
 	}
 }
 

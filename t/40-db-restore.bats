@@ -101,6 +101,25 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
     DBGUARD_CONFIRM=app.sqlite run -0 --separate-stderr db-restore --no-safety-snap "$snapshot"
 }
 
+@test "at a terminal: what is replaced and by what is shown, then the name must be typed" {
+    snap --label before --reason 'php artisan migrate'
+    wreck
+    want=$(sum)
+    run -6 script -qec "db-restore '$snapshot'" /dev/null <<< "yes"
+    [[ $output == *"target:   sqlite database/app.sqlite"* ]]
+    [[ $output == *"class local; "*" in 2 tables; marker none"* ]]
+    [[ $output == *"snapshot: $snapshot"* ]]
+    [[ $output == *"label before; reason \"php artisan migrate\""* ]]
+    [[ $output == *"2 tables, 5 rows"* ]]
+    [[ $output == *"type the database name 'app.sqlite' to confirm:"* ]]
+    [[ $output == *"not confirmed"* ]]
+    [ "$(sum)" = "$want" ]
+    [ "$(pre_restore_snapshots)" -eq 0 ]
+    run -0 script -qec "db-restore '$snapshot'" /dev/null <<< "app.sqlite"
+    [[ $output == *"restored 'app.sqlite'"* ]]
+    [ "$(sqlite3 "$db" 'SELECT count(*) FROM users')" = 3 ]
+}
+
 @test "the target's marker survives a snapshot that carries another one" {
     run -0 --separate-stderr db-envcheck --mark=production --confirm=app.sqlite
     snap
