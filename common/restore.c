@@ -727,10 +727,10 @@ static void report_sessions(const char *db, const char *list, int terminate)
 	for (const char *p = list; *p; p++)
 		n += *p == '\n';
 	if (terminate)
-		warn("'%s' has %zu other session%s open; ending %s (--terminate-connections):",
+		warn("'%s' has %zu other session%s open; ending %s (--terminate-connections)",
 		     db, n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
 	else
-		error("'%s' has %zu other session%s open:", db, n, n == 1 ? "" : "s");
+		error("'%s' has %zu other session%s open", db, n, n == 1 ? "" : "s");
 	char *copy = xstrdup(list);
 	for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		if (terminate)

@@ -85,7 +85,7 @@ wait_for() {
     sleeper=$!
     wait_for "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = '$app' AND query LIKE '%pg_sleep(60)%'"
     run -1 --separate-stderr db-restore --confirm="$app" "$snapshot"
-    [[ $stderr == *"'$app' has 1 other session open:"* ]]
+    [[ $stderr == *"'$app' has 1 other session open"$'\n'* ]]
     [[ $stderr == *"application psql"* ]]
     [[ $stderr == *"--terminate-connections"* ]]
     [ "$(pgdump)" = "$want" ]
