@@ -81,10 +81,10 @@ bench_options() {
     done
     case ${ROUNDS:-1}${TINY_ROUNDS:-1} in *[!0-9]*) die "--rounds and --tiny-rounds take a number" ;; esac
     # Sizes: the "~1 GB" in full mode (pgbench scale 70 is 1.0 GB;
-    # 2.5M and 3M rows of the mixed table make about 1 GB in InnoDB and
+    # 2.5M and 3.4M rows of the mixed table make about 1 GB in InnoDB and
     # SQLite); a few MB in quick mode.
     if [ "$MODE" = full ]; then
-        PG_SCALE=70 MIXED_ROWS=1000000 MY_ROWS=2500000 SQ_ROWS=3000000
+        PG_SCALE=70 MIXED_ROWS=1000000 MY_ROWS=2500000 SQ_ROWS=3400000
         : "${ROUNDS:=5}" "${TINY_ROUNDS:=21}"
     else
         PG_SCALE=2 MIXED_ROWS=20000 MY_ROWS=20000 SQ_ROWS=30000
@@ -112,8 +112,12 @@ bench_init() {
     trap 'exit 143' TERM
     trap 'exit 129' HUP
     # No ~/.config/dbguard, ~/.pgpass, ~/.my.cnf or ~/.psqlrc of the caller.
-    mkdir -p "$WORK/home"
+    mkdir -p "$WORK/home" "$WORK/cwd"
     export HOME=$WORK/home
+    # db-restore and db-snap keep things in the store of the current
+    # directory (backups/): a scratch one, not the caller's.
+    case $RESULTS in /*) ;; *) RESULTS=$PWD/$RESULTS ;; esac
+    cd "$WORK/cwd" || die "cannot enter '$WORK/cwd'"
     mkfifo "$WORK/tick" && exec {TICK_FD}<>"$WORK/tick"
     GNU_TIME=
     if /usr/bin/time --version 2>&1 | grep -q GNU; then

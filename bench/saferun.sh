@@ -52,7 +52,7 @@ if want pg; then
     contender 'db-envcheck --format=tsv --ping' c_envcheck --needs="$ENVCHECK"
     contender 'db-snap --reason …' c_dbsnap --needs="$DBSNAP" --post=post_store
     group_run
-    cd "$BENCH_DIR" || die "cannot enter '$BENCH_DIR'"
+    cd "$WORK/cwd" || die "cannot enter '$WORK/cwd'"
     G_TITLE="safe-run on PostgreSQL tiny: 3 tables, 1000 rows; database $(fmt_bytes "$(pg_db_size "$DB")")"
     group_table 'pg_dump > /dev/null'
     a=$(ci 'safe-run true') t=$(ci true) p=$(ci 'pg_dump > /dev/null')
