@@ -210,6 +210,44 @@ static int check_space(const char *dir, struct snapshot_job *job, const struct c
 	return -1;
 }
 
+static int isatty_path(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	int tty = fd >= 0 && isatty(fd);
+	if (fd >= 0)
+		close(fd);
+	return tty;
+}
+
+/* Metadata into a file: replaced atomically when it is a regular file (or
+ * does not exist yet), written as it is when it is a device or a pipe —
+ * renaming over /dev/null would replace the device itself. */
+static int write_meta_file(const char *path, const char *text)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return atomic_write_file(path, text, strlen(text), 0600);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = write_all(fd, text, strlen(text));
+	int e = errno;
+	if (close(fd) < 0 && rc == 0)
+		return -1;
+	errno = e;
+	return rc;
+}
+
+static int write_meta(const char *path, const struct snapshot_meta *m)
+{
+	char *text = store_meta_format(m);
+	int rc = write_meta_file(path, text);
+	int e = errno;
+	free(text);
+	errno = e;
+	return rc;
+}
+
 static char *sanitized_label(const char *label)
 {
 	if (!label || !*label)
@@ -227,11 +265,17 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 	struct target *t = primary(cx, o);
 	struct compress_spec spec;
 	choose_compression(o, &spec);
+	/* A stream: standard output, or an -o that names a device or a pipe
+	 * (/dev/null, /dev/stdout, a FIFO), written as it is, never replaced. */
 	int to_stdout = o->output && strcmp(o->output, "-") == 0;
-	if (to_stdout && term_is_tty(1))
+	struct stat ost;
+	int direct = to_stdout || (o->output && stat(o->output, &ost) == 0 && !S_ISREG(ost.st_mode));
+	const char *out_name = to_stdout ? "standard output" : o->output;
+	if ((to_stdout && term_is_tty(1)) || (direct && !to_stdout && S_ISCHR(ost.st_mode) &&
+	                                      isatty_path(o->output)))
 		die(DG_USAGE, "refusing to write a snapshot to a terminal; redirect standard output "
 		    "or use -o FILE");
-	if (o->meta && !to_stdout && !o->output)
+	if (o->meta && !o->output)
 		die(DG_USAGE, "--meta goes with -o FILE or -o -");
 
 	char err[512];
@@ -295,7 +339,7 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 		}
 		free(ext);
 		scratch = xstrdup(path);
-	} else if (!to_stdout) {
+	} else if (!direct) {
 		path = xstrdup(o->output);
 		meta_path = o->meta ? xstrdup(o->meta) : xasprintf("%s.meta", path);
 		char *dir = path_dir(path);
@@ -312,6 +356,12 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 
 	if (to_stdout) {
 		fd = 1;
+	} else if (direct) {
+		fd = open(o->output, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			error("cannot open '%s':", o->output);
+			goto out;
+		}
 	} else {
 		fd = make_temp_beside(path, &tmp, 0600);
 		if (fd < 0) {
@@ -334,8 +384,7 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 		compressor_abort(comp);
 		comp = NULL;
 		if (res.write_errno)
-			error("cannot write '%s': %s", to_stdout ? "standard output" : path,
-			      strerror(res.write_errno));
+			error("cannot write '%s': %s", direct ? out_name : path, strerror(res.write_errno));
 		else
 			error("%s", err);
 		rc = DG_NO;
@@ -345,12 +394,12 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 	int cr = compressor_close(comp, &cres);
 	comp = NULL;
 	if (cr < 0) {
-		error("cannot write '%s':", to_stdout ? "standard output" : path);
+		error("cannot write '%s':", direct ? out_name : path);
 		rc = DG_NO;
 		goto out;
 	}
 	rc = DG_NO;
-	if (!to_stdout) {
+	if (!direct) {
 		struct stat st;
 		if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
 			error("cannot write '%s':", path);
@@ -391,33 +440,33 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 	for (size_t i = 0; i < m.tables.n; i++)
 		m.rows += m.tables.v[i].rows;
 
-	if (to_stdout) {
+	if (direct) {
 		char *text = store_meta_format(&m);
-		if (o->meta) {
-			if (atomic_write_file(o->meta, text, strlen(text), 0600) < 0) {
-				error("cannot write '%s':", o->meta);
-				free(text);
-				goto out;
-			}
-		} else {
-			write_all(2, text, strlen(text));
-		}
+		int bad = o->meta ? write_meta_file(o->meta, text) : write_all(2, text, strlen(text));
+		if (bad < 0 && o->meta)
+			error("cannot write '%s':", o->meta);
 		free(text);
+		if (bad < 0)
+			goto out;
 		rc = DG_OK;
 		goto out;
 	}
 
 	/* Rename, then the metadata: a data file without metadata is never
 	 * taken for a snapshot, and a signal now removes both. */
+	struct stat mst;
+	int meta_is_file = stat(meta_path, &mst) < 0 || S_ISREG(mst.st_mode);
 	snapshot_guard_hold(1);
 	snapshot_guard_path(path, 0);
-	snapshot_guard_path(meta_path, 0);
+	if (meta_is_file)
+		snapshot_guard_path(meta_path, 0);
 	if ((o->output ? rename(tmp, path) : rename_noreplace(tmp, path)) < 0) {
 		error("cannot rename '%s' to '%s':", tmp, path);
-	} else if (fsync_dir_of(path) < 0 || store_meta_write(meta_path, &m) < 0) {
+	} else if (fsync_dir_of(path) < 0 || write_meta(meta_path, &m) < 0) {
 		error("cannot write '%s':", meta_path);
 		unlink(path);
-		unlink(meta_path);
+		if (meta_is_file)
+			unlink(meta_path);
 	} else {
 		rc = DG_OK;
 	}
@@ -435,7 +484,7 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 out:
 	if (comp)
 		compressor_abort(comp);
-	if (fd >= 0 && !to_stdout)
+	if (fd > 2)
 		close(fd);
 	if (tmp) {
 		unlink(tmp);

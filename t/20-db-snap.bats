@@ -106,6 +106,31 @@ strays() { find "$store" -mindepth 1 -name '.*' ! -name .gitignore ! -name '.loc
     [ ! -e "$store" ]
 }
 
+@test "-o and --meta naming a pipe or a device write into it and never replace it" {
+    # (a FIFO stands for /dev/null here: as root, replacing /dev/null would
+    # break the machine should this ever regress)
+    mkfifo data.fifo meta.fifo
+    zstd -q -dc < data.fifo > streamed.sqlite &
+    reader=$!
+    cat meta.fifo > streamed.meta &
+    mreader=$!
+    run -0 --separate-stderr db-snap -o data.fifo --meta meta.fifo
+    wait "$reader"
+    wait "$mreader"
+    [ -p data.fifo ]
+    [ -p meta.fifo ]
+    [ "$(sqlite3 streamed.sqlite 'SELECT count(*) FROM users')" = 3 ]
+    grep -qx 'format=dbguard-snapshot-1' streamed.meta
+    [ ! -e "$store" ]
+    # a regular -o FILE with its metadata sent to a pipe
+    cat meta.fifo > file.meta &
+    mreader=$!
+    run -0 --separate-stderr db-snap -o copy.sqlite.zst --meta meta.fifo
+    wait "$mreader"
+    [ -p meta.fifo ]
+    [ "$(sed -n 's/^sha256=//p' file.meta)" = "$(sha256sum copy.sqlite.zst | cut -d' ' -f1)" ]
+}
+
 @test "WAL mode with a writer inserting throughout: the counts describe the snapshot exactly" {
     sqlite3 app.sqlite 'PRAGMA journal_mode=WAL' >/dev/null
     sqlite3 app.sqlite "CREATE TABLE events (id INTEGER PRIMARY KEY, payload TEXT);
