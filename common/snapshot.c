@@ -834,6 +834,9 @@ struct myscan {
 	size_t cap;
 };
 
+/* The bytes that change the state inside a tuple. */
+static const unsigned char my_special[256] = { ['\''] = 1, ['"'] = 1, ['('] = 1, [')'] = 1 };
+
 static const char my_insert[] = "INSERT INTO `";
 static const char my_create[] = "CREATE TABLE `";
 static const char my_delim[] = "DELIMITER ";
@@ -952,7 +955,13 @@ static void my_scan(void *arg, const char *buf, size_t len)
 			}
 			break;
 		case MY_TUPLE:
-			p++;
+			/* Numbers, NULLs and hex make up most of a tuple: skip to
+			 * the next byte that matters. */
+			while (p < end && !my_special[(unsigned char)*p])
+				p++;
+			if (p == end)
+				break;
+			c = *p++;
 			if (c == '\'' || c == '"') {
 				s->quote = c;
 				s->state = MY_STR;
@@ -962,14 +971,22 @@ static void my_scan(void *arg, const char *buf, size_t len)
 				s->state = MY_BETWEEN;
 			}
 			break;
-		case MY_STR:
-			while (p < end && *p != s->quote && *p != '\\')
-				p++;
-			if (p < end) {
-				s->state = *p == '\\' ? MY_STR_ESC : MY_STR_QEND;
-				p++;
+		case MY_STR: {
+			/* memchr is vectorised: find the closing quote, then make
+			 * sure no backslash before it escapes something. */
+			const char *q = memchr(p, s->quote, (size_t)(end - p));
+			const char *bs = memchr(p, '\\', (size_t)((q ? q : end) - p));
+			if (bs) {
+				p = bs + 1;
+				s->state = MY_STR_ESC;
+			} else if (q) {
+				p = q + 1;
+				s->state = MY_STR_QEND;
+			} else {
+				p = end;
 			}
 			break;
+		}
 		case MY_STR_ESC:
 			p++;
 			s->state = MY_STR;
