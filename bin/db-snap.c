@@ -767,6 +767,10 @@ int main(int argc, char **argv)
 		error("--all goes with --list, --verify and --prune");
 		usage(DG_USAGE);
 	}
+	if (o.label && strlen(o.label) > 64) {
+		error("--label: at most 64 characters, it goes into file names");
+		usage(DG_USAGE);
+	}
 	if (o.mode != MODE_SNAP && (o.output || o.meta || o.label || o.reason || o.compress)) {
 		error("-o, --meta, --label, --reason and --compress go with taking a snapshot");
 		usage(DG_USAGE);
