@@ -26,7 +26,7 @@
 #include "xalloc.h"
 
 static const char usage_text[] =
-	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--label=NAME] [--reason=TEXT]\n"
+	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"
 	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [-o FILE|- [--meta=FILE]]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --list [--all] [--format=human|tsv|json]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --latest\n"
@@ -47,6 +47,7 @@ static void usage(int status)
 		      "  -C DIR               run as if started in DIR\n"
 		      "      --url=URL        snapshot URL instead of the project's database\n"
 		      "      --test-run       resolve the database as for a test run\n"
+		      "      --target=N       the Nth database configured (db-envcheck's order; 1 = primary)\n"
 		      "      --label=NAME     a label for the snapshot (in its name; kept by --prune)\n"
 		      "      --reason=TEXT    why it was taken, recorded in the metadata\n"
 		      "      --compress=C     zstd[:LEVEL] (default), gzip[:LEVEL] or none\n"
@@ -86,6 +87,7 @@ enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE };
 struct opts {
 	enum mode mode;
 	int mode_set, all, dry_run, test_run, format;
+	long target;                /* 1 = primary; N = the Nth database db-envcheck lists */
 	const char *url, *label, *reason, *compress, *output, *meta;
 	struct prune_policy policy;
 	int policy_given;
@@ -124,7 +126,10 @@ static struct target *primary(struct ctx *cx, const struct opts *o)
 	if (cx->targets.n == 0)
 		die(DG_NOTHING, "no database configured here: no --url, DATABASE_URL, DB_* variables "
 		    "or .env naming one%s", o->mode == MODE_SNAP ? "" : " (--all works on the whole store)");
-	return &cx->targets.v[0];
+	if ((size_t)o->target > cx->targets.n)
+		die(DG_NOTHING, "--target=%ld: only %zu database%s configured here (db-envcheck --format=tsv lists them)",
+		    o->target, cx->targets.n, cx->targets.n == 1 ? " is" : "s are");
+	return &cx->targets.v[o->target - 1];
 }
 
 /* ---- taking a snapshot ---- */
@@ -667,13 +672,14 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
-	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
+	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
 	       OPT_DRY_RUN, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
+		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
@@ -700,13 +706,20 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .mode = MODE_SNAP, .format = -1, .policy = PRUNE_POLICY_INIT };
+	struct opts o = { .mode = MODE_SNAP, .format = -1, .target = 1, .policy = PRUNE_POLICY_INIT };
 	int retention = 0, opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:o:", longopts, NULL)) != -1) {
 		enum mode m = MODE_SNAP;
 		switch (opt) {
 		case OPT_URL: o.url = optarg; break;
 		case OPT_TEST_RUN: o.test_run = 1; break;
+		case OPT_TARGET:
+			o.target = parse_count("--target", optarg);
+			if (o.target < 1) {
+				error("--target counts from 1 (the primary database)");
+				usage(DG_USAGE);
+			}
+			break;
 		case OPT_LABEL: o.label = optarg; break;
 		case OPT_REASON: o.reason = optarg; break;
 		case OPT_COMPRESS: o.compress = optarg; break;

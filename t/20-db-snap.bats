@@ -521,3 +521,15 @@ start_blocked_stream() {
     DBGUARD_COMPRESS=brotli run -2 --separate-stderr db-snap
     [[ $stderr == *"environment DBGUARD_COMPRESS"* ]]
 }
+
+@test "--target=N snapshots the Nth database of the run, as db-envcheck lists them" {
+    sqlite_fixture testing.sqlite
+    printf 'DB_CONNECTION=sqlite\nDB_DATABASE=testing.sqlite\n' > .env.testing
+    run -0 --separate-stderr db-snap --test-run
+    [[ $output == "$store"/testing_*.sqlite.zst ]]
+    run -0 --separate-stderr db-snap --test-run --target=2
+    [[ $output == "$store"/app_*.sqlite.zst ]]
+    run -3 --separate-stderr db-snap --test-run --target=3
+    [[ $stderr == *"only 2 databases are configured"* ]]
+    run -2 --separate-stderr db-snap --target=0
+}
