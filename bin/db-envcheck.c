@@ -394,7 +394,7 @@ int main(int argc, char **argv)
 		const struct target *t = &l.v[i];
 		char *d = target_describe(t);
 		if (class_refused(t->cls))
-			error("refusing %s: %s: %s", d, tclass_name(t->cls), t->rule);
+			info("refusing %s: %s: %s", d, tclass_name(t->cls), t->rule);
 		else if (t->cls != TC_LOCAL)
 			warn("%s is %s: %s", d, tclass_name(t->cls), t->rule);
 		free(d);

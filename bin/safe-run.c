@@ -139,8 +139,8 @@ static int run_envcheck(struct found **found, size_t *nfound)
 	sv_push(&av, "--ping");
 	if (opt.test_run)
 		sv_push(&av, "--test-run");
-	if (msg_verbosity < 1)
-		sv_push(&av, "-q");
+	/* Its errors (a malformed .env) still show; the verdict is ours to say once. */
+	sv_push(&av, "-q");
 	char *out = NULL;
 	int ws = run_capture(sv_argv(&av), NULL, -1, &out, NULL);
 	if (ws < 0) {
@@ -517,7 +517,7 @@ int main(int argc, char **argv)
 	struct found *found = NULL;
 	size_t nfound = 0;
 	int env_status = run_envcheck(&found, &nfound);
-	const char *refusal = NULL;
+	const char *refusal = NULL;   /* why the command will not run */
 	/* Unreachable (4) is not a refusal by itself: the snapshot step decides. */
 	if (env_status < 0 || (env_status != DG_OK && env_status != DG_NO && env_status != DG_NOTHING &&
 	                       env_status != DG_UNREACHABLE))
@@ -529,12 +529,15 @@ int main(int argc, char **argv)
 
 	/* Refused classes need --allow-production and the name of each database. */
 	for (size_t i = 0; i < nfound && !refusal; i++) {
-		if (!refused_class(found[i].col[C_CLASS]))
+		if (!refused_class(found[i].col[C_CLASS])) {
+			if (strcmp(found[i].col[C_CLASS], "local"))
+				warn("%s is %s: %s", found[i].describe, found[i].col[C_CLASS], found[i].col[C_RULE]);
 			continue;
+		}
 		if (!opt.allow_production) {
-			error("refusing to run '%s': %s is %s: %s", masked, found[i].describe, found[i].col[C_CLASS],
-			      found[i].col[C_RULE]);
-			refusal = "a refused database; to run it anyway: safe-run --allow-production (and type the name)";
+			refusal = xasprintf("%s is %s: %s; to run it anyway: safe-run --allow-production (and confirm "
+			                    "the name '%s')", found[i].describe, found[i].col[C_CLASS], found[i].col[C_RULE],
+			                    confirm_name_of(&found[i]));
 			break;
 		}
 		if (opt.dry_run)
