@@ -1166,35 +1166,6 @@ static char *real_path(const char *path)
 	return xstrdup(path);
 }
 
-/* Replace path with data atomically, with the mode and, when we may, the
- * owner of like. */
-static int write_replace(const char *path, const char *data, size_t len, const struct stat *like)
-{
-	char *tmp;
-	int fd = make_temp_beside(path, &tmp, like->st_mode & 07777);
-	if (fd < 0)
-		return -1;
-	if (fchown(fd, like->st_uid, like->st_gid) == 0 && fchmod(fd, like->st_mode & 07777) < 0)
-		verbose("cannot set the mode of '%s':", tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		free(tmp);
-		errno = e;
-		return -1;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		free(tmp);
-		errno = e;
-		return -1;
-	}
-	free(tmp);
-	return fsync_dir_of(path);
-}
-
 static int edit_cmp(const void *a, const void *b)
 {
 	const struct edit *x = a, *y = b;
@@ -1375,7 +1346,7 @@ static int cmd_apply(struct session *ss, const char *confirm, int force, int for
 		goto out;
 	status = DG_NO;
 	for (size_t f = 0; f < nf; f++) {
-		if (write_replace(fv[f].backup, fv[f].text, fv[f].len, &fv[f].st) < 0) {
+		if (atomic_write_file_like(fv[f].backup, fv[f].text, fv[f].len, &fv[f].st) < 0) {
 			error("cannot write '%s':", fv[f].backup);
 			undo(fv, nf);
 			goto out;
@@ -1391,7 +1362,7 @@ static int cmd_apply(struct session *ss, const char *confirm, int force, int for
 			at = fv[f].e[j].off + fv[f].e[j].len;
 		}
 		sb_add(&out, fv[f].text + at, fv[f].len - (size_t)at);
-		int rc = write_replace(fv[f].real, out.buf, out.len, &fv[f].st);
+		int rc = atomic_write_file_like(fv[f].real, out.buf, out.len, &fv[f].st);
 		sb_free(&out);
 		if (rc < 0) {
 			error("cannot write '%s':", fv[f].path);

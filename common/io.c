@@ -126,29 +126,41 @@ int make_temp_beside(const char *path, char **tmp, mode_t mode)
 	return fd;
 }
 
-int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode)
+/* The one way files are replaced: temp file beside path, fsync, rename,
+ * fsync of the directory.  like, when given, lends its owner and mode. */
+static int replace_file(const char *path, const void *data, size_t len, mode_t mode, const struct stat *like)
 {
 	char *tmp;
 	int fd = make_temp_beside(path, &tmp, mode);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
-		int e = errno;
-		close(fd);
+	/* Only root may give a file away; a failed chown leaves it ours. */
+	if (like && fchown(fd, like->st_uid, like->st_gid) == 0)
+		fchmod(fd, mode);
+	int rc = write_all(fd, data, len) < 0 || fsync(fd) < 0 ? -1 : 0;
+	int e = errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -1, e = errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -1, e = errno;
+	if (rc < 0)
 		unlink(tmp);
-		free(tmp);
-		errno = e;
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		free(tmp);
-		errno = e;
-		return -1;
-	}
 	free(tmp);
+	if (rc < 0) {
+		errno = e;
+		return -1;
+	}
 	return fsync_dir_of(path);
+}
+
+int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, data, len, mode, NULL);
+}
+
+int atomic_write_file_like(const char *path, const void *data, size_t len, const struct stat *like)
+{
+	return replace_file(path, data, len, like->st_mode & 07777, like);
 }
 
 int mkdir_p(const char *dir, mode_t mode)

@@ -14,6 +14,9 @@ char *read_file(const char *path, size_t *len);
 int fsync_dir_of(const char *path);                      /* fsync the directory holding path */
 /* Replace path with data: temp file beside it, fsync, rename, fsync dir. */
 int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode);
+/* The same, keeping the owner (when we may) and mode of like. */
+struct stat;
+int atomic_write_file_like(const char *path, const void *data, size_t len, const struct stat *like);
 /* mkstemp in the directory of `path`: "<dir>/.<base>.tmp.XXXXXX"; returns fd, sets *tmp. */
 int make_temp_beside(const char *path, char **tmp, mode_t mode);
 /* mkdir -p with mode for every created directory; 0 or -1 with errno. */
