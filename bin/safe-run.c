@@ -76,6 +76,27 @@ static struct {
 
 static volatile sig_atomic_t child_pid;
 
+/* What this run found and said, freed on every way out of main. */
+static struct {
+	struct found *found;
+	size_t nfound;
+	char *masked, *refusal;
+} run;
+
+static int finish(int status)
+{
+	for (size_t i = 0; i < run.nfound; i++) {
+		for (int c = 0; c < C_COUNT; c++)
+			free(run.found[i].col[c]);
+		free(run.found[i].snapshot);
+		free(run.found[i].describe);
+	}
+	free(run.found);
+	free(run.masked);
+	free(run.refusal);
+	return status;
+}
+
 static void forward_signal(int sig)
 {
 	if (child_pid > 0)
@@ -507,25 +528,25 @@ int main(int argc, char **argv)
 		opt.require_db = config_get_bool("safe-run", "require_db", 0);
 
 	char **cmd = argv + optind;
-	char *masked = mask_command(cmd);
+	char *masked = run.masked = mask_command(cmd);
 	const char *cls = command_class(cmd);
 	if (!strcmp(cls, "test"))
 		opt.test_run = 1;
 	verbose("command class: %s", cls);
 	double start = now();
 
-	struct found *found = NULL;
-	size_t nfound = 0;
-	int env_status = run_envcheck(&found, &nfound);
-	const char *refusal = NULL;   /* why the command will not run */
+	int env_status = run_envcheck(&run.found, &run.nfound);
+	struct found *found = run.found;
+	size_t nfound = run.nfound;
+	char *refusal = NULL;   /* why the command will not run */
 	/* Unreachable (4) is not a refusal by itself: the snapshot step decides. */
 	if (env_status < 0 || (env_status != DG_OK && env_status != DG_NO && env_status != DG_NOTHING &&
 	                       env_status != DG_UNREACHABLE))
-		refusal = "db-envcheck could not tell which database this command touches (see above)";
+		refusal = xstrdup("db-envcheck could not tell which database this command touches (see above)");
 	else if (env_status == DG_NOTHING && opt.require_db)
-		refusal = "no database found and --require-db (or require_db = yes) is set";
+		refusal = xstrdup("no database found and --require-db (or require_db = yes) is set");
 	else if (env_status == DG_NOTHING && !strcmp(cls, "destructive-docker") && !opt.no_snap)
-		refusal = "a destructive Docker command, and no database was found to snapshot first";
+		refusal = xstrdup("a destructive Docker command, and no database was found to snapshot first");
 
 	/* Refused classes need --allow-production and the name of each database. */
 	for (size_t i = 0; i < nfound && !refusal; i++) {
@@ -551,9 +572,10 @@ int main(int argc, char **argv)
 		target_free(&t);
 		free(what);
 		if (rc != DG_OK)
-			refusal = "--allow-production was not confirmed with the database name";
+			refusal = xstrdup("--allow-production was not confirmed with the database name");
 	}
 
+	run.refusal = refusal;
 	if (opt.dry_run) {
 		printf("command:  %s\n", masked);
 		printf("class:    %s%s\n", cls, opt.test_run ? " (test run)" : "");
@@ -572,12 +594,12 @@ int main(int argc, char **argv)
 			else
 				printf("snapshot: %s, by db-snap --reason 'safe-run: %s'\n", found[i].describe, masked);
 		}
-		return close_stdout() < 0 ? DG_NO : refusal ? DG_REFUSED : DG_OK;
+		return finish(close_stdout() < 0 ? DG_NO : refusal ? DG_REFUSED : DG_OK);
 	}
 	if (refusal) {
 		error("refusing to run '%s': %s", masked, refusal);
 		journal(start, now(), masked, found, nfound, "refused");
-		return DG_REFUSED;
+		return finish(DG_REFUSED);
 	}
 	if (env_status == DG_NOTHING)
 		warn("no database found for '%s'; nothing was snapshotted", masked);
@@ -586,7 +608,7 @@ int main(int argc, char **argv)
 	if (cmd_status) {
 		error("%s: '%s'", cmd_status == DG_NOT_FOUND ? "command not found" : "cannot execute", cmd[0]);
 		journal(start, now(), masked, found, nfound, cmd_status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
-		return cmd_status;
+		return finish(cmd_status);
 	}
 
 	size_t taken = 0;
@@ -606,14 +628,14 @@ int main(int argc, char **argv)
 			error("refusing to run '%s': the snapshot of %s failed (db-snap exit %d); "
 			      "fix that, or run without one: safe-run --no-snap", masked, found[i].describe, rc);
 			journal(start, now(), masked, found, nfound, "refused");
-			return DG_REFUSED;
+			return finish(DG_REFUSED);
 		}
 	}
 	if (!strcmp(cls, "destructive-docker") && !opt.no_snap && taken == 0) {
 		error("refusing to run '%s': a destructive Docker command needs a snapshot first, and none could be taken",
 		      masked);
 		journal(start, now(), masked, found, nfound, "refused");
-		return DG_REFUSED;
+		return finish(DG_REFUSED);
 	}
 
 	/* The command owns the terminal: ^C and ^\ reach it, not us. */
@@ -632,7 +654,7 @@ int main(int argc, char **argv)
 		errno = err;
 		error("cannot run '%s':", cmd[0]);
 		journal(start, now(), masked, found, nfound, status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
-		return status;
+		return finish(status);
 	}
 	child_pid = pid;
 	int ws = 0;
@@ -649,7 +671,7 @@ int main(int argc, char **argv)
 
 	if (WIFSIGNALED(ws)) {
 		restore_hint(found, nfound);
-		die_of_signal(WTERMSIG(ws));
+		die_of_signal(finish(WTERMSIG(ws)));
 	}
 	int status = WEXITSTATUS(ws);
 	if (status != 0) {
@@ -661,13 +683,5 @@ int main(int argc, char **argv)
 			restore_hint(found, nfound);
 		}
 	}
-	for (size_t i = 0; i < nfound; i++) {
-		for (int c = 0; c < C_COUNT; c++)
-			free(found[i].col[c]);
-		free(found[i].snapshot);
-		free(found[i].describe);
-	}
-	free(found);
-	free(masked);
-	return status;
+	return finish(status);
 }

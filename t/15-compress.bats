@@ -195,7 +195,7 @@ flip() {
 
 @test "--compress values are parsed with clear errors" {
     run -0 --separate-stderr "$DRV" parse zstd
-    [ "$output" = "zstd 3 .zst" ]
+    [ "$output" = "zstd 2 .zst" ]
     run -0 --separate-stderr "$DRV" parse zstd:19
     [ "$output" = "zstd 19 .zst" ]
     run -0 --separate-stderr "$DRV" parse zstd:-3
