@@ -693,10 +693,18 @@ int main(int argc, char **argv)
 			char target_opt[32] = "";
 			if (tgt_index > 0)
 				snprintf(target_opt, sizeof target_opt, "--target=%d ", tgt_index + 1);
-			char *url = tgt_index < 0 && (o.url || o.into) ? dburl_format(&tgt, 0) : NULL;
-			info("to undo it: db-restore %s%s%s%s%s'%s'", o.test_run && tgt_index >= 0 ? "--test-run " : "",
-			     target_opt, url ? "--url='" : "", url ? url : "", url ? "' " : "", safety);
-			free(url);
+			/* The same target again; a URL only without its password. */
+			char *where = NULL;
+			if (o.into && !looks_like_url(o.into))
+				where = xasprintf("--into='%s' ", o.into);
+			else if (tgt_index < 0 && (o.url || o.into)) {
+				char *u = dburl_format(&tgt, 0);
+				where = xasprintf("--url='%s' ", u);
+				free(u);
+			}
+			info("to undo it: db-restore %s%s%s'%s'", o.test_run && tgt_index >= 0 ? "--test-run " : "",
+			     target_opt, where ? where : "", safety);
+			free(where);
 		}
 	} else if (status < 128) {
 		error("'%s' was not changed", name);
