@@ -233,3 +233,27 @@ ended() {
     run -0 --separate-stderr safe-run --dry-run ls
     [[ ${lines[2]} == *"app.sqlite (primary"* ]]
 }
+
+@test "-R brings the data back after a failing migration: SQLite, PostgreSQL, MariaDB" {
+    run -1 --separate-stderr safe-run -R sh -c 'sqlite3 database/app.sqlite "delete from users; create table junk(x)"; exit 1'
+    [[ $stderr == *"rolled back"*"back as it was"* ]]
+    [ "$(sqlite3 database/app.sqlite 'select count(*) from users')" = 3 ]
+    [ "$(sqlite3 database/app.sqlite "select count(*) from sqlite_master where name = 'junk'")" = 0 ]
+
+    rm .env
+    pg_sql 'create database rb_dev'
+    pg_sql 'create table items(id int); insert into items select generate_series(1, 50)' rb_dev
+    DATABASE_URL=${PG_URL%/*}/rb_dev run -2 --separate-stderr safe-run -R \
+        sh -c '"$PG_BIN/psql" -X -q -d rb_dev -c "delete from items where id > 5" -c "alter table items add column x int"; exit 2'
+    [[ $stderr == *"rolled back"* ]]
+    [ "$(pg_sql 'select count(*) from items' rb_dev)" = 50 ]
+    [ "$(pg_sql "select count(*) from information_schema.columns where table_name = 'items'" rb_dev)" = 1 ]
+
+    my_sql 'create database rb_dev'
+    my_sql 'create table items(id int); insert into items values (1), (2), (3)' rb_dev
+    DATABASE_URL=${MY_URL%/*}/rb_dev run -3 --separate-stderr safe-run -R \
+        sh -c 'MYSQL_PWD=$MY_PASSWORD mariadb --no-defaults --protocol=tcp -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" -e "drop table items" rb_dev; exit 3'
+    [[ $stderr == *"rolled back"* ]]
+    [ "$(my_sql 'select count(*) from items' rb_dev)" = 3 ]
+    run ! grep -F -- "$MY_PASSWORD" backups/journal
+}

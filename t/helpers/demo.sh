@@ -9,8 +9,22 @@ rm -rf "$demo"
 mkdir -p "$demo/database"
 cd "$demo"
 
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; }
-run() { say "$*"; "$@" || echo "(exit status $?)" >&2; }
+say() {
+    if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then printf '\n\033[1m$ %s\033[0m\n' "$*" >&2
+    else printf '\n$ %s\n' "$*" >&2; fi
+}
+# Show a command as it would be typed: words with blanks or quotes quoted.
+shown() {
+    local w out=
+    for w in "$@"; do
+        case $w in
+            *[[:space:]\'\"\;\$]*) out+=" '${w//\'/\'\\\'\'}'" ;;
+            *) out+=" $w" ;;
+        esac
+    done
+    printf '%s' "${out# }"
+}
+run() { say "$(shown "$@")"; "$@" || echo "(exit status $?)" >&2; }
 
 sqlite3 database/app.sqlite <<'SQL'
 CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
@@ -47,3 +61,27 @@ APP_ENV=local
 DB_CONNECTION=sqlite
 DB_DATABASE=database/app.sqlite
 ENV
+
+count() { sqlite3 database/app.sqlite "SELECT (SELECT count(*) FROM users) || ' users, ' || (SELECT count(*) FROM orders) || ' orders'"; }
+
+echo >&2
+echo "now a command that wrecks the data, run under safe-run:" >&2
+run count
+run safe-run sqlite3 database/app.sqlite "DELETE FROM orders; DROP TABLE users"
+say "sqlite3 database/app.sqlite 'SELECT count(*) FROM orders'"
+sqlite3 database/app.sqlite 'SELECT count(*) FROM orders'
+run safe-run --journal -n 1
+run db-snap --list
+
+snap=$(db-snap --latest)
+echo >&2
+echo "db-restore puts the snapshot safe-run took back (it snapshots the wrecked state first):" >&2
+run db-restore --confirm=app.sqlite "$snap"
+run count
+
+echo >&2
+echo "with -R, safe-run rolls back by itself when the command fails:" >&2
+run safe-run -R sh -c 'sqlite3 database/app.sqlite "DELETE FROM users"; exit 1'
+run count
+echo >&2
+echo "the demo project stays in $demo; 'make demo' starts it afresh" >&2
