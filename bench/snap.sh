@@ -42,9 +42,9 @@ md "Issue 3 targets: large and mixed PostgreSQL, db-snap ≤ 1.25 × \`pg_dump >
 md "faster than \`pg_dump | zstd -3 > f\`; tiny PostgreSQL ≤ 1.5 × \`pg_dump > /dev/null\`;"
 md "MariaDB ≤ 1.25 × \`mariadb-dump > /dev/null\`; SQLite ≤ 1.5 × \`.backup\` on the large"
 md "file, ≤ 20 ms on the tiny one; snapshot size ≤ 1.1 × zstd -3's; peak RSS < 32 MiB."
-md "db-snap's peak RSS is its own (VmHWM sampled from /proc every 5 ms); \"with"
-md "children\" is GNU time's figure, the largest process of its tree (pg_dump,"
-md "mariadb-dump).  Pipelines show each process's peak."
+md "Peak RSS: GNU time's figure for each process of a pipeline; for db-snap the"
+md "largest process of its tree (db-snap or its pg_dump, mariadb-dump), then its own"
+md "VmHWM sampled from /proc every 5 ms in another run (\"own\")."
 [ "$MODE" = quick ] && md "" && md "**QUICK MODE: small data sets, to check the scripts; these are not the benchmark's numbers.**"
 md ""
 
