@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "classify.h"
 #include "config.h"
 #include "exitcodes.h"
 #include "io.h"
@@ -199,17 +200,11 @@ static int run_envcheck(struct found **found, size_t *nfound)
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
+/* A class name from db-envcheck's output; one we cannot read is refused. */
 static int refused_class(const char *cls)
 {
 	enum tclass c;
-	if (tclass_parse(cls, &c) < 0)
-		return 1;
-	if (c == TC_PRODUCTION)
-		return 1;
-	for (char **p = config_get_list(NULL, "refuse_classes"); *p; p++)
-		if (!strcmp(*p, cls))
-			return 1;
-	return 0;
+	return tclass_parse(cls, &c) < 0 || class_refused(c);
 }
 
 /* Nothing persistent to lose: an in-memory SQLite database, or a SQLite file
