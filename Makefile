@@ -42,16 +42,16 @@ ALL_CFLAGS = $(WARNFLAGS) $(OPTFLAGS) -D_GNU_SOURCE -Icommon -Ibuild \
              $(LIB_CFLAGS) $(CFLAGS)
 
 PROGS   = $(patsubst bin/%.c,bin/%,$(wildcard bin/*.c))
-LIBSRC  = $(wildcard common/*.c)
+LIBSRC  = $(wildcard common/*/*.c)
 LIBOBJ  = $(patsubst common/%.c,build/common/%.o,$(LIBSRC)) build/defaults.o
-HEADERS = $(wildcard common/*.h)
+HEADERS = $(wildcard common/*/*.h)
 LIB     = build/libdbguard.a
 
 all: $(PROGS)
 
 # Rebuild everything when the flags change (a SANITIZE=1 build after a plain one).
 build/flags: FORCE
-	@mkdir -p build/common
+	@mkdir -p $(sort $(dir $(LIBOBJ)))
 	@echo '$(ALL_CFLAGS) $(SANLDFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(ALL_CFLAGS) $(SANLDFLAGS) $(LDFLAGS)' > $@
 
 # The default policy is etc/dbguard.conf itself, compiled in, so an uninstalled

@@ -6,17 +6,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "classify.h"
-#include "config.h"
-#include "dburl.h"
-#include "engine.h"
-#include "exitcodes.h"
-#include "io.h"
-#include "msg.h"
-#include "output.h"
-#include "target.h"
-#include "term.h"
-#include "xalloc.h"
+#include "model/classify.h"
+#include "model/config.h"
+#include "model/dburl.h"
+#include "engine/engine.h"
+#include "base/exitcodes.h"
+#include "base/io.h"
+#include "base/msg.h"
+#include "base/output.h"
+#include "model/target.h"
+#include "base/term.h"
+#include "base/xalloc.h"
 
 static const char usage_text[] =
 	"usage: db-envcheck [-qv] [-C DIR] [--url[=URL]] [--test-run] [--explain]\n"

@@ -1,6 +1,6 @@
 /* db-restore — put a snapshot back: verified first, confirmed, a safety
  * snapshot of the current state taken, and never a half-restored database
- * (the loading and swapping is common/restore.c). */
+ * (the loading and swapping is common/restore/). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,21 +13,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "classify.h"
-#include "config.h"
-#include "dburl.h"
-#include "engine.h"
-#include "exitcodes.h"
-#include "io.h"
-#include "msg.h"
-#include "output.h"
-#include "process.h"
-#include "restore.h"
-#include "secret.h"
-#include "store.h"
-#include "target.h"
-#include "term.h"
-#include "xalloc.h"
+#include "model/classify.h"
+#include "model/config.h"
+#include "model/dburl.h"
+#include "engine/engine.h"
+#include "base/exitcodes.h"
+#include "base/io.h"
+#include "base/msg.h"
+#include "base/output.h"
+#include "base/process.h"
+#include "restore/restore.h"
+#include "base/secret.h"
+#include "store/store.h"
+#include "model/target.h"
+#include "base/term.h"
+#include "base/xalloc.h"
 
 static const char usage_text[] =
 	"usage: db-restore [-qv] [-C DIR] [--url=URL | --target=N] [--test-run]\n"

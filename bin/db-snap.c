@@ -12,18 +12,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compress.h"
-#include "config.h"
-#include "engine.h"
-#include "exitcodes.h"
-#include "io.h"
-#include "msg.h"
-#include "output.h"
-#include "snapshot.h"
-#include "store.h"
-#include "target.h"
-#include "term.h"
-#include "xalloc.h"
+#include "store/compress.h"
+#include "model/config.h"
+#include "engine/engine.h"
+#include "base/exitcodes.h"
+#include "base/io.h"
+#include "base/msg.h"
+#include "base/output.h"
+#include "snap/snapshot.h"
+#include "store/store.h"
+#include "model/target.h"
+#include "base/term.h"
+#include "base/xalloc.h"
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"

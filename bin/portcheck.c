@@ -9,15 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "config.h"
-#include "exitcodes.h"
-#include "io.h"
-#include "msg.h"
-#include "output.h"
-#include "sockets.h"
-#include "term.h"
-#include "xalloc.h"
+#include "compose/compose.h"
+#include "model/config.h"
+#include "base/exitcodes.h"
+#include "base/io.h"
+#include "base/msg.h"
+#include "base/output.h"
+#include "portcheck/sockets.h"
+#include "base/term.h"
+#include "base/xalloc.h"
 
 static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"

@@ -17,17 +17,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "classify.h"
-#include "config.h"
-#include "exitcodes.h"
-#include "io.h"
-#include "msg.h"
-#include "output.h"
-#include "process.h"
-#include "secret.h"
-#include "store.h"
-#include "target.h"
-#include "xalloc.h"
+#include "model/classify.h"
+#include "model/config.h"
+#include "base/exitcodes.h"
+#include "base/io.h"
+#include "base/msg.h"
+#include "base/output.h"
+#include "base/process.h"
+#include "base/secret.h"
+#include "store/store.h"
+#include "model/target.h"
+#include "base/xalloc.h"
 
 static const char usage_text[] =
 	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME] [--require-db]\n"

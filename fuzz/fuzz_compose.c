@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "config.h"
-#include "msg.h"
-#include "xalloc.h"
+#include "compose/compose.h"
+#include "model/config.h"
+#include "base/msg.h"
+#include "base/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

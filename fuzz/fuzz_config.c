@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "msg.h"
+#include "model/config.h"
+#include "base/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

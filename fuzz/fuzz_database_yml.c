@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "framework.h"
-#include "xalloc.h"
+#include "resolve/framework.h"
+#include "base/xalloc.h"
 
 static const char *get(void *ctx, const char *key, char **where)
 {

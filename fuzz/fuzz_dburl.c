@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dburl.h"
-#include "target.h"
-#include "xalloc.h"
+#include "model/dburl.h"
+#include "model/target.h"
+#include "base/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

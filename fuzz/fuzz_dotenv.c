@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dotenv.h"
-#include "io.h"
-#include "msg.h"
+#include "model/dotenv.h"
+#include "base/io.h"
+#include "base/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

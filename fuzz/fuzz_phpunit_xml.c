@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "dotenv.h"
-#include "framework.h"
+#include "model/dotenv.h"
+#include "resolve/framework.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# common/compress.c and common/checksum.c through a small driver: what we
+# common/store/compress.c and common/base/checksum.c through a small driver: what we
 # write, the standard tools read; what they write, we read; a flipped byte, a
 # truncated file and a full disk are reported, never passed over.
 bats_require_minimum_version 1.5.0

@@ -1,4 +1,4 @@
-/* compress-driver.c — drives common/compress.c and common/checksum.c from
+/* compress-driver.c — drives common/store/compress.c and common/base/checksum.c from
  * t/15-compress.bats; compiled by the test itself against libdbguard.a.
  *   compress-driver compress SPEC OUT [write|stop=N]
  *                                               stdin -> OUT ("-": stdout),
@@ -18,11 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "checksum.h"
-#include "compress.h"
-#include "exitcodes.h"
-#include "io.h"
-#include "msg.h"
+#include "base/checksum.h"
+#include "store/compress.h"
+#include "base/exitcodes.h"
+#include "base/io.h"
+#include "base/msg.h"
 
 static unsigned long long stop_after, seen;
 

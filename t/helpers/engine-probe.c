@@ -1,4 +1,4 @@
-/* engine-probe.c — drives the engine adapters (common/engine.h) directly, so
+/* engine-probe.c — drives the engine adapters (common/engine/engine.h) directly, so
  * t/06-engines.bats can test them against real servers before and apart
  * from the programs.  Built by that test file, not installed.
  *
@@ -26,11 +26,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "exitcodes.h"
-#include "msg.h"
-#include "target.h"
-#include "xalloc.h"
+#include "engine/engine.h"
+#include "base/exitcodes.h"
+#include "base/msg.h"
+#include "model/target.h"
+#include "base/xalloc.h"
 
 static void set(struct target *t, enum tfield f, const char *v)
 {

@@ -1,0 +1,91 @@
+/* engine.h — one interface over libpq, libmysqlclient and libsqlite3, so a
+ * tool sees "connect to this target, count its tables", never three client
+ * APIs.  Implementations: engine/pg.c, engine/mysql.c, engine/sqlite.c,
+ * dispatched by engine.c on target->val[TF_ENGINE]. */
+#ifndef DBGUARD_ENGINE_H
+#define DBGUARD_ENGINE_H
+
+#include <stddef.h>
+#include "model/target.h"
+#include "base/xalloc.h"
+
+struct dbconn;   /* opaque; one open connection */
+
+struct table_count {
+	char *name;      /* schema-qualified for PostgreSQL outside "public": "audit.log" */
+	long long rows;  /* exact: SELECT count(*) */
+};
+
+struct table_counts {
+	struct table_count *v;
+	size_t n;
+};
+
+/* Connect to t.  Returns DG_OK, or DG_UNREACHABLE (server not reachable:
+ * refused, timeout, no such socket, sqlite file missing), or DG_NO (reached
+ * but refused: authentication, database does not exist), or DG_USAGE (no or
+ * unknown engine, no sqlite file named), with one line in err saying what
+ * and what to try; never a password.  connect_timeout 5 s.
+ * For sqlite a missing file is DG_UNREACHABLE and is never created.
+ * A host starting with '/' is a socket: PostgreSQL's socket directory, the
+ * MySQL server's socket file.  *out is NULL unless DG_OK. */
+int db_connect(const struct target *t, struct dbconn **out, char *err, size_t errlen);
+/* Same, but to the server's maintenance database ("postgres", else
+ * "template1" / no default schema), for creating, renaming and dropping
+ * databases.  Not for sqlite (DG_USAGE). */
+int db_connect_admin(const struct target *t, struct dbconn **out, char *err, size_t errlen);
+void db_close(struct dbconn *c);
+const char *db_engine(const struct dbconn *c);      /* "postgres", "mysql", "sqlite" */
+
+/* "15.18" / "10.11.6-MariaDB" / "3.40.1"; valid while c is open. */
+const char *db_server_version(struct dbconn *c);
+/* Server major version as an integer (15, 10, 3), 0 when unknown. */
+int db_server_major(struct dbconn *c);
+/* Database size in bytes (pg_database_size, information_schema, file size +
+ * WAL); -1 on error (message in err). */
+long long db_size(struct dbconn *c, char *err, size_t errlen);
+/* Every base table (user schemas only; not the dbguard_marker table) with an
+ * exact row count, sorted by name (strcmp).  The counts come from one
+ * read-only snapshot transaction, unless c is already inside a transaction
+ * (then they are read in it).  0 or -1 with err; out is empty on error. */
+int db_tables(struct dbconn *c, struct table_counts *out, char *err, size_t errlen);
+void table_counts_free(struct table_counts *tc);
+
+/* The dbguard marker: "production", "staging", or NULL when none.
+ * PostgreSQL: COMMENT ON DATABASE containing "dbguard:production";
+ * MySQL/SQLite: one-row table dbguard_marker(class TEXT, set_at TEXT).
+ * db_marker_read returns 0 (and *marker NULL or malloc'd) or -1 with err. */
+int db_marker_read(struct dbconn *c, char **marker, char *err, size_t errlen);
+/* marker NULL clears it; otherwise 1-32 lowercase letters.  PostgreSQL
+ * keeps any other text of the database comment.  0 or -1 with err. */
+int db_marker_write(struct dbconn *c, const char *marker, char *err, size_t errlen);
+
+/* Run one SQL statement (no result wanted).  0 or -1 with err. */
+int db_exec(struct dbconn *c, const char *sql, char *err, size_t errlen);
+/* Run a query, first column of first row into *value (malloc'd, NULL for SQL NULL
+ * or no row).  0 or -1 with err. */
+int db_query_value(struct dbconn *c, const char *sql, char **value, char *err, size_t errlen);
+/* Quote an identifier / a literal for this engine (malloc'd). */
+char *db_quote_ident(struct dbconn *c, const char *name);
+char *db_quote_literal(struct dbconn *c, const char *value);
+
+/* How to run this engine's client programs (pg_dump, psql, mariadb-dump,
+ * mariadb) against t without a password in argv: appends connection options
+ * to argv and "KEY=value" entries to env, never the database name.
+ *   postgres: "-h" HOST "-p" PORT ["-U" USER]; env PGPASSWORD=... (when t has
+ *     a password), PGCONNECT_TIMEOUT=5.
+ *   mysql: one argument "--defaults-file=PATH", which must be the program's
+ *     FIRST option, so push it right after the program name.  PATH is a
+ *     0600 file ([client] user, password, host+port or socket) in a private
+ *     0700 directory made by mkdtemp in $TMPDIR or /tmp.  (--defaults-file,
+ *     not --defaults-extra-file: a ~/.my.cnf would override the target.)
+ *   sqlite: nothing; the caller adds the file name.
+ * *cleanup_path is set to that file's path (malloc'd) or NULL; once the child
+ * has finished, pass it to db_client_cleanup().  0 or -1 with err. */
+int db_client_args(const struct target *t, struct strvec *argv, struct strvec *env,
+                   char **cleanup_path, char *err, size_t errlen);
+/* Remove a file made by db_client_args and its private directory, then free
+ * the path.  NULL is a no-op. */
+void db_client_cleanup(char *cleanup_path);
+
+#endif

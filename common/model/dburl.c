@@ -1,0 +1,366 @@
+/* dburl.c — database URLs (postgres://, mysql://, sqlite:, file:, bare
+ * paths) and libpq keyword=value strings into targets (see dburl.h). */
+#include "model/dburl.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/xalloc.h"
+
+static const struct { const char *word, *engine; } drivers[] = {
+	{ "postgres", "postgres" }, { "postgresql", "postgres" }, { "pgsql", "postgres" },
+	{ "postgis", "postgres" }, { "pg", "postgres" }, { "psql", "postgres" },
+	{ "mysql", "mysql" }, { "mysql2", "mysql" }, { "mariadb", "mysql" },
+	{ "mysqli", "mysql" }, { "trilogy", "mysql" }, { "mysqlgis", "mysql" },
+	{ "sqlite", "sqlite" }, { "sqlite3", "sqlite" }, { "spatialite", "sqlite" },
+};
+
+const char *engine_from_driver(const char *word)
+{
+	if (!word)
+		return NULL;
+	/* Django: "django.db.backends.postgresql" */
+	const char *dot = strrchr(word, '.');
+	if (dot && strncmp(word, "django.", 7) == 0)
+		word = dot + 1;
+	for (size_t i = 0; i < sizeof drivers / sizeof *drivers; i++)
+		if (strcasecmp(word, drivers[i].word) == 0)
+			return drivers[i].engine;
+	return NULL;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode s[0..n); NULL when an escape is malformed. */
+static char *pct_decode(const char *s, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			int h = i + 2 < n ? hexval(s[i + 1]) : -1, l = i + 2 < n ? hexval(s[i + 2]) : -1;
+			if (h < 0 || l < 0) {
+				sb_free(&sb);
+				return NULL;
+			}
+			sb_addc(&sb, (char)(h * 16 + l));
+			i += 2;
+		} else {
+			sb_addc(&sb, s[i]);
+		}
+	}
+	return sb_detach(&sb);
+}
+
+static int valid_port(const char *s)
+{
+	if (!*s || strlen(s) > 5)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	long n = strtol(s, NULL, 10);
+	return n >= 1 && n <= 65535;
+}
+
+static int set_decoded(struct target *t, enum tfield f, const char *s, size_t n, const char *source,
+                       char *err, size_t errlen)
+{
+	char *v = pct_decode(s, n);
+	if (!v)
+		return fail(err, errlen, "malformed percent-escape in the %s of the URL", tfield_name(f));
+	if (*v)
+		target_set(t, f, v, source);
+	free(v);
+	return 0;
+}
+
+static int parse_sqlite(const char *rest, struct target *t, const char *source)
+{
+	/* rest is what follows "sqlite:" / "file:"; drop any ?query. */
+	char *path = xstrdup(rest);
+	char *q = strchr(path, '?');
+	if (q)
+		*q = '\0';
+	const char *p = path;
+	if (strncmp(p, "//", 2) == 0)
+		p += 2;   /* sqlite:///abs -> /abs ; sqlite://rel -> rel */
+	target_set(t, TF_ENGINE, "sqlite", source);
+	target_set(t, TF_DATABASE, *p ? p : ":memory:", source);
+	free(path);
+	return 0;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && strcasecmp(s + n - m, suf) == 0;
+}
+
+/* libpq "host=h port=5432 dbname='my db' user=u password=x" */
+static int parse_keywords(const char *s, struct target *t, const char *source, char *err, size_t errlen)
+{
+	target_set(t, TF_ENGINE, "postgres", source);
+	const char *p = s;
+	while (*p) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		const char *k = p;
+		while (*p && *p != '=' && !isspace((unsigned char)*p))
+			p++;
+		size_t klen = (size_t)(p - k);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p != '=' || klen == 0)
+			return fail(err, errlen, "malformed connection string: expected keyword=value near '%.20s'", k);
+		p++;
+		while (isspace((unsigned char)*p))
+			p++;
+		struct strbuf v = STRBUF_INIT;
+		if (*p == '\'') {
+			p++;
+			while (*p && *p != '\'') {
+				if (*p == '\\' && p[1])
+					p++;
+				sb_addc(&v, *p++);
+			}
+			if (*p != '\'') {
+				sb_free(&v);
+				return fail(err, errlen, "malformed connection string: unterminated quote");
+			}
+			p++;
+		} else {
+			while (*p && !isspace((unsigned char)*p)) {
+				if (*p == '\\' && p[1])
+					p++;
+				sb_addc(&v, *p++);
+			}
+		}
+		char *key = xstrndup(k, klen);
+		const char *val = sb_str(&v);
+		enum tfield f = TF_COUNT;
+		if (!strcmp(key, "host") || !strcmp(key, "hostaddr"))
+			f = TF_HOST;
+		else if (!strcmp(key, "port"))
+			f = TF_PORT;
+		else if (!strcmp(key, "dbname"))
+			f = TF_DATABASE;
+		else if (!strcmp(key, "user"))
+			f = TF_USER;
+		else if (!strcmp(key, "password"))
+			f = TF_PASSWORD;
+		if (f == TF_PORT && !valid_port(val)) {
+			int r = fail(err, errlen, "invalid port '%s' in connection string", val);
+			free(key);
+			sb_free(&v);
+			return r;
+		}
+		if (f != TF_COUNT && *val && !(f == TF_HOST && t->val[TF_HOST] && !strcmp(key, "hostaddr")))
+			target_set(t, f, val, source);
+		free(key);
+		sb_free(&v);
+	}
+	return 0;
+}
+
+static int parse_query(const char *q, struct target *t, const char *source, char *err, size_t errlen)
+{
+	char *copy = xstrdup(q);
+	int rc = 0;
+	for (char *save = NULL, *kv = strtok_r(copy, "&", &save); kv && rc == 0; kv = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		char *val = pct_decode(eq + 1, strlen(eq + 1));
+		if (!val) {
+			rc = fail(err, errlen, "malformed percent-escape in URL parameter '%s'", kv);
+			break;
+		}
+		if (!strcmp(kv, "host") || !strcmp(kv, "socket") || !strcmp(kv, "unix_socket"))
+			target_set(t, TF_HOST, val, source);
+		else if (!strcmp(kv, "port")) {
+			if (!valid_port(val))
+				rc = fail(err, errlen, "invalid port '%s' in URL parameter", val);
+			else
+				target_set(t, TF_PORT, val, source);
+		} else if (!strcmp(kv, "user"))
+			target_set(t, TF_USER, val, source);
+		else if (!strcmp(kv, "password"))
+			target_set(t, TF_PASSWORD, val, source);
+		else if (!strcmp(kv, "dbname") || !strcmp(kv, "database"))
+			target_set(t, TF_DATABASE, val, source);
+		free(val);
+	}
+	free(copy);
+	return rc;
+}
+
+int dburl_parse(const char *url, struct target *t, const char *source, char *err, size_t errlen)
+{
+	while (isspace((unsigned char)*url))
+		url++;
+	if (!*url)
+		return fail(err, errlen, "empty database URL");
+	if (strncmp(url, "sqlite:", 7) == 0 || strncmp(url, "sqlite3:", 8) == 0)
+		return parse_sqlite(strchr(url, ':') + 1, t, source);
+	if (strncmp(url, "file:", 5) == 0)
+		return parse_sqlite(url + 5, t, source);
+	const char *sep = strstr(url, "://");
+	if (!sep) {
+		if (strchr(url, '=') )
+			return parse_keywords(url, t, source, err, errlen);
+		if (has_suffix(url, ".sqlite") || has_suffix(url, ".sqlite3") || has_suffix(url, ".db")) {
+			target_set(t, TF_ENGINE, "sqlite", source);
+			target_set(t, TF_DATABASE, url, source);
+			return 0;
+		}
+		return fail(err, errlen, "not a database URL (expected scheme://..., sqlite:path, or key=value)");
+	}
+	char *scheme = xstrndup(url, (size_t)(sep - url));
+	char *plus = strchr(scheme, '+');   /* "postgresql+psycopg2" (SQLAlchemy) */
+	if (plus)
+		*plus = '\0';
+	const char *engine = engine_from_driver(scheme);
+	if (!engine) {
+		int r = fail(err, errlen, "unsupported URL scheme '%s://' (expected postgres, postgresql, mysql, mariadb, sqlite)", scheme);
+		free(scheme);
+		return r;
+	}
+	free(scheme);
+	if (!strcmp(engine, "sqlite"))
+		return parse_sqlite(sep + 1, t, source);
+	target_set(t, TF_ENGINE, engine, source);
+
+	const char *p = sep + 3;
+	const char *end = p + strcspn(p, "?#");
+	const char *slash = memchr(p, '/', (size_t)(end - p));
+	const char *auth_end = slash ? slash : end;
+	/* The password may contain '@' unencoded; the last '@' ends the userinfo. */
+	const char *at = NULL;
+	for (const char *c = p; c < auth_end; c++)
+		if (*c == '@')
+			at = c;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (set_decoded(t, TF_USER, p, (size_t)((colon ? colon : at) - p), source, err, errlen) < 0)
+			return -1;
+		if (colon && set_decoded(t, TF_PASSWORD, colon + 1, (size_t)(at - colon - 1), source, err, errlen) < 0)
+			return -1;
+		p = at + 1;
+	}
+	const char *hp_end = auth_end;
+	const char *portstr = NULL;
+	if (*p == '[') {
+		const char *close = memchr(p, ']', (size_t)(hp_end - p));
+		if (!close)
+			return fail(err, errlen, "unterminated '[' in the host of the URL");
+		char *h = xstrndup(p + 1, (size_t)(close - p - 1));
+		target_set(t, TF_HOST, h, source);
+		free(h);
+		if (close + 1 < hp_end) {
+			if (close[1] != ':')
+				return fail(err, errlen, "unexpected text after ']' in the URL");
+			portstr = close + 2;
+		}
+	} else {
+		const char *comma = memchr(p, ',', (size_t)(hp_end - p));   /* libpq multi-host: first one */
+		const char *hend = comma ? comma : hp_end;
+		const char *colon = memchr(p, ':', (size_t)(hend - p));
+		if (set_decoded(t, TF_HOST, p, (size_t)((colon ? colon : hend) - p), source, err, errlen) < 0)
+			return -1;
+		if (colon)
+			portstr = colon + 1;
+		if (comma)
+			hp_end = comma;
+	}
+	if (portstr) {
+		char *port = xstrndup(portstr, (size_t)(hp_end - portstr));
+		if (*port && !valid_port(port)) {
+			int r = fail(err, errlen, "invalid port '%s' in the URL", port);
+			free(port);
+			return r;
+		}
+		if (*port)
+			target_set(t, TF_PORT, port, source);
+		free(port);
+	}
+	if (slash && set_decoded(t, TF_DATABASE, slash + 1, (size_t)(end - slash - 1), source, err, errlen) < 0)
+		return -1;
+	if (*end == '?') {
+		const char *qend = end + 1 + strcspn(end + 1, "#");
+		char *q = xstrndup(end + 1, (size_t)(qend - end - 1));
+		int r = parse_query(q, t, source, err, errlen);
+		free(q);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void pct_encode(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || strchr("-._~", c))
+			sb_addc(sb, (char)c);
+		else
+			sb_addf(sb, "%%%02X", c);
+	}
+}
+
+char *dburl_format(const struct target *t, int with_password)
+{
+	const char *engine = target_get(t, TF_ENGINE);
+	const char *db = target_get(t, TF_DATABASE);
+	struct strbuf sb = STRBUF_INIT;
+	if (engine && !strcmp(engine, "sqlite")) {
+		sb_adds(&sb, "sqlite://");
+		sb_adds(&sb, db ? db : "");
+		return sb_detach(&sb);
+	}
+	sb_addf(&sb, "%s://", engine && !strcmp(engine, "mysql") ? "mysql" : "postgresql");
+	const char *user = target_get(t, TF_USER), *pw = target_get(t, TF_PASSWORD);
+	if (user) {
+		pct_encode(&sb, user);
+		if (with_password && pw) {
+			sb_addc(&sb, ':');
+			pct_encode(&sb, pw);
+		}
+		sb_addc(&sb, '@');
+	}
+	const char *host = target_host(t);
+	int socket = host[0] == '/';
+	if (!socket)
+		sb_addf(&sb, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, target_port(t));
+	sb_addc(&sb, '/');
+	if (db)
+		pct_encode(&sb, db);
+	if (socket) {
+		sb_adds(&sb, "?host=");
+		pct_encode(&sb, host);
+		if (target_get(t, TF_PORT))
+			sb_addf(&sb, "&port=%d", target_port(t));
+	}
+	return sb_detach(&sb);
+}

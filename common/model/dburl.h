@@ -1,0 +1,16 @@
+/* dburl.h — database URLs and libpq keyword=value strings into targets. */
+#ifndef DBGUARD_DBURL_H
+#define DBGUARD_DBURL_H
+
+#include <stddef.h>
+#include "model/target.h"
+
+/* Parse url into t, each field's source set to `source`.  Returns 0, or -1
+ * with a one-line reason (no password in it) in err. */
+int dburl_parse(const char *url, struct target *t, const char *source, char *err, size_t errlen);
+/* A URL for psql/mysql; password only when with_password. */
+char *dburl_format(const struct target *t, int with_password);
+/* Engine name from a driver/scheme word: pgsql, postgresql, mysql, mariadb, sqlite... NULL if none. */
+const char *engine_from_driver(const char *word);
+
+#endif

@@ -1,0 +1,142 @@
+/* target.c — the target record: values with their sources (see target.h). */
+#include "model/target.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/confirm.h"
+#include "base/xalloc.h"
+
+static const char *const field_names[TF_COUNT] = {
+	"engine", "host", "port", "database", "user", "password",
+};
+static const char *const class_names[] = {
+	"local", "staging", "remote", "unknown", "production",
+};
+
+void target_set(struct target *t, enum tfield f, const char *value, const char *source)
+{
+	free(t->val[f]);
+	free(t->src[f]);
+	t->val[f] = xstrdup(value);
+	t->src[f] = xstrdup(source);
+}
+
+const char *target_get(const struct target *t, enum tfield f)
+{
+	return t->val[f] && *t->val[f] ? t->val[f] : NULL;
+}
+
+const char *tfield_name(enum tfield f) { return field_names[f]; }
+const char *tclass_name(enum tclass c) { return class_names[c]; }
+
+int tclass_parse(const char *s, enum tclass *out)
+{
+	for (size_t i = 0; i < sizeof class_names / sizeof *class_names; i++)
+		if (strcmp(s, class_names[i]) == 0) {
+			*out = (enum tclass)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int is_sqlite(const struct target *t)
+{
+	const char *e = target_get(t, TF_ENGINE);
+	return e && strcmp(e, "sqlite") == 0;
+}
+
+const char *target_host(const struct target *t)
+{
+	if (is_sqlite(t))
+		return NULL;
+	const char *h = target_get(t, TF_HOST);
+	return h ? h : "localhost";
+}
+
+int target_port(const struct target *t)
+{
+	if (is_sqlite(t))
+		return 0;
+	const char *p = target_get(t, TF_PORT);
+	if (p)
+		return atoi(p);
+	const char *e = target_get(t, TF_ENGINE);
+	return e && strcmp(e, "mysql") == 0 ? 3306 : 5432;
+}
+
+char *target_describe(const struct target *t)
+{
+	const char *engine = target_get(t, TF_ENGINE);
+	const char *db = target_get(t, TF_DATABASE);
+	if (is_sqlite(t))
+		return xasprintf("sqlite %s", db ? db : "(no file)");
+	if (!engine && !db && t->origin)
+		return xasprintf("the database named by '%s'", t->origin);
+	const char *user = target_get(t, TF_USER);
+	const char *host = target_host(t);
+	struct strbuf sb = STRBUF_INIT;
+	sb_addf(&sb, "%s ", engine ? engine : "unknown-engine");
+	if (user)
+		sb_addf(&sb, "%s@", user);
+	if (host[0] == '/')
+		sb_addf(&sb, "%s", host);
+	else if (strchr(host, ':'))
+		sb_addf(&sb, "[%s]:%d", host, target_port(t));
+	else
+		sb_addf(&sb, "%s:%d", host, target_port(t));
+	sb_addf(&sb, "/%s", db ? db : "");
+	return sb_detach(&sb);
+}
+
+void target_free(struct target *t)
+{
+	for (int f = 0; f < TF_COUNT; f++) {
+		free(t->val[f]);
+		free(t->src[f]);
+	}
+	free(t->origin);
+	free(t->envname);
+	free(t->envname_src);
+	free(t->rule);
+	free(t->marker);
+	memset(t, 0, sizeof *t);
+}
+
+void target_copy(struct target *dst, const struct target *src)
+{
+	memset(dst, 0, sizeof *dst);
+	for (int f = 0; f < TF_COUNT; f++) {
+		dst->val[f] = xstrdup(src->val[f]);
+		dst->src[f] = xstrdup(src->src[f]);
+	}
+	dst->origin = xstrdup(src->origin);
+	dst->envname = xstrdup(src->envname);
+	dst->envname_src = xstrdup(src->envname_src);
+	dst->unreadable = src->unreadable;
+	dst->cls = src->cls;
+	dst->rule = xstrdup(src->rule);
+	dst->marker = xstrdup(src->marker);
+}
+
+const char *target_confirm_name(const struct target *t)
+{
+	const char *db = target_get(t, TF_DATABASE);
+	if (!db)
+		return "";
+	const char *slash = strrchr(db, '/');
+	return is_sqlite(t) && slash ? slash + 1 : db;
+}
+
+int target_confirm(const struct target *t, const char *given, const char *what)
+{
+	const char *db = target_get(t, TF_DATABASE);
+	if (given && db && is_sqlite(t)) {
+		char *a = realpath(given, NULL), *b = realpath(db, NULL);
+		if (strcmp(given, db) == 0 || (a && b && strcmp(a, b) == 0))
+			given = target_confirm_name(t);
+		free(a);
+		free(b);
+	}
+	return confirm_name(target_confirm_name(t), given, what);
+}

@@ -1,0 +1,675 @@
+/* resolve.c — target resolution (DESIGN.md "Targets"): --url; the process
+ * environment; the framework overrides that beat dotenv files (Laravel's
+ * configuration cache, phpunit.xml for test runs); the dotenv files of this
+ * run's environment (Laravel, Symfony, Next.js, Vite, dotenv-flow,
+ * dotenv-rails conventions); then database.yml, Prisma and Django settings.
+ * Every database configured for this run is kept, the primary one first,
+ * because a command may read another file than the one we guessed. */
+#include "model/target.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/dburl.h"
+#include "model/dotenv.h"
+#include "resolve/framework.h"
+#include "base/io.h"
+#include "base/msg.h"
+#include "base/secret.h"
+#include "base/xalloc.h"
+
+static const char *const envname_keys[] = { "APP_ENV", "RAILS_ENV", "NODE_ENV", "ENVIRONMENT", "DJANGO_ENV", NULL };
+static const char *const test_keys[] = { "APP_ENV", "RAILS_ENV", "RACK_ENV", "NODE_ENV", "ENVIRONMENT", "DJANGO_ENV", NULL };
+static const char *const mode_keys[] = { "NODE_ENV", "RAILS_ENV", "RACK_ENV", "APP_ENV", NULL };
+static const char *const url_keys[] = { "DATABASE_URL", "DB_URL", NULL };
+
+/* Where a source looks a key up: its layers in order, NULL meaning the
+ * process environment.  The environment as a source falls back to the
+ * dotenv file the framework reads for keys it lacks; phpunit.xml's forced
+ * entries come before the environment and its other entries after it. */
+struct source {
+	const char *name;
+	const struct dotenv *layer[4];
+	int n;
+};
+
+static const char *lookup(const struct source *s, const char *key, char **where)
+{
+	for (int i = 0; i < s->n; i++) {
+		if (!s->layer[i]) {
+			const char *v = getenv(key);
+			if (v) {
+				*where = xasprintf("environment %s", key);
+				return v;
+			}
+			continue;
+		}
+		const struct dotenv_entry *e = dotenv_get(s->layer[i], key);
+		if (e) {
+			*where = xasprintf("%s:%d", s->layer[i]->path, e->line);
+			return e->value;
+		}
+	}
+	return NULL;
+}
+
+static void add_candidate(struct target_list *l, const char *source, const char *says, const char *why, int used)
+{
+	l->cand = xrealloc(l->cand, (l->ncand + 1) * sizeof *l->cand);
+	l->cand[l->ncand++] = (struct candidate){ xstrdup(source), xstrdup(says), xstrdup(why), used };
+}
+
+static int same_database(const struct target *a, const struct target *b)
+{
+	/* What could not be read is never "the same" as anything. */
+	if (a->unreadable || b->unreadable)
+		return 0;
+	const enum tfield fs[] = { TF_ENGINE, TF_DATABASE };
+	for (size_t i = 0; i < 2; i++) {
+		const char *x = target_get(a, fs[i]), *y = target_get(b, fs[i]);
+		if ((x == NULL) != (y == NULL) || (x && strcmp(x, y)))
+			return 0;
+	}
+	const char *ha = target_host(a), *hb = target_host(b);
+	if ((ha == NULL) != (hb == NULL) || (ha && strcasecmp(ha, hb)))
+		return 0;
+	return target_port(a) == target_port(b);
+}
+
+/* Add t (taking it over) unless an equal database is listed already. */
+static int add_target(struct target_list *l, struct target *t)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (same_database(&l->v[i], t)) {
+			target_free(t);
+			return 0;
+		}
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+	l->v[l->n++] = *t;
+	memset(t, 0, sizeof *t);
+	return 1;
+}
+
+/* ---- what the framework readers share (framework.h) ---- */
+
+const char *run_getenv(const struct run *r, const char *key, int use_files, char **where)
+{
+	const char *v = getenv(key);
+	if (v) {
+		*where = xasprintf("environment %s", key);
+		return v;
+	}
+	for (size_t i = 0; use_files && i < r->nfiles; i++) {
+		const struct dotenv_entry *e = dotenv_get(r->files[i], key);
+		if (e) {
+			*where = xasprintf("%s:%d", r->files[i]->path, e->line);
+			return e->value;
+		}
+	}
+	return NULL;
+}
+
+char *run_path(const struct run *r, const char *name)
+{
+	return path_join(r->dir, name);
+}
+
+void run_candidate(struct run *r, const char *source, const char *says, const char *why, int used)
+{
+	add_candidate(r->list, source, says, why, used);
+}
+
+void run_note(struct run *r, const char *fmt, ...)
+{
+	struct target_list *l = r->list;
+	va_list ap;
+	va_start(ap, fmt);
+	struct strbuf sb = STRBUF_INIT;
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	l->notes = xrealloc(l->notes, (l->nnotes + 1) * sizeof *l->notes);
+	l->notes[l->nnotes++] = sb_detach(&sb);
+}
+
+static void find_envname_in(struct target *t, const struct source *s)
+{
+	struct source env = { "environment", { NULL }, 1 };
+	for (int pass = 0; pass < 2; pass++)
+		for (const char *const *k = envname_keys; *k; k++) {
+			char *where = NULL;
+			const char *v = lookup(pass == 0 ? &env : s, *k, &where);
+			if (v && *v) {
+				t->envname = xstrdup(v);
+				t->envname_src = pass == 0 ? xstrdup(where) : xasprintf("%s %s", where, *k);
+				free(where);
+				return;
+			}
+			free(where);
+		}
+}
+
+void run_envname(const struct run *r, struct target *t, int use_files)
+{
+	if (t->envname)
+		return;
+	for (const char *const *k = envname_keys; *k; k++) {
+		char *where = NULL;
+		const char *v = run_getenv(r, *k, use_files, &where);
+		if (v && *v) {
+			t->envname = xstrdup(v);
+			t->envname_src = strncmp(where, "environment", 11) == 0 ? xstrdup(where) : xasprintf("%s %s", where, *k);
+			free(where);
+			return;
+		}
+		free(where);
+	}
+}
+
+char *target_says(const struct target *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (int f = 0; f < TF_COUNT; f++) {
+		if (f == TF_PASSWORD)
+			continue;
+		const char *v = target_get(t, f);
+		if (v || f == TF_ENGINE || f == TF_DATABASE)
+			sb_addf(&sb, "%s%s=%s", sb.len ? " " : "", tfield_name(f), v ? v : "-");
+	}
+	return sb_detach(&sb);
+}
+
+static void drop(struct target *t, enum tfield f)
+{
+	free(t->val[f]);
+	free(t->src[f]);
+	t->val[f] = t->src[f] = NULL;
+}
+
+/* What every target gets before it is listed. */
+static void finish(struct run *r, struct target *t)
+{
+	const char *engine = target_get(t, TF_ENGINE);
+	const char *db = target_get(t, TF_DATABASE);
+	if (engine && !strcmp(engine, "sqlite")) {
+		/* A SQLite connection has no host: a DB_HOST left in .env beside
+		 * DB_CONNECTION=sqlite names nothing and must not classify it. */
+		drop(t, TF_HOST);
+		drop(t, TF_PORT);
+		drop(t, TF_USER);
+		drop(t, TF_PASSWORD);
+		/* A relative path is relative to the project, as frameworks run there. */
+		if (db && db[0] != '/' && strcmp(db, ":memory:") && strcmp(r->dir, ".")) {
+			char *abs = path_join(r->dir, db);
+			char *src = xstrdup(t->src[TF_DATABASE]);
+			target_set(t, TF_DATABASE, abs, src);
+			free(src);
+			free(abs);
+		}
+	} else if (!t->unreadable) {
+		compose_forward(r, t);
+	}
+	run_envname(r, t, 1);
+}
+
+static int add_found(struct run *r, struct target *t, const char *source, const char *says, const char *note)
+{
+	struct target_list *l = r->list;
+	int first = l->n == 0;
+	int added = add_target(l, t);
+	const char *why = !added ? "names the same database as a stronger source"
+	                : first ? "primary: the strongest source that names a database"
+	                        : "also configured for this run: checked as well";
+	char *full = note && *note ? xasprintf("%s; %s", why, note) : xstrdup(why);
+	add_candidate(l, source, says, full, added);
+	free(full);
+	return added;
+}
+
+int run_add_target(struct run *r, struct target *t, const char *source, const char *says, const char *note)
+{
+	finish(r, t);
+	return add_found(r, t, source, says, note);
+}
+
+/* ---- variables as a source (environment, dotenv files, phpunit.xml) ---- */
+
+static void set_from(struct target *t, enum tfield f, const struct source *s, const char *key)
+{
+	char *where = NULL;
+	const char *v = lookup(s, key, &where);
+	if (v && *v)
+		target_set(t, f, v, where);
+	free(where);
+}
+
+/* A relative SQLite file in a URL means what the framework reading it says:
+ * Prisma takes it from the schema's directory, dj-database-url reads
+ * sqlite:///name as a relative name. */
+static void url_sqlite_path(const struct run *r, const char *key, const char *url, struct target *t)
+{
+	const char *engine = target_get(t, TF_ENGINE), *db = target_get(t, TF_DATABASE);
+	if (!engine || strcmp(engine, "sqlite") || !db)
+		return;
+	char *src = xstrdup(t->src[TF_DATABASE]);
+	if (r->prisma_url_key && !strcmp(key, r->prisma_url_key) && !strncmp(url, "file:", 5) && db[0] != '/' &&
+	    strcmp(db, ":memory:")) {
+		char *p = path_join(r->prisma_dir, !strncmp(db, "./", 2) ? db + 2 : db);
+		target_set(t, TF_DATABASE, p, src);
+		free(p);
+	} else if (r->django_urls && !strncmp(url, "sqlite:///", 10) && url[10] != '/') {
+		target_set(t, TF_DATABASE, url + 10, src);
+	}
+	free(src);
+}
+
+/* Build the target a source defines; 1 when it defines one, 0 when it says
+ * nothing about a database, -1 when what it says is malformed (reported). */
+static int target_from(const struct run *r, const struct source *s, struct target *t, struct strbuf *says)
+{
+	memset(t, 0, sizeof *t);
+	for (const char *const *k = url_keys; *k; k++) {
+		char *where = NULL;
+		const char *url = lookup(s, *k, &where);
+		if (!url || !*url) {
+			free(where);
+			continue;
+		}
+		char err[256];
+		if (dburl_parse(url, t, where, err, sizeof err) < 0) {
+			error("%s: %s: %s", where, *k, err);
+			free(where);
+			target_free(t);
+			return -1;
+		}
+		url_sqlite_path(r, *k, url, t);
+		char *masked = mask_url(url);
+		sb_addf(says, "%s=%s", *k, masked);
+		free(masked);
+		free(where);
+		goto found;
+	}
+	char *where = NULL;
+	const char *conn = lookup(s, "DB_CONNECTION", &where);
+	if (conn && *conn) {
+		const char *engine = engine_from_driver(conn);
+		target_set(t, TF_ENGINE, engine ? engine : conn, where);
+		if (!engine)
+			warn("%s: DB_CONNECTION '%s' is not an engine dbguard knows (pgsql, mysql, mariadb, sqlite)", where, conn);
+	}
+	free(where);
+	set_from(t, TF_HOST, s, "DB_HOST");
+	set_from(t, TF_PORT, s, "DB_PORT");
+	set_from(t, TF_DATABASE, s, "DB_DATABASE");
+	set_from(t, TF_USER, s, "DB_USERNAME");
+	set_from(t, TF_PASSWORD, s, "DB_PASSWORD");
+	if (!target_get(t, TF_HOST))
+		set_from(t, TF_HOST, s, "DB_SOCKET");
+	if (!target_get(t, TF_ENGINE) && !target_get(t, TF_HOST) && !target_get(t, TF_DATABASE)) {
+		target_free(t);
+		return 0;
+	}
+	if (!target_get(t, TF_ENGINE)) {
+		const char *port = target_get(t, TF_PORT);
+		const char *db = target_get(t, TF_DATABASE);
+		const char *guess = port && !strcmp(port, "5432") ? "postgres"
+		                  : port && !strcmp(port, "3306") ? "mysql"
+		                  : db && (strstr(db, ".sqlite") || strstr(db, ".db")) ? "sqlite" : NULL;
+		if (guess)
+			target_set(t, TF_ENGINE, guess, "guessed: no DB_CONNECTION");
+	}
+	sb_addf(says, "DB_CONNECTION=%s DB_HOST=%s DB_PORT=%s DB_DATABASE=%s",
+	        target_get(t, TF_ENGINE) ? target_get(t, TF_ENGINE) : "-",
+	        target_get(t, TF_HOST) ? target_get(t, TF_HOST) : "-",
+	        target_get(t, TF_PORT) ? target_get(t, TF_PORT) : "-",
+	        target_get(t, TF_DATABASE) ? target_get(t, TF_DATABASE) : "-");
+found:
+	t->origin = xstrdup(s->name);
+	find_envname_in(t, s);
+	return 1;
+}
+
+/* Resolve one variable source; probe holds the layers that must name a
+ * database for the source to count (the environment alone, not its
+ * fallback file). */
+static void variable_source(struct run *r, const struct source *s, const struct source *probe, const char *note)
+{
+	struct target t;
+	struct strbuf says = STRBUF_INIT;
+	int rc;
+	if (probe) {
+		struct target p;
+		struct strbuf ignore = STRBUF_INIT;
+		int save = msg_verbosity;
+		msg_verbosity = 0;   /* the full source reports any problem */
+		rc = target_from(r, probe, &p, &ignore);
+		msg_verbosity = save;
+		sb_free(&ignore);
+		if (rc > 0)
+			target_free(&p);
+		if (rc != 0)
+			rc = target_from(r, s, &t, &says);
+	} else {
+		rc = target_from(r, s, &t, &says);
+	}
+	if (rc < 0) {
+		r->list->config_errors++;
+		add_candidate(r->list, s->name, "(malformed)", "malformed database setting", 0);
+	} else if (rc == 0) {
+		add_candidate(r->list, s->name, "", "names no database", 0);
+	} else {
+		finish(r, &t);
+		add_found(r, &t, s->name, sb_str(&says), note);
+	}
+	sb_free(&says);
+}
+
+/* ---- the run ---- */
+
+static int env_says_test(void)
+{
+	for (const char *const *k = test_keys; *k; k++) {
+		const char *v = getenv(*k);
+		if (v && (!strcasecmp(v, "test") || !strcasecmp(v, "testing")))
+			return 1;
+	}
+	return 0;
+}
+
+char *project_dir_find(void)
+{
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd))
+		return xstrdup(".");
+	char *dir = xstrdup(cwd);
+	for (;;) {
+		/* A framework's own root counts too, so that a command run in a
+		 * subdirectory of a Rails, Laravel, Django or Prisma project finds it. */
+		const char *marks[] = { ".env", ".dbguard.conf", "artisan", "manage.py", "config/database.yml",
+		                        "prisma/schema.prisma", NULL };
+		for (const char **m = marks; *m; m++) {
+			char *p = path_join(dir, *m);
+			int found = access(p, F_OK) == 0;
+			free(p);
+			if (found)
+				return dir;
+		}
+		char *git = path_join(dir, ".git");
+		int top = access(git, F_OK) == 0 || strcmp(dir, "/") == 0;
+		free(git);
+		if (top)
+			break;
+		char *up = path_dir(dir);
+		free(dir);
+		dir = up;
+	}
+	free(dir);
+	return xstrdup(cwd);
+}
+
+/* Load name from dir; 1 loaded, 0 absent, -1 unreadable (reported). */
+static int load_dotenv(const char *dir, const char *name, struct dotenv *d)
+{
+	char *path = path_join(dir, name);
+	int rc = 1;
+	if (dotenv_load(path, d) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			rc = 0;
+		} else {
+			error("cannot read '%s': %s; the database it names is unknown", path, strerror(errno));
+			rc = -1;
+		}
+	}
+	free(path);
+	return rc;
+}
+
+/* The dotenv files of this run, strongest first, each with why it is read.
+ * The environments of the run are the NODE_ENV / RAILS_ENV / RACK_ENV /
+ * APP_ENV values set, "testing" and "test" on a test run, else
+ * "development"; each brings .env.<env>.local and .env.<env> (Next.js, Vite,
+ * dotenv-flow, Symfony, dotenv-rails; Laravel's .env.testing and
+ * .env.<APP_ENV>), then .env.local and .env. */
+static void dotenv_names(int test_run, struct strvec *names, struct strvec *whys, struct strvec *modes)
+{
+	for (const char *const *k = mode_keys; *k; k++) {
+		const char *v = getenv(*k);
+		int dup = 0;
+		for (size_t i = 0; v && i < modes->n; i++)
+			dup |= strcmp(modes->v[i], v) == 0;
+		if (v && *v && !dup && !strchr(v, '/'))
+			sv_push(modes, v);
+	}
+	if (test_run) {
+		const char *t[] = { "testing", "test" };
+		for (int k = 0; k < 2; k++) {
+			int dup = 0;
+			for (size_t i = 0; i < modes->n; i++)
+				dup |= strcmp(modes->v[i], t[k]) == 0;
+			if (!dup)
+				sv_push(modes, t[k]);
+		}
+	}
+	if (!modes->n)
+		sv_push(modes, "development");
+	for (size_t i = 0; i < modes->n; i++) {
+		const char *m = modes->v[i];
+		int testing = !strcmp(m, "testing"), test = !strcmp(m, "test");
+		for (int local = 1; local >= 0; local--) {
+			if (testing && local)
+				continue;
+			char *name = xasprintf(".env.%s%s", m, local ? ".local" : "");
+			int dup = 0;
+			for (size_t k = 0; k < names->n; k++)
+				dup |= strcmp(names->v[k], name) == 0;
+			if (dup || !strcmp(name, ".env.local")) {
+				free(name);
+				continue;
+			}
+			sv_push_owned(names, name);
+			if (testing)
+				sv_push(whys, "test run: Laravel reads .env.testing instead of .env");
+			else if (test)
+				sv_pushf(whys, "test run: read by Next.js, Vite, dotenv-flow, Symfony and dotenv-rails in 'test'");
+			else
+				sv_pushf(whys, "environment '%s': read by Next.js, Vite, dotenv-flow, Symfony and dotenv-rails", m);
+		}
+	}
+	sv_push(names, ".env.local");
+	sv_push(whys, test_run ? "read by Vite (Next.js, dotenv-flow and Symfony skip it in tests)"
+	                       : "read by Next.js, Vite, dotenv-flow, Symfony and dotenv-rails");
+	sv_push(names, ".env");
+	sv_push(whys, "");
+}
+
+/* Dotenv files present but not read by this run, for --explain. */
+static void unread_dotenv(struct run *r, const struct strvec *names, const struct strvec *modes)
+{
+	struct dirent **ents;
+	int n = scandir(r->dir, &ents, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		const char *d = ents[i]->d_name;
+		int skip = strncmp(d, ".env.", 5) != 0;
+		const char *suffixes[] = { ".example", ".sample", ".dist", ".template", ".bak", ".orig", ".swp", "~", ".defaults", NULL };
+		size_t len = strlen(d);
+		for (const char **s = suffixes; !skip && *s; s++)
+			skip = len >= strlen(*s) && strcmp(d + len - strlen(*s), *s) == 0;
+		for (size_t k = 0; !skip && k < names->n; k++)
+			skip = strcmp(names->v[k], d) == 0;
+		if (!skip) {
+			char *path = run_path(r, d);
+			char *env = xstrdup(d + 5);
+			char *dot = strstr(env, ".local");
+			if (dot && !dot[6])
+				*dot = '\0';
+			char *why;
+			if (!strcmp(env, "testing") || !strcmp(env, "test"))
+				why = xasprintf("not a test run: %s is not read", d);
+			else
+				why = xasprintf("read only when NODE_ENV, RAILS_ENV or APP_ENV is '%s' (this run: %s)", env, modes->v[0]);
+			add_candidate(r->list, path, "", why, 0);
+			free(why);
+			free(env);
+			free(path);
+		}
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+}
+
+void resolve_targets(const struct resolve_opts *o, struct target_list *l)
+{
+	memset(l, 0, sizeof *l);
+	struct target t;
+	if (o->url) {
+		char err[256];
+		memset(&t, 0, sizeof t);
+		if (dburl_parse(o->url, &t, "--url", err, sizeof err) < 0) {
+			error("--url: %s", err);
+			l->config_errors++;
+			target_free(&t);
+			return;
+		}
+		t.origin = xstrdup("--url");
+		struct source env = { "environment", { NULL }, 1 };
+		find_envname_in(&t, &env);
+		char *masked = mask_url(o->url);
+		add_candidate(l, "--url", masked, "given on the command line: the only target", 1);
+		free(masked);
+		add_target(l, &t);
+		return;
+	}
+
+	char *dir = o->project_dir ? xstrdup(o->project_dir) : project_dir_find();
+	/* Name files relative to the current directory when the project is here,
+	 * so messages read ".env:4" as the user sees the file. */
+	char cwd[4096];
+	if (getcwd(cwd, sizeof cwd) && strcmp(cwd, dir) == 0) {
+		free(dir);
+		dir = xstrdup(".");
+	}
+	int test_run = l->test_run = o->test_run || env_says_test();
+	struct run run = { .dir = dir, .test_run = test_run, .list = l };
+	char *manage = run_path(&run, "manage.py");
+	run.django_urls = access(manage, F_OK) == 0;
+	free(manage);
+	prisma_prepare(&run);
+
+	struct strvec names = STRVEC_INIT, whys = STRVEC_INIT, modes = STRVEC_INIT;
+	dotenv_names(test_run, &names, &whys, &modes);
+	struct dotenv *files = xcalloc(names.n, sizeof *files);
+	int *loaded = xcalloc(names.n, sizeof *loaded);
+	struct dotenv **read = xcalloc(names.n, sizeof *read);
+	size_t nread = 0;
+	for (size_t i = 0; i < names.n; i++) {
+		loaded[i] = load_dotenv(dir, names.v[i], &files[i]);
+		if (loaded[i] < 0) {
+			l->config_errors++;
+			memset(&t, 0, sizeof t);
+			t.unreadable = 1;
+			t.origin = path_join(dir, names.v[i]);
+			add_candidate(l, t.origin, "(unreadable)", "cannot be read: its database is unknown", 1);
+			add_target(l, &t);
+		} else if (loaded[i] > 0) {
+			l->config_errors += files[i].errors;
+			read[nread++] = &files[i];
+		}
+	}
+	run.files = read;
+	run.nfiles = nread;
+	{
+		struct strbuf sb = STRBUF_INIT;
+		for (size_t i = 0; i < nread; i++)
+			sb_addf(&sb, "%s%s", i ? ", " : "", read[i]->path);
+		struct strbuf ms = STRBUF_INIT;
+		for (size_t i = 0; i < modes.n; i++)
+			sb_addf(&ms, "%s%s", i ? ", " : "", modes.v[i]);
+		run_note(&run, "environments of this run: %s; dotenv files read: %s", sb_str(&ms), nread ? sb_str(&sb) : "none");
+		sb_free(&ms);
+		sb_free(&sb);
+	}
+
+	/* The environment may name only some keys: the framework fills the rest
+	 * from the dotenv file it reads, so the first readable file is the fallback. */
+	const struct dotenv *fallback = nread ? read[0] : NULL;
+
+	/* 2. the process environment */
+	struct source env = { "environment", { NULL, fallback }, fallback ? 2 : 1 };
+	struct source bare = { "environment", { NULL }, 1 };
+	variable_source(&run, &env, &bare, NULL);
+
+	/* 3. framework overrides: phpunit.xml (read first: it may move the
+	 * config cache), then Laravel's configuration cache */
+	struct dotenv forced, normal;
+	int phpunit = phpunit_load(&run, &forced, &normal);
+	int cache = 0;
+	laravel_config_cache(&run, phpunit > 0 ? &forced : NULL, phpunit > 0 ? &normal : NULL, &cache);
+	if (cache)
+		run_note(&run, "Laravel's configuration cache is in force: Laravel ignores .env, the environment's DB_* "
+		               "variables and phpunit.xml until 'php artisan config:clear'");
+	if (phpunit > 0) {
+		struct source ps = { forced.path, { &forced, NULL, &normal, fallback }, fallback ? 4 : 3 };
+		struct source pprobe = { forced.path, { &forced, &normal }, 2 };
+		variable_source(&run, &ps, &pprobe,
+		                cache ? "test run: PHPUnit sets these before the suite starts, but the configuration cache wins"
+		                      : "test run: PHPUnit sets these before the suite starts; no dotenv file overrides them");
+		dotenv_free(&forced);
+		dotenv_free(&normal);
+	}
+
+	/* 4. dotenv files */
+	for (size_t i = 0; i < names.n; i++) {
+		if (loaded[i] <= 0)
+			continue;
+		struct source s = { files[i].path, { &files[i] }, 1 };
+		const char *why = whys.v[i];
+		char *note = cache ? xasprintf("%s%signored by Laravel while its configuration cache exists", why, *why ? "; " : "")
+		                   : xstrdup(why);
+		variable_source(&run, &s, NULL, note);
+		free(note);
+	}
+	unread_dotenv(&run, &names, &modes);
+
+	/* 5. other framework files */
+	rails_database_yml(&run);
+	prisma_schema(&run);
+	django_settings(&run);
+
+	for (size_t i = 0; i < names.n; i++)
+		if (loaded[i] > 0)
+			dotenv_free(&files[i]);
+	free(files);
+	free(loaded);
+	free(read);
+	sv_free(&names);
+	sv_free(&whys);
+	sv_free(&modes);
+	compose_release(&run);
+	free(run.prisma_dir);
+	free(run.prisma_url_key);
+	free(dir);
+}
+
+void target_list_free(struct target_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		target_free(&l->v[i]);
+	free(l->v);
+	for (size_t i = 0; i < l->ncand; i++) {
+		free(l->cand[i].source);
+		free(l->cand[i].says);
+		free(l->cand[i].why);
+	}
+	free(l->cand);
+	for (size_t i = 0; i < l->nnotes; i++)
+		free(l->notes[i]);
+	free(l->notes);
+	memset(l, 0, sizeof *l);
+}

@@ -1,0 +1,58 @@
+/* snapshot.h — "snapshot this target": a consistent dump of one database
+ * (pg_dump in an exported MVCC snapshot, mariadb-dump --single-transaction,
+ * or a SQLite online-backup copy) fed into a compressor, with the row count
+ * of every table taken from exactly the data dumped.  Also the guard that
+ * removes a snapshot's files and stops its dump when a fatal signal comes. */
+#ifndef DBGUARD_SNAPSHOT_H
+#define DBGUARD_SNAPSHOT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "store/compress.h"
+#include "engine/engine.h"
+#include "model/target.h"
+
+struct snapshot_job;
+
+/* Connect to t, learn the server version and the database size, and find
+ * the dump program.  DG_OK, or DG_UNREACHABLE, DG_NO (refused, missing or
+ * too old pg_dump), DG_USAGE, with one line in err that never holds a
+ * password. */
+int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, size_t errlen);
+const char *snapshot_engine(const struct snapshot_job *j);          /* "postgres", ... */
+const char *snapshot_server_version(const struct snapshot_job *j);  /* "15.18" */
+/* The database's size in bytes (what a snapshot may grow to), -1 if unknown. */
+long long snapshot_size_estimate(const struct snapshot_job *j);
+/* Bytes of scratch space the snapshot needs besides its output (the SQLite
+ * copy), so the caller can check free space. */
+long long snapshot_scratch_bytes(const struct snapshot_job *j);
+
+struct snapshot_result {
+	struct table_counts counts;  /* sorted by name, as db_tables() names them */
+	int write_errno;             /* the compressor's writer failed (ENOSPC, EFBIG, EPIPE) */
+};
+
+/* Dump into c (which the caller opened and will close).  Scratch files (the
+ * SQLite copy) are made beside tmp_beside as ".<base>.copy.tmp.XXXXXX" and
+ * removed.  progress, if not NULL, is told the uncompressed bytes produced
+ * so far.  DG_OK with res filled, or DG_NO with one line in err (and
+ * res->write_errno set when the output could not be written). */
+int snapshot_run(struct snapshot_job *j, struct compressor *c, const char *tmp_beside,
+                 void (*progress)(void *arg, unsigned long long raw), void *arg,
+                 struct snapshot_result *res, char *err, size_t errlen);
+void snapshot_close(struct snapshot_job *j);
+void snapshot_result_free(struct snapshot_result *res);
+
+/* The fatal-signal guard.  After snapshot_guard_install(), SIGINT, SIGTERM
+ * and SIGHUP unlink every registered path (rmdir for directories), send
+ * SIGTERM to the registered child, and then kill the process with the same
+ * signal.  Paths are copied; at most 16 at once. */
+void snapshot_guard_install(void);
+void snapshot_guard_path(const char *path, int is_dir);
+void snapshot_guard_forget(const char *path);
+void snapshot_guard_child(pid_t pid);    /* 0: none */
+/* Block / unblock the guarded signals around a step that must not be cut. */
+void snapshot_guard_hold(int hold);
+
+#endif
