@@ -82,8 +82,12 @@ ifeq ($(SANITIZE),1)
 # per-thread alternate stacks it does not.  Leaks and UB still fail a test.
 CHECK_ENV = ASAN_OPTIONS=use_sigaltstack=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 endif
-check: all
+check: all check-layers
 	$(CHECK_ENV) LANG=C LC_ALL=C $(BATS) --timing t/
+
+# No layer of common/ includes a layer above it (common/LAYERS).
+check-layers:
+	./t/helpers/check-layers.sh
 
 check-asan:
 	$(MAKE) SANITIZE=1 check
@@ -132,4 +136,4 @@ clean:
 	rm -rf build $(PROGS) $(FUZZ_TARGETS)
 
 FORCE:
-.PHONY: all check check-asan deps install uninstall lint-man demo fuzz clean FORCE
+.PHONY: all check check-layers check-asan deps install uninstall lint-man demo fuzz clean FORCE

@@ -17,6 +17,9 @@
 #include "model/target.h"
 #include "base/term.h"
 #include "base/xalloc.h"
+#include "model/project.h"
+#include "resolve/resolve.h"
+#include "model/confirm.h"
 
 static const char usage_text[] =
 	"usage: db-envcheck [-qv] [-C DIR] [--url[=URL]] [--test-run] [--explain]\n"

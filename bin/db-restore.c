@@ -28,6 +28,9 @@
 #include "model/target.h"
 #include "base/term.h"
 #include "base/xalloc.h"
+#include "model/project.h"
+#include "resolve/resolve.h"
+#include "model/confirm.h"
 
 static const char usage_text[] =
 	"usage: db-restore [-qv] [-C DIR] [--url=URL | --target=N] [--test-run]\n"

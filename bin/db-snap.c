@@ -24,6 +24,8 @@
 #include "model/target.h"
 #include "base/term.h"
 #include "base/xalloc.h"
+#include "model/project.h"
+#include "resolve/resolve.h"
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"

@@ -28,6 +28,8 @@
 #include "store/store.h"
 #include "model/target.h"
 #include "base/xalloc.h"
+#include "model/project.h"
+#include "model/confirm.h"
 
 static const char usage_text[] =
 	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME] [--require-db]\n"

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/msg.h"
 #include "base/xalloc.h"
 
 int write_all(int fd, const void *buf, size_t len)
@@ -192,14 +191,3 @@ int mkdir_p(const char *dir, mode_t mode)
 	return 0;
 }
 
-int close_stdout(void)
-{
-	int bad = fflush(stdout) != 0 || ferror(stdout);
-	if (fclose(stdout) != 0)
-		bad = 1;
-	if (bad && errno != EPIPE) {
-		error("cannot write to standard output:");
-		return -1;
-	}
-	return bad ? -1 : 0;
-}

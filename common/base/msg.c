@@ -92,3 +92,15 @@ void print_version(void)
 	printf("%s (dbguard) %s\n", progname, DBGUARD_VERSION);
 	exit(close_stdout() == 0 ? DG_OK : DG_NO);
 }
+
+int close_stdout(void)
+{
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	if (fclose(stdout) != 0)
+		bad = 1;
+	if (bad && errno != EPIPE) {
+		error("cannot write to standard output:");
+		return -1;
+	}
+	return bad ? -1 : 0;
+}

@@ -15,5 +15,7 @@ void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    /* hid
 void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* only with -v */
 /* Print the version line for --version and exit 0. */
 _Noreturn void print_version(void);
+/* Flush and close stdout; -1 (after reporting it) when anything failed. */
+int close_stdout(void);
 
 #endif

@@ -6,20 +6,12 @@
 #define DBGUARD_ENGINE_H
 
 #include <stddef.h>
+#include "model/tables.h"
 #include "model/target.h"
 #include "base/xalloc.h"
 
 struct dbconn;   /* opaque; one open connection */
 
-struct table_count {
-	char *name;      /* schema-qualified for PostgreSQL outside "public": "audit.log" */
-	long long rows;  /* exact: SELECT count(*) */
-};
-
-struct table_counts {
-	struct table_count *v;
-	size_t n;
-};
 
 /* Connect to t.  Returns DG_OK, or DG_UNREACHABLE (server not reachable:
  * refused, timeout, no such socket, sqlite file missing), or DG_NO (reached
@@ -49,7 +41,6 @@ long long db_size(struct dbconn *c, char *err, size_t errlen);
  * read-only snapshot transaction, unless c is already inside a transaction
  * (then they are read in it).  0 or -1 with err; out is empty on error. */
 int db_tables(struct dbconn *c, struct table_counts *out, char *err, size_t errlen);
-void table_counts_free(struct table_counts *tc);
 
 /* The dbguard marker: "production", "staging", or NULL when none.
  * PostgreSQL: COMMENT ON DATABASE containing "dbguard:production";

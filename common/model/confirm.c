@@ -48,3 +48,17 @@ int confirm_name(const char *name, const char *given, const char *what)
 	}
 	return DG_OK;
 }
+
+
+int target_confirm(const struct target *t, const char *given, const char *what)
+{
+	const char *db = target_get(t, TF_DATABASE);
+	if (given && db && target_is(t, "sqlite")) {
+		char *a = realpath(given, NULL), *b = realpath(db, NULL);
+		if (strcmp(given, db) == 0 || (a && b && strcmp(a, b) == 0))
+			given = target_confirm_name(t);
+		free(a);
+		free(b);
+	}
+	return confirm_name(target_confirm_name(t), given, what);
+}

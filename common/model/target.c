@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/confirm.h"
 #include "base/xalloc.h"
 
 static const char *const field_names[TF_COUNT] = {
@@ -40,15 +39,15 @@ int tclass_parse(const char *s, enum tclass *out)
 	return -1;
 }
 
-static int is_sqlite(const struct target *t)
+int target_is(const struct target *t, const char *engine)
 {
 	const char *e = target_get(t, TF_ENGINE);
-	return e && strcmp(e, "sqlite") == 0;
+	return e && strcmp(e, engine) == 0;
 }
 
 const char *target_host(const struct target *t)
 {
-	if (is_sqlite(t))
+	if (target_is(t, "sqlite"))
 		return NULL;
 	const char *h = target_get(t, TF_HOST);
 	return h ? h : "localhost";
@@ -56,7 +55,7 @@ const char *target_host(const struct target *t)
 
 int target_port(const struct target *t)
 {
-	if (is_sqlite(t))
+	if (target_is(t, "sqlite"))
 		return 0;
 	const char *p = target_get(t, TF_PORT);
 	if (p)
@@ -69,7 +68,7 @@ char *target_describe(const struct target *t)
 {
 	const char *engine = target_get(t, TF_ENGINE);
 	const char *db = target_get(t, TF_DATABASE);
-	if (is_sqlite(t))
+	if (target_is(t, "sqlite"))
 		return xasprintf("sqlite %s", db ? db : "(no file)");
 	if (!engine && !db && t->origin)
 		return xasprintf("the database named by '%s'", t->origin);
@@ -119,24 +118,30 @@ void target_copy(struct target *dst, const struct target *src)
 	dst->marker = xstrdup(src->marker);
 }
 
+
+
+void target_list_free(struct target_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		target_free(&l->v[i]);
+	free(l->v);
+	for (size_t i = 0; i < l->ncand; i++) {
+		free(l->cand[i].source);
+		free(l->cand[i].says);
+		free(l->cand[i].why);
+	}
+	free(l->cand);
+	for (size_t i = 0; i < l->nnotes; i++)
+		free(l->notes[i]);
+	free(l->notes);
+	memset(l, 0, sizeof *l);
+}
+
 const char *target_confirm_name(const struct target *t)
 {
 	const char *db = target_get(t, TF_DATABASE);
 	if (!db)
 		return "";
 	const char *slash = strrchr(db, '/');
-	return is_sqlite(t) && slash ? slash + 1 : db;
-}
-
-int target_confirm(const struct target *t, const char *given, const char *what)
-{
-	const char *db = target_get(t, TF_DATABASE);
-	if (given && db && is_sqlite(t)) {
-		char *a = realpath(given, NULL), *b = realpath(db, NULL);
-		if (strcmp(given, db) == 0 || (a && b && strcmp(a, b) == 0))
-			given = target_confirm_name(t);
-		free(a);
-		free(b);
-	}
-	return confirm_name(target_confirm_name(t), given, what);
+	return target_is(t, "sqlite") && slash ? slash + 1 : db;
 }

@@ -33,6 +33,8 @@ struct target {
 /* Set field f to a copy of value with a copy of source (replacing any old value). */
 void target_set(struct target *t, enum tfield f, const char *value, const char *source);
 const char *target_get(const struct target *t, enum tfield f);
+/* 1 when t's engine is `engine` ("postgres", "mysql", "sqlite"). */
+int target_is(const struct target *t, const char *engine);
 const char *tfield_name(enum tfield f);              /* "engine", "host", ... */
 const char *tclass_name(enum tclass c);              /* "production", ... */
 int tclass_parse(const char *s, enum tclass *out);   /* 0 ok, -1 unknown name */
@@ -44,8 +46,6 @@ char *target_describe(const struct target *t);
 /* The name a user types to confirm a destructive act on t: the database
  * name, or a SQLite file's base name. */
 const char *target_confirm_name(const struct target *t);
-/* confirm_name() for t, also accepting a SQLite file's full path. */
-int target_confirm(const struct target *t, const char *given, const char *what);
 void target_free(struct target *t);
 void target_copy(struct target *dst, const struct target *src);
 
@@ -65,20 +65,6 @@ struct target_list {
 	size_t nnotes;
 };
 
-struct resolve_opts {
-	const char *url;         /* --url, or NULL */
-	int test_run;            /* --test-run */
-	const char *project_dir; /* NULL: discover (DESIGN.md: the dir holding .env, else cwd) */
-};
-
-/* Fill list with every target configured for this run; the primary one first.
- * Errors in files are reported (file:line) and counted in config_errors. */
-void resolve_targets(const struct resolve_opts *o, struct target_list *list);
 void target_list_free(struct target_list *list);
-/* The project directory: nearest dir upward holding .env or .dbguard.conf
- * (or a framework's root: artisan, manage.py, config/database.yml,
- * prisma/schema.prisma), stopping at the repository root (.git); else the
- * current directory. */
-char *project_dir_find(void);
 
 #endif

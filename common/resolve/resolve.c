@@ -24,6 +24,8 @@
 #include "base/msg.h"
 #include "base/secret.h"
 #include "base/xalloc.h"
+#include "model/project.h"
+#include "resolve/resolve.h"
 
 static const char *const envname_keys[] = { "APP_ENV", "RAILS_ENV", "NODE_ENV", "ENVIRONMENT", "DJANGO_ENV", NULL };
 static const char *const test_keys[] = { "APP_ENV", "RAILS_ENV", "RACK_ENV", "NODE_ENV", "ENVIRONMENT", "DJANGO_ENV", NULL };
@@ -382,36 +384,6 @@ static int env_says_test(void)
 	return 0;
 }
 
-char *project_dir_find(void)
-{
-	char cwd[4096];
-	if (!getcwd(cwd, sizeof cwd))
-		return xstrdup(".");
-	char *dir = xstrdup(cwd);
-	for (;;) {
-		/* A framework's own root counts too, so that a command run in a
-		 * subdirectory of a Rails, Laravel, Django or Prisma project finds it. */
-		const char *marks[] = { ".env", ".dbguard.conf", "artisan", "manage.py", "config/database.yml",
-		                        "prisma/schema.prisma", NULL };
-		for (const char **m = marks; *m; m++) {
-			char *p = path_join(dir, *m);
-			int found = access(p, F_OK) == 0;
-			free(p);
-			if (found)
-				return dir;
-		}
-		char *git = path_join(dir, ".git");
-		int top = access(git, F_OK) == 0 || strcmp(dir, "/") == 0;
-		free(git);
-		if (top)
-			break;
-		char *up = path_dir(dir);
-		free(dir);
-		dir = up;
-	}
-	free(dir);
-	return xstrdup(cwd);
-}
 
 /* Load name from dir; 1 loaded, 0 absent, -1 unreadable (reported). */
 static int load_dotenv(const char *dir, const char *name, struct dotenv *d)
@@ -657,19 +629,3 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 	free(dir);
 }
 
-void target_list_free(struct target_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		target_free(&l->v[i]);
-	free(l->v);
-	for (size_t i = 0; i < l->ncand; i++) {
-		free(l->cand[i].source);
-		free(l->cand[i].says);
-		free(l->cand[i].why);
-	}
-	free(l->cand);
-	for (size_t i = 0; i < l->nnotes; i++)
-		free(l->notes[i]);
-	free(l->notes);
-	memset(l, 0, sizeof *l);
-}

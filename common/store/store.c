@@ -18,6 +18,7 @@
 #include "model/config.h"
 #include "base/io.h"
 #include "base/xalloc.h"
+#include "model/project.h"
 
 #define META_FORMAT "dbguard-snapshot-1"
 #define TS_LEN 16   /* YYYYMMDDTHHMMSSZ */

@@ -40,7 +40,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "engine/engine.h"
+#include "model/tables.h"
+#include "model/target.h"
 #include "base/output.h"
 
 struct snapshot_meta {
