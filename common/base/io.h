@@ -21,8 +21,6 @@ int atomic_write_file_like(const char *path, const void *data, size_t len, const
 int make_temp_beside(const char *path, char **tmp, mode_t mode);
 /* mkdir -p with mode for every created directory; 0 or -1 with errno. */
 int mkdir_p(const char *dir, mode_t mode);
-/* Flush and close stdout; -1 (after reporting it) when anything failed. */
-int close_stdout(void);
 /* dirname/basename copies that do not touch their argument. */
 char *path_dir(const char *path);
 char *path_base(const char *path);
