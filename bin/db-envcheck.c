@@ -56,7 +56,7 @@ static void usage(int status)
 }
 
 struct probe {
-	int done, reachable, status;
+	int done, reachable, missing, status;
 	char err[256];
 	char *version, *marker;
 	long long size;
@@ -68,6 +68,9 @@ static void ping(struct target *t, struct probe *p)
 	struct dbconn *c;
 	p->done = 1;
 	p->status = db_connect(t, &c, p->err, sizeof p->err);
+	/* The server answered: the database is not there yet (a first migrate,
+	 * Django's test_<name>) — nothing to lose, not a failure. */
+	p->missing = p->status == DG_NO && strstr(p->err, "does not exist") && !target_is(t, "sqlite");
 	if (p->status != DG_OK)
 		return;
 	p->reachable = 1;
@@ -149,7 +152,7 @@ static void print_tsv(const struct target_list *l, const struct probe *pr, int p
 			tsv_field(stdout, fields[k]);
 		}
 		if (pinged) {
-			printf("\t%s\t", pr[i].reachable ? "yes" : "no");
+			printf("\t%s\t", pr[i].reachable ? "yes" : pr[i].missing ? "missing" : "no");
 			tsv_field(stdout, pr[i].version);
 			if (pr[i].reachable)
 				printf("\t%lld\t%ld\t", pr[i].size, pr[i].tables);
@@ -406,6 +409,8 @@ int main(int argc, char **argv)
 		status = DG_USAGE;
 	else if (refused)
 		status = DG_NO;
+	else if (do_ping && !pr[0].reachable && pr[0].missing)
+		info("%s", pr[0].err);
 	else if (do_ping && !pr[0].reachable) {
 		error("%s", pr[0].err);
 		status = DG_UNREACHABLE;
