@@ -638,6 +638,13 @@ int main(int argc, char **argv)
 	}
 	if (now.exists) {
 		status = restore_sessions(&tgt, o.terminate);
+		if (status != DG_OK && restore_sessions_found() && snap_path && !o.into && !o.url) {
+			char target_opt[32] = "";
+			if (tgt_index > 0)
+				snprintf(target_opt, sizeof target_opt, "--target=%d ", tgt_index + 1);
+			error("to end them and restore: db-restore --terminate-connections --confirm=%s %s%s'%s'", name,
+			      o.test_run ? "--test-run " : "", target_opt, snap_path);
+		}
 		if (status != DG_OK)
 			goto out;
 	}

@@ -319,8 +319,13 @@ int main(int argc, char **argv)
 	};
 	int show_journal_mode = 0, undo_mode = 0, format = FMT_HUMAN, c;
 	long journal_n = 10;
-	/* '+': stop at the first operand, so "safe-run pg_dump -Fc" keeps -Fc. */
-	while ((c = getopt_long(argc, argv, "+qvhRn:", longopts, NULL)) != -1) {
+	/* '+': stop at the first operand, so "safe-run pg_dump -Fc" keeps -Fc;
+	 * but --undo N and --journal wrap no command, and take options after N. */
+	const char *optstring = "+qvhRn:";
+	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--undo") || !strcmp(argv[i], "--journal"))
+			optstring = "qvhRn:";
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ALLOW: opt.allow_production = 1; break;
 		case OPT_CONFIRM: sv_push(&opt.confirms, optarg); break;

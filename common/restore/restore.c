@@ -2007,8 +2007,16 @@ int restore_prepare(const struct target *t, const struct restore_opts *o, int re
 	return DG_OK;
 }
 
+static int sessions_found;
+
+int restore_sessions_found(void)
+{
+	return sessions_found;
+}
+
 int restore_sessions(const struct target *t, int terminate)
 {
+	sessions_found = 0;
 	if (!engine_is(t, "postgres"))
 		return DG_OK;
 	struct dbconn *c;
@@ -2021,6 +2029,7 @@ int restore_sessions(const struct target *t, int terminate)
 		error("cannot list the sessions on '%s': %s", db, err);
 		rc = DG_NO;
 	} else if (list && *list) {
+		sessions_found = 1;
 		report_sessions(db, list, terminate);
 		if (!terminate) {
 			error("refusing to replace '%s' while it is in use; close those sessions or use"
