@@ -26,6 +26,7 @@
 #include "base/xalloc.h"
 #include "model/project.h"
 #include "resolve/resolve.h"
+#include "saferun/retention.h"
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"
@@ -487,6 +488,8 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 		verbose("%zu tables, %lld rows; %s (%s uncompressed)", m.tables.n, m.rows,
 		        human_bytes(m.size, sz, sizeof sz), human_bytes(m.raw_bytes, raw, sizeof raw));
 	}
+	if (!o->output)
+		retention_after_snapshot(cx->store, t);
 	printf("%s\n", path);
 out:
 	if (comp)
@@ -620,8 +623,10 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 static int do_prune(struct ctx *cx, const struct opts *o)
 {
 	struct prune_policy p = o->policy;
-	if (!o->policy_given)
-		p.keep_last = config_get_long("db-snap", "keep", 30);
+	if (!o->policy_given) {
+		retention_policy(&p);
+		p.prune_labelled = o->policy.prune_labelled;
+	}
 	struct target *t = o->all ? NULL : primary(cx, o);
 	char *dbkey = t ? store_dbkey(t) : NULL;
 	/* Under the lock a snapshot being written cannot be mistaken for
@@ -642,6 +647,7 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 		store_list(cx->store, NULL, &l);
 	char **keep = xcalloc(l.n ? l.n : 1, sizeof *keep);
 	store_prune_plan(&l, &p, time(NULL), keep);
+	retention_keep_undo(&l, keep);
 	size_t gone = 0, failed = 0;
 	unsigned long long bytes = 0;
 	for (size_t i = 0; i < l.n; i++) {
@@ -655,7 +661,8 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 			failed++;
 			continue;
 		}
-		printf("%s\n", s->path);
+		if (msg_verbosity >= 1)
+			printf("%s\n", s->path);
 		gone++;
 		bytes += s->meta.size;
 	}
