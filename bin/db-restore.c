@@ -493,7 +493,12 @@ int main(int argc, char **argv)
 		}
 		struct snapshot_list sl;
 		store_list_target(store, &l.v[ti], &sl);
-		const struct snapshot *s = store_latest(&sl);
+		/* Not a pre-restore safety snapshot: a second plain db-restore
+		 * would undo the first. */
+		const struct snapshot *s = NULL;
+		for (size_t i = 0; i < sl.n && !s; i++)
+			if (sl.v[i].good && !(sl.v[i].meta.label && !strcmp(sl.v[i].meta.label, "pre-restore")))
+				s = &sl.v[i];
 		if (s)
 			snap_path = xstrdup(s->path);
 		else
@@ -580,6 +585,19 @@ int main(int argc, char **argv)
 	struct stat fst;
 	struct restore_input in = { fd, snap_name, m, !from_stdin && fstat(fd, &fst) == 0 ? (unsigned long long)fst.st_size : 0 };
 
+	if (o.check && strcmp(engine, "sqlite")) {
+		/* Without the client nothing can be loaded: that says nothing of the snapshot. */
+		const char *pg[] = { "psql", NULL }, *my[] = { "mariadb", "mysql", NULL };
+		char *client = find_on_path(strcmp(engine, "postgres") ? my : pg);
+		if (!client) {
+			error("cannot check '%s': the client %s is not installed (Debian: %s); the snapshot was not "
+			      "checked", snap_name, strcmp(engine, "postgres") ? "mariadb" : "psql",
+			      strcmp(engine, "postgres") ? "mariadb-client" : "postgresql-client");
+			status = DG_NO;
+			goto out;
+		}
+		free(client);
+	}
 	if (o.check) {
 		status = restore_prepare(&tgt, &ropt, 0);
 		if (status == DG_OK) {
@@ -590,6 +608,8 @@ int main(int argc, char **argv)
 			info("'%s' is good: it loads, and its %zu table%s hold%s the %lld row%s recorded", snap_name,
 			     m->tables.n, m->tables.n == 1 ? "" : "s", m->tables.n == 1 ? "s" : "", m->rows,
 			     m->rows == 1 ? "" : "s");
+		else if (status == DG_UNREACHABLE)
+			error("'%s' was not checked: the server cannot be reached", snap_name);
 		else if (status < 128)
 			error("'%s' failed the check", snap_name);
 		goto out;

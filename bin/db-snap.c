@@ -598,10 +598,15 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 			return DG_NOTHING;
 		}
 	}
-	size_t bad = 0;
+	size_t bad = 0, missing = 0;
 	for (size_t i = 0; i < paths.n; i++) {
 		char err[512];
 		struct snapshot_meta m;
+		if (!file_exists(paths.v[i])) {
+			error("no snapshot '%s'", paths.v[i]);
+			missing++;
+			continue;
+		}
 		if (store_verify(paths.v[i], &m, err, sizeof err) == 0) {
 			if (msg_verbosity >= 1)
 				printf("%s: OK\n", paths.v[i]);
@@ -617,7 +622,7 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 		error("%zu of %zu snapshots failed verification", bad, paths.n);
 	sv_free(&paths);
 	free(dbkey);
-	return bad ? DG_INTEGRITY : DG_OK;
+	return bad ? DG_INTEGRITY : missing ? DG_NOTHING : DG_OK;
 }
 
 static int do_prune(struct ctx *cx, const struct opts *o)

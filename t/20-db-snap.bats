@@ -533,3 +533,13 @@ start_blocked_stream() {
     [[ $stderr == *"only 2 databases are configured"* ]]
     run -2 --separate-stderr db-snap --target=0
 }
+
+@test "--verify of a snapshot that is not there gives 3, not 5" {
+    run -0 --separate-stderr db-snap
+    good=$output
+    run -3 --separate-stderr db-snap --verify "$store/app_20200101T000000Z.sqlite.zst"
+    [[ $stderr == *"no snapshot '$store/app_20200101T000000Z.sqlite.zst'"* ]]
+    run -3 --separate-stderr db-snap --verify no_such_name.sqlite.zst "$good"
+    printf 'x' >> "$good"
+    run -5 --separate-stderr db-snap --verify no_such_name.sqlite.zst "$good"
+}
