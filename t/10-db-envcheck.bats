@@ -266,3 +266,13 @@ envline() { # the value of KEY in --format=env output (unquoted)
     run -6 --separate-stderr db-envcheck --url=sqlite://app.sqlite --mark=production --confirm=yes < /dev/null
     run -6 --separate-stderr db-envcheck --url=sqlite://app.sqlite --mark=production --confirm=other.sqlite < /dev/null
 }
+
+@test "colour on a terminal; NO_COLOR=1 turns it off, NO_COLOR set but empty does not (no-color.org)" {
+    printf 'DB_CONNECTION=sqlite\nDB_DATABASE=app.sqlite\n' > .env
+    run -0 env TERM=xterm script -qec "db-envcheck --offline" /dev/null
+    [[ $output == *$'\e['* ]]
+    run -0 env TERM=xterm NO_COLOR=1 script -qec "db-envcheck --offline" /dev/null
+    [[ $output != *$'\e['* ]]
+    run -0 env TERM=xterm NO_COLOR= script -qec "db-envcheck --offline" /dev/null
+    [[ $output == *$'\e['* ]]
+}

@@ -20,8 +20,9 @@ int term_is_tty(int fd)
 
 int term_use_color(int fd)
 {
-	const char *t = getenv("TERM");
-	return term_is_tty(fd) && !getenv("NO_COLOR") && !(t && strcmp(t, "dumb") == 0);
+	const char *t = getenv("TERM"), *nc = getenv("NO_COLOR");
+	/* no-color.org: present and not empty; NO_COLOR= disables nothing. */
+	return term_is_tty(fd) && !(nc && *nc) && !(t && strcmp(t, "dumb") == 0);
 }
 
 static const char *seq(int fd, const char *s)
