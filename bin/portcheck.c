@@ -21,7 +21,8 @@
 
 static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"
-	"                 [--range=LO-HI] [--format=human|tsv|json] [--confirm=apply] [--force]\n";
+	"                 [--range=LO-HI] [--format=human|tsv|json] [--only=ports]\n"
+	"                 [--confirm=apply] [--force]\n";
 
 static void usage(int status)
 {
@@ -44,6 +45,7 @@ static void usage(int status)
 		      "      --range=LO-HI    the protected range (default from the configuration,\n"
 		      "                       7000-7999)\n"
 		      "      --format=FORMAT  human (default), tsv or json\n"
+		      "      --only=ports     validate: report, and exit 1 for, port findings only\n"
 		      "      --confirm=apply  confirm apply without a terminal\n"
 		      "      --force          apply even when FILE.backup exists (it is replaced)\n"
 		      "  -q, --quiet          only errors on stderr\n"
@@ -117,6 +119,25 @@ static void add_finding(struct report *r, int note, const char *kind, const char
 	r->fv[r->nf++] = (struct finding){ note, kind, file, line, service, sb_detach(&sb), 0 };
 	if (!note)
 		r->nfindings++;
+}
+
+/* --only=ports: the findings about ports (flag_names), notes kept. */
+static void drop_non_port_findings(struct report *r)
+{
+	size_t k = 0;
+	r->nfindings = 0;
+	for (size_t i = 0; i < r->nf; i++) {
+		int port = r->fv[i].note;
+		for (size_t f = 0; f < sizeof flag_names / sizeof *flag_names && !port; f++)
+			port = !strcmp(r->fv[i].kind, flag_names[f]);
+		if (!port) {
+			free(r->fv[i].msg);
+			continue;
+		}
+		r->nfindings += !r->fv[i].note;
+		r->fv[k++] = r->fv[i];
+	}
+	r->nf = k;
 }
 
 static int parse_port_range(const char *s, int *lo, int *hi)
@@ -1398,8 +1419,8 @@ static int cmd_apply(struct session *ss, const char *confirm, int force, int for
 	info("changed %zu port%s in %zu file%s; the originals are kept as FILE.backup ('portcheck rollback' puts them back)",
 	     nedits, nedits == 1 ? "" : "s", nf, nf == 1 ? "" : "s");
 	if (after.r.nfindings)
-		info("%zu finding%s remain; 'portcheck validate' lists them", after.r.nfindings,
-		     after.r.nfindings == 1 ? "" : "s");
+		info("%zu finding%s remain%s; 'portcheck validate' lists them", after.r.nfindings,
+		     after.r.nfindings == 1 ? "" : "s", after.r.nfindings == 1 ? "s" : "");
 	session_free(&after);
 	status = nmanual ? DG_NO : DG_OK;
 out:
@@ -1475,11 +1496,12 @@ static int cmd_rollback(const struct strvec *given)
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
-	enum { OPT_RANGE = 256, OPT_FORMAT, OPT_CONFIRM, OPT_FORCE, OPT_VERSION };
+	enum { OPT_RANGE = 256, OPT_FORMAT, OPT_ONLY, OPT_CONFIRM, OPT_FORCE, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -1490,7 +1512,7 @@ int main(int argc, char **argv)
 	};
 	struct strvec given = STRVEC_INIT;
 	const char *range = NULL, *confirm = NULL;
-	int format = FMT_HUMAN, force = 0, opt;
+	int format = FMT_HUMAN, force = 0, ports_only = 0, opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:f:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': sv_push(&given, optarg); break;
@@ -1501,6 +1523,13 @@ int main(int argc, char **argv)
 				error("unknown format '%s'; use human, tsv or json", optarg);
 				usage(DG_USAGE);
 			}
+			break;
+		case OPT_ONLY:
+			if (strcmp(optarg, "ports")) {
+				error("--only takes 'ports', not '%s'", optarg);
+				usage(DG_USAGE);
+			}
+			ports_only = 1;
 			break;
 		case OPT_CONFIRM: confirm = optarg; break;
 		case OPT_FORCE: force = 1; break;
@@ -1565,10 +1594,18 @@ int main(int argc, char **argv)
 	sv_free(&files);
 	if (status == DG_OK) {
 		if (what == VALIDATE) {
+			if (ports_only)
+				drop_non_port_findings(&ss.r);
 			print_validate(&ss.r, format);
-			if (ss.r.nfindings)
+			size_t changes = 0;
+			for (size_t i = 0; i < ss.r.nrows; i++)
+				changes += ss.r.rows[i].change;
+			if (ss.r.nfindings && changes)
 				info("%zu finding%s; 'portcheck plan' shows the port changes that fix the ports", ss.r.nfindings,
 				     ss.r.nfindings == 1 ? "" : "s");
+			else if (ss.r.nfindings)
+				info("%zu finding%s, none that a port change fixes: every database port is in %d-%d",
+				     ss.r.nfindings, ss.r.nfindings == 1 ? "" : "s", lo, hi);
 			else
 				info("compliant: every database port is in %d-%d, free and without conflicts", lo, hi);
 			status = ss.r.nfindings ? DG_NO : DG_OK;

@@ -35,8 +35,9 @@
 #include "store/store.h"
 
 static const char usage_text[] =
-	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME] [--require-db]\n"
+	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME]... [--require-db]\n"
 	"                [--no-snap] [--test-run] [--dry-run] [--] COMMAND [ARG...]\n"
+	"       safe-run --undo [N] [--confirm=NAME]... [--dry-run] [-qv]\n"
 	"       safe-run --journal [-n N] [--format=human|tsv|json]\n";
 
 static void usage(int status)
@@ -48,13 +49,17 @@ static void usage(int status)
 		      "snapshot, run COMMAND untouched, journal it, and offer or perform rollback.\n"
 		      "\n"
 		      "      --allow-production    run against production after the name is confirmed\n"
-		      "      --confirm=NAME        confirm without a terminal (the database name)\n"
+		      "      --confirm=NAME        confirm without a terminal (the database name;\n"
+		      "                            once per database)\n"
 		      "      --require-db          refuse when no database is found\n"
 		      "      --no-snap             run without a snapshot (and despite a failed one)\n"
 		      "      --test-run            treat COMMAND as a test command\n"
 		      "  -R, --rollback-on-failure restore the snapshot when COMMAND fails\n"
 		      "      --dry-run             say what would happen, do nothing\n"
-		      "      --journal             print the last runs from the journal\n"
+		      "      --undo [N]            put every database back as it was before run N\n"
+		      "                            of the journal (default 1: the last one that\n"
+		      "                            took a snapshot); each name confirmed\n"
+		      "      --journal             print the last runs, undo points numbered\n"
 		      "  -n N                      with --journal: how many (default 10)\n"
 		      "      --format=FORMAT       with --journal: human, tsv or json\n"
 		      "  -q, --quiet               only errors\n"
