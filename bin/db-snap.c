@@ -268,6 +268,26 @@ static char *sanitized_label(const char *label)
 	return l;
 }
 
+/* What the progress percentage is of: the size of the dump itself, as the
+ * last good snapshot of this database recorded it (a dump is much smaller
+ * than the database it comes from); a SQLite file is copied whole.  0 when
+ * unknown: no percentage then, rather than one that never reaches 100. */
+static unsigned long long expected_dump_bytes(struct ctx *cx, const struct target *t, struct snapshot_job *job)
+{
+	if (!strcmp(snapshot_engine(job), "sqlite")) {
+		long long est = snapshot_size_estimate(job);
+		return est > 0 ? (unsigned long long)est : 0;
+	}
+	struct snapshot_list l;
+	store_list_target(cx->store, t, &l);
+	unsigned long long raw = 0;
+	for (size_t i = 0; i < l.n && !raw; i++)
+		if (l.v[i].good && l.v[i].meta.engine && !strcmp(l.v[i].meta.engine, snapshot_engine(job)))
+			raw = l.v[i].meta.raw_bytes;
+	snapshot_list_free(&l);
+	return raw;
+}
+
 static int take_snapshot(struct ctx *cx, const struct opts *o)
 {
 	struct target *t = primary(cx, o);
@@ -384,10 +404,12 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 		goto out;
 	}
 	struct progress_arg pa;
-	long long est = snapshot_size_estimate(job);
-	progress_start(&pa.p, dbkey, est > 0 ? (unsigned long long)est : 0);
+	char *what = o->label && !strcmp(o->label, "pre-restore") ? xasprintf("safety snapshot of %s", dbkey)
+	                                                          : xstrdup(dbkey);
+	progress_start(&pa.p, what, expected_dump_bytes(cx, t, job));
 	rc = snapshot_run(job, comp, scratch, on_progress, &pa, &res, err, sizeof err);
 	progress_end(&pa.p);
+	free(what);
 	if (rc != DG_OK) {
 		compressor_abort(comp);
 		comp = NULL;

@@ -56,6 +56,12 @@ static void progress_draw(struct progress *p, double t)
 	if (p->total > 0 && n > 0 && (size_t)n < sizeof line) {
 		unsigned long long pct = p->done >= p->total ? 100 : p->done * 100 / p->total;
 		n += snprintf(line + n, sizeof line - (size_t)n, "  %llu%%", pct);
+		/* The time left, once a second of rate is known. */
+		if (el >= 1 && p->done > 0 && p->done < p->total && (size_t)n < sizeof line) {
+			double left = (double)(p->total - p->done) * el / (double)p->done;
+			unsigned l = left > 359999 ? 359999 : (unsigned)left;
+			n += snprintf(line + n, sizeof line - (size_t)n, "  ETA %u:%02u", l / 60, l % 60);
+		}
 	}
 	if (n > 0 && (size_t)n < sizeof line - 4) {
 		memcpy(line + n, "\033[K", 3);   /* erase what a longer line left */
