@@ -144,32 +144,47 @@ int exit_status_for_spawn_error(int err)
 	return err == ENOENT ? 127 : 126;
 }
 
-int run_capture(char *const argv[], char *const *env_add, int err_fd, char **out, size_t *outlen)
+int spawn_piped(char *const argv[], char *const *env_add, enum pipe_dir dir, int other_fd, int err_fd,
+                pid_t *pid, int *fd)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
+		return errno;
+	int ours = dir == PIPE_FROM_CHILD ? pfd[0] : pfd[1];
+	int theirs = dir == PIPE_FROM_CHILD ? pfd[1] : pfd[0];
 	struct spawn_opts o = SPAWN_OPTS_INIT;
-	o.fd_out = pfd[1];
+	o.fd_in = dir == PIPE_TO_CHILD ? theirs : other_fd;
+	o.fd_out = dir == PIPE_FROM_CHILD ? theirs : other_fd;
 	o.fd_err = err_fd;
 	o.env_add = env_add;
-	pid_t pid;
-	int err = spawn_child(argv, &o, &pid);
-	close(pfd[1]);
+	int err = spawn_child(argv, &o, pid);
+	close(theirs);
 	if (err) {
-		close(pfd[0]);
+		close(ours);
+		return err;
+	}
+	*fd = ours;
+	return 0;
+}
+
+int run_capture(char *const argv[], char *const *env_add, int err_fd, char **out, size_t *outlen)
+{
+	pid_t pid;
+	int fd;
+	int err = spawn_piped(argv, env_add, PIPE_FROM_CHILD, -1, err_fd, &pid, &fd);
+	if (err) {
 		errno = err;
 		return -1;
 	}
 	struct strbuf sb = STRBUF_INIT;
 	char chunk[8192];
 	for (;;) {
-		ssize_t n = read_retry(pfd[0], chunk, sizeof chunk);
+		ssize_t n = read_retry(fd, chunk, sizeof chunk);
 		if (n <= 0)
 			break;   /* a read error ends the capture; the status tells the rest */
 		sb_add(&sb, chunk, (size_t)n);
 	}
-	close(pfd[0]);
+	close(fd);
 	int st;
 	if (wait_child(pid, &st) < 0) {
 		int e = errno;

@@ -21,6 +21,14 @@ int wait_child(pid_t pid, int *wstatus);
 int exit_status_of(int wstatus);
 /* Exit status for a spawn_child error: 127 for ENOENT, 126 otherwise. */
 int exit_status_for_spawn_error(int err);
+/* Start argv with one end of a pipe: PIPE_FROM_CHILD reads its stdout,
+ * PIPE_TO_CHILD writes its stdin.  Its other standard stream goes to
+ * other_fd and its stderr to err_fd (-1: inherited).  Returns 0 with *pid
+ * and *fd (our end, close-on-exec), or an errno value with nothing left
+ * open (ENOENT: not found). */
+enum pipe_dir { PIPE_FROM_CHILD, PIPE_TO_CHILD };
+int spawn_piped(char *const argv[], char *const *env_add, enum pipe_dir dir, int other_fd, int err_fd,
+                pid_t *pid, int *fd);
 /* Run argv, capture its stdout (NUL-terminated, malloc'd) into *out; stderr
  * inherited unless err_fd >= 0.  Returns the wait status, or -1 with errno
  * when it could not be started. */
