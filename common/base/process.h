@@ -19,6 +19,10 @@ int spawn_child(char *const argv[], const struct spawn_opts *o, pid_t *pid);
 int wait_child(pid_t pid, int *wstatus);
 /* Shell-style exit status: WEXITSTATUS, or 128+signal. */
 int exit_status_of(int wstatus);
+/* Die of signal sig, as the child that got it did, so that a calling shell
+ * sees a ^C as a ^C (and stops its loop); no core dump of our own.  Exits
+ * 128+sig if the signal does not end us. */
+_Noreturn void die_of_signal(int sig);
 /* Exit status for a spawn_child error: 127 for ENOENT, 126 otherwise. */
 int exit_status_for_spawn_error(int err);
 /* Start argv with one end of a pipe: PIPE_FROM_CHILD reads its stdout,
