@@ -198,7 +198,7 @@ static int run_envcheck(struct found **found, size_t *nfound)
 			                        f->col[C_PORT], f->col[C_DATABASE]);
 	}
 	free(out);
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return exit_status_of(ws);
 }
 
 /* A class name from db-envcheck's output; one we cannot read is refused. */
@@ -233,7 +233,7 @@ static int snapshot(struct found *f, size_t index, const char *masked)
 	verbose("snapshot of %s: %s", f->describe, av.v[0]);
 	char *out = NULL;
 	int ws = run_capture(sv_argv(&av), NULL, -1, &out, NULL);
-	int status = ws < 0 ? DG_REFUSED : WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	int status = ws < 0 ? DG_REFUSED : exit_status_of(ws);
 	if (ws < 0)
 		error("cannot run '%s':", av.v[0]);
 	if (status == 0 && out) {
