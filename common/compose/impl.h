@@ -1,0 +1,83 @@
+/* impl.h — what the files of compose/ share (private to compose/): the tree
+ * of YAML nodes, the files read, and the helpers that walk them. */
+#ifndef DBGUARD_COMPOSE_IMPL_H
+#define DBGUARD_COMPOSE_IMPL_H
+
+#include <stddef.h>
+
+#include "compose/compose.h"
+#include "model/interpolate.h"
+
+enum { N_SCALAR, N_SEQ, N_MAP, N_ALIAS };
+
+struct cfile;
+
+struct node {
+	int kind;
+	int style;            /* yaml_scalar_style_t */
+	int open;             /* container still being read: an alias to it is recursive */
+	char *tag;
+	char *value;          /* scalar text; anchor name for an alias */
+	struct cfile *file;
+	int line, col;        /* 1-based */
+	long off, len;        /* bytes of the scalar's text in the file when they are its value; off -1 otherwise */
+	struct node **kids;   /* a mapping holds key, value, key, value ... */
+	size_t n, cap;
+	struct node *target;  /* alias */
+};
+
+struct cfile {
+	char *path;
+	char *text;
+	size_t len;
+	size_t *lines;        /* byte offset where each line starts */
+	size_t nlines;
+	struct node **docs;   /* flattened documents */
+	size_t ndocs;
+};
+
+struct priv {
+	struct node **arena;
+	size_t narena, carena;
+	struct cfile **files;
+	size_t nfiles;
+	struct interp ip;
+	int errors;
+};
+
+struct ctx {
+	struct compose_project *p;
+	struct priv *pv;
+};
+
+/* yaml.c */
+struct node *new_node(struct priv *pv, int kind, struct cfile *f, int line, int col);
+void push_kid(struct node *parent, struct node *kid);
+struct node *copy_container(struct priv *pv, const struct node *n);
+int is_null(const struct node *n);
+int has_tag(const struct node *n, const char *tag);
+struct node *map_get(const struct node *m, const char *key);
+const char *kind_name(const struct node *n);
+struct cfile *get_file(struct priv *pv, const char *path, int *err);
+
+/* merge.c */
+struct node *merge(struct priv *pv, struct node *base, struct node *over, const char *key);
+struct node *services_of(struct ctx *c, struct node *root);
+struct node *resolve_extends(struct ctx *c, struct cfile *f, struct node *services, const char *name,
+                             struct node *at, int depth);
+
+/* value.c */
+void fail(struct ctx *c, const struct node *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *sval_r(struct ctx *c, const struct node *n, const char *what, struct interp_result *r);
+char *sval(struct ctx *c, const struct node *n, const char *what);
+int bool_value(const char *s);
+
+/* ports.c */
+void free_port(struct cport *pt);
+void read_ports(struct ctx *c, struct cservice *s, struct node *ports);
+
+/* service.c */
+void read_service(struct ctx *c, struct node *key, struct node *svc);
+void read_top_volumes(struct ctx *c, struct node *vols);
+
+#endif
