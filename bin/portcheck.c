@@ -22,7 +22,7 @@ static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"
 	"                 [--range=LO-HI] [--format=human|tsv|json] [--confirm=apply] [--force]\n";
 
-static void usage(int status)
+static _Noreturn void usage(int status)
 {
 	fputs(usage_text, status ? stderr : stdout);
 	if (!status)
@@ -56,9 +56,31 @@ static void usage(int status)
 	exit(status);
 }
 
-int main(int argc, char **argv)
+enum command { VALIDATE, PLAN, APPLY, ROLLBACK };
+
+struct opts {
+	enum command what;
+	struct strvec given;  /* -f FILE... */
+	const char *range, *confirm;
+	int format, force;
+};
+
+static enum command parse_command(const char *cmd)
 {
-	msg_init(argv[0]);
+	if (!strcmp(cmd, "validate"))
+		return VALIDATE;
+	if (!strcmp(cmd, "plan"))
+		return PLAN;
+	if (!strcmp(cmd, "apply") || !strcmp(cmd, "migrate"))
+		return APPLY;
+	if (!strcmp(cmd, "rollback"))
+		return ROLLBACK;
+	error("unknown command '%s'; use validate, plan, apply or rollback", cmd);
+	usage(DG_USAGE);
+}
+
+static void parse_options(int argc, char **argv, struct opts *o)
+{
 	enum { OPT_RANGE = 256, OPT_FORMAT, OPT_CONFIRM, OPT_FORCE, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, 'f' },
@@ -72,22 +94,20 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct strvec given = STRVEC_INIT;
-	const char *range = NULL, *confirm = NULL;
-	int format = FMT_HUMAN, force = 0, opt;
+	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:f:", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'f': sv_push(&given, optarg); break;
-		case OPT_RANGE: range = optarg; break;
+		case 'f': sv_push(&o->given, optarg); break;
+		case OPT_RANGE: o->range = optarg; break;
 		case OPT_FORMAT:
-			format = out_format_parse(optarg);
-			if (format < 0 || format == FMT_ENV) {
+			o->format = out_format_parse(optarg);
+			if (o->format < 0 || o->format == FMT_ENV) {
 				error("unknown format '%s'; use human, tsv or json", optarg);
 				usage(DG_USAGE);
 			}
 			break;
-		case OPT_CONFIRM: confirm = optarg; break;
-		case OPT_FORCE: force = 1; break;
+		case OPT_CONFIRM: o->confirm = optarg; break;
+		case OPT_FORCE: o->force = 1; break;
 		case 'C':
 			if (chdir(optarg) < 0)
 				die(DG_USAGE, "cannot change to '%s':", optarg);
@@ -104,74 +124,81 @@ int main(int argc, char **argv)
 		error("unexpected argument '%s'", argv[optind]);
 		usage(DG_USAGE);
 	}
-	enum { VALIDATE, PLAN, APPLY, ROLLBACK } what;
-	if (!strcmp(cmd, "validate"))
-		what = VALIDATE;
-	else if (!strcmp(cmd, "plan"))
-		what = PLAN;
-	else if (!strcmp(cmd, "apply") || !strcmp(cmd, "migrate"))
-		what = APPLY;
-	else if (!strcmp(cmd, "rollback"))
-		what = ROLLBACK;
-	else {
-		error("unknown command '%s'; use validate, plan, apply or rollback", cmd);
-		usage(DG_USAGE);
-	}
+	o->what = parse_command(cmd);
+}
 
-	int status;
-	if (what == ROLLBACK) {
-		status = cmd_rollback(&given);
-		goto done;
-	}
-	/* The configuration comes from the project, which the files name. */
+/* Find the compose files, read the project's configuration (the files name
+ * the project), settle the range, and load and analyze the project. */
+static int do_load(const struct opts *o, struct session *ss)
+{
 	struct strvec files;
-	status = compose_find(given.v, given.n, &files, 0);
+	int status = compose_find(o->given.v, o->given.n, &files, 0);
 	if (status)
-		goto done;
+		return status;
 	char *dir = path_dir(files.v[0]);
 	int cerr = config_load(dir);
 	free(dir);
-	if (cerr) {
-		sv_free(&files);
-		status = DG_USAGE;
-		goto done;
-	}
 	int lo, hi;
-	if (!range)
-		range = config_get("portcheck", "range");
-	if (parse_range_option(range, &lo, &hi) < 0) {
+	const char *range = o->range ? o->range : cerr ? NULL : config_get("portcheck", "range");
+	if (cerr || parse_range_option(range, &lo, &hi) < 0) {
 		sv_free(&files);
-		status = DG_USAGE;
-		goto done;
+		return DG_USAGE;
 	}
-	struct session ss;
-	status = load_session(&ss, &files, lo, hi);
+	status = load_session(ss, &files, lo, hi);
 	sv_free(&files);
+	return status;
+}
+
+static int do_validate(const struct session *ss, int format)
+{
+	const struct report *r = &ss->r;
+	print_validate(r, format);
+	if (r->nfindings)
+		info("%zu finding%s; 'portcheck plan' shows the port changes that fix the ports", r->nfindings,
+		     r->nfindings == 1 ? "" : "s");
+	else
+		info("compliant: every database port is in %d-%d, free and without conflicts", r->lo, r->hi);
+	return r->nfindings ? DG_NO : DG_OK;
+}
+
+static int do_plan(const struct session *ss, int format)
+{
+	const struct report *r = &ss->r;
+	print_plan(r, format);
+	size_t nmanual = 0;
+	for (size_t i = 0; i < r->nrows; i++)
+		nmanual += r->rows[i].manual;
+	if (nmanual)
+		info("%zu port%s need%s a change by hand; see the reasons above", nmanual, nmanual == 1 ? "" : "s",
+		     nmanual == 1 ? "s" : "");
+	return nmanual ? DG_NO : DG_OK;
+}
+
+/* validate, plan or apply: each reads and analyzes the project first. */
+static int do_check(const struct opts *o)
+{
+	struct session ss;
+	memset(&ss, 0, sizeof ss);
+	int status = do_load(o, &ss);
 	if (status == DG_OK) {
-		if (what == VALIDATE) {
-			print_validate(&ss.r, format);
-			if (ss.r.nfindings)
-				info("%zu finding%s; 'portcheck plan' shows the port changes that fix the ports", ss.r.nfindings,
-				     ss.r.nfindings == 1 ? "" : "s");
-			else
-				info("compliant: every database port is in %d-%d, free and without conflicts", lo, hi);
-			status = ss.r.nfindings ? DG_NO : DG_OK;
-		} else if (what == PLAN) {
-			print_plan(&ss.r, format);
-			size_t nmanual = 0;
-			for (size_t i = 0; i < ss.r.nrows; i++)
-				nmanual += ss.r.rows[i].manual;
-			if (nmanual)
-				info("%zu port%s need%s a change by hand; see the reasons above", nmanual,
-				     nmanual == 1 ? "" : "s", nmanual == 1 ? "s" : "");
-			status = nmanual ? DG_NO : DG_OK;
-		} else {
-			status = cmd_apply(&ss, confirm, force, format);
-		}
+		if (o->what == VALIDATE)
+			status = do_validate(&ss, o->format);
+		else if (o->what == PLAN)
+			status = do_plan(&ss, o->format);
+		else
+			status = cmd_apply(&ss, o->confirm, o->force, o->format);
 	}
 	session_free(&ss);
-done:
-	sv_free(&given);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	msg_init(argv[0]);
+	struct opts o = { .given = STRVEC_INIT, .format = FMT_HUMAN };
+	parse_options(argc, argv, &o);
+	int status = o.what == ROLLBACK ? cmd_rollback(&o.given) : do_check(&o);
+	sv_free(&o.given);
 	if (close_stdout() < 0 && status == DG_OK)
 		status = DG_NO;
 	return status;
