@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "compose/compose.h"
+#include "compose/impl.h"
 #include "model/config.h"
 
 static const char *const family_names[DBF_COUNT] = { "", "postgres", "mysql", "redis", "questdb", "qdrant", "other", "admin" };

@@ -50,8 +50,12 @@ struct ctx {
 	struct priv *pv;
 };
 
+/* family.c: the family of an image name (by the [portcheck] images_* lists) or of a
+ * dbguard.role label value; *engine gets the fragment or role that matched
+ * (static or owned by the configuration). */
+enum db_family compose_family(const char *image, const char *role, const char **engine);
+
 /* yaml.c */
-struct node *new_node(struct priv *pv, int kind, struct cfile *f, int line, int col);
 void push_kid(struct node *parent, struct node *kid);
 struct node *copy_container(struct priv *pv, const struct node *n);
 int is_null(const struct node *n);

@@ -18,7 +18,7 @@
 
 /* ---- nodes ---- */
 
-struct node *new_node(struct priv *pv, int kind, struct cfile *f, int line, int col)
+static struct node *new_node(struct priv *pv, int kind, struct cfile *f, int line, int col)
 {
 	struct node *n = xcalloc(1, sizeof *n);
 	n->kind = kind;

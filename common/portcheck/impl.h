@@ -31,6 +31,9 @@ void check_protection(struct report *r, const struct cservice *s);
 /* plan.c */
 void plan(struct report *r, const struct listener_list *ls);
 
+/* print.c: the services' addresses, as apply prints them after its edits. */
+void print_addresses(const struct report *r, int format);
+
 /* apply.c */
 char *real_path(const char *path);
 

@@ -63,7 +63,6 @@ void session_free(struct session *ss);
 /* format: FMT_HUMAN, FMT_TSV or FMT_JSON (base/output.h). */
 void print_validate(const struct report *r, int format);
 void print_plan(const struct report *r, int format);
-void print_addresses(const struct report *r, int format);
 
 /* Apply the plan of ss (confirm: the --confirm value or NULL; force: replace
  * an earlier FILE.backup): an exit status. */
