@@ -144,7 +144,7 @@ static int do_load(const struct opts *o, struct session *ss)
 		sv_free(&files);
 		return DG_USAGE;
 	}
-	status = load_session(ss, &files, lo, hi);
+	status = session_load(ss, &files, lo, hi);
 	sv_free(&files);
 	return status;
 }
@@ -186,7 +186,7 @@ static int do_check(const struct opts *o)
 		else if (o->what == PLAN)
 			status = do_plan(&ss, o->format);
 		else
-			status = cmd_apply(&ss, o->confirm, o->force, o->format);
+			status = portcheck_apply(&ss, o->confirm, o->force, o->format);
 	}
 	session_free(&ss);
 	return status;
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	struct opts o = { .given = STRVEC_INIT, .format = FMT_HUMAN };
 	parse_options(argc, argv, &o);
-	int status = o.what == ROLLBACK ? cmd_rollback(&o.given) : do_check(&o);
+	int status = o.what == ROLLBACK ? portcheck_rollback(&o.given) : do_check(&o);
 	sv_free(&o.given);
 	if (close_stdout() < 0 && status == DG_OK)
 		status = DG_NO;

@@ -27,43 +27,43 @@ int compose_load(struct compose_project *p, const struct strvec *files)
 	struct node *model = NULL;
 	for (size_t i = 0; i < files->n; i++) {
 		int err = 0;
-		struct cfile *f = get_file(pv, files->v[i], &err);
+		struct cfile *f = cfile_get(pv, files->v[i], &err);
 		if (err) {
 			pv->errors++;
 			continue;
 		}
 		for (size_t d = 0; d < f->ndocs; d++) {
 			struct node *root = f->docs[d];
-			if (is_null(root))
+			if (node_is_null(root))
 				continue;
 			if (root->kind != N_MAP) {
-				fail(&c, root, "a compose file must be a mapping, not %s", kind_name(root));
+				compose_fail(&c, root, "a compose file must be a mapping, not %s", node_kind(root));
 				continue;
 			}
 			/* extends is resolved within each file before the files merge. */
-			struct node *services = services_of(&c, root);
+			struct node *services = compose_services(&c, root);
 			if (services) {
-				struct node *resolved = copy_container(pv, services);
+				struct node *resolved = node_copy(pv, services);
 				for (size_t k = 0; k + 1 < services->n; k += 2) {
-					struct node *svc = resolve_extends(&c, f, services, services->kids[k]->value, services->kids[k], 0);
-					push_kid(resolved, services->kids[k]);
-					push_kid(resolved, svc ? svc : services->kids[k + 1]);
+					struct node *svc = compose_extends(&c, f, services, services->kids[k]->value, services->kids[k], 0);
+					node_push(resolved, services->kids[k]);
+					node_push(resolved, svc ? svc : services->kids[k + 1]);
 				}
-				struct node *r2 = copy_container(pv, root);
+				struct node *r2 = node_copy(pv, root);
 				for (size_t k = 0; k + 1 < root->n; k += 2) {
-					push_kid(r2, root->kids[k]);
-					push_kid(r2, strcmp(root->kids[k]->value, "services") == 0 ? resolved : root->kids[k + 1]);
+					node_push(r2, root->kids[k]);
+					node_push(r2, strcmp(root->kids[k]->value, "services") == 0 ? resolved : root->kids[k + 1]);
 				}
 				root = r2;
 			}
-			model = merge(pv, model, root, NULL);
+			model = compose_merge(pv, model, root, NULL);
 		}
 	}
 	if (pv->errors == 0 && model) {
-		struct node *services = services_of(&c, model);
+		struct node *services = compose_services(&c, model);
 		for (size_t k = 0; services && k + 1 < services->n; k += 2)
-			read_service(&c, services->kids[k], services->kids[k + 1]);
-		read_top_volumes(&c, map_get(model, "volumes"));
+			compose_read_service(&c, services->kids[k], services->kids[k + 1]);
+		compose_read_top_volumes(&c, node_get(model, "volumes"));
 	}
 	p->warnings = pv->ip.warnings;
 	return pv->errors ? DG_USAGE : DG_OK;
@@ -88,7 +88,7 @@ void compose_free(struct compose_project *p)
 		}
 		free(s->mounts);
 		for (size_t j = 0; j < s->nports; j++)
-			free_port(&s->ports[j]);
+			cport_free(&s->ports[j]);
 		free(s->ports);
 	}
 	free(p->services);

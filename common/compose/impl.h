@@ -56,32 +56,32 @@ struct ctx {
 enum db_family compose_family(const char *image, const char *role, const char **engine);
 
 /* yaml.c */
-void push_kid(struct node *parent, struct node *kid);
-struct node *copy_container(struct priv *pv, const struct node *n);
-int is_null(const struct node *n);
-int has_tag(const struct node *n, const char *tag);
-struct node *map_get(const struct node *m, const char *key);
-const char *kind_name(const struct node *n);
-struct cfile *get_file(struct priv *pv, const char *path, int *err);
+void node_push(struct node *parent, struct node *kid);
+struct node *node_copy(struct priv *pv, const struct node *n);
+int node_is_null(const struct node *n);
+int node_has_tag(const struct node *n, const char *tag);
+struct node *node_get(const struct node *m, const char *key);
+const char *node_kind(const struct node *n);
+struct cfile *cfile_get(struct priv *pv, const char *path, int *err);
 
 /* merge.c */
-struct node *merge(struct priv *pv, struct node *base, struct node *over, const char *key);
-struct node *services_of(struct ctx *c, struct node *root);
-struct node *resolve_extends(struct ctx *c, struct cfile *f, struct node *services, const char *name,
+struct node *compose_merge(struct priv *pv, struct node *base, struct node *over, const char *key);
+struct node *compose_services(struct ctx *c, struct node *root);
+struct node *compose_extends(struct ctx *c, struct cfile *f, struct node *services, const char *name,
                              struct node *at, int depth);
 
 /* value.c */
-void fail(struct ctx *c, const struct node *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-char *sval_r(struct ctx *c, const struct node *n, const char *what, struct interp_result *r);
-char *sval(struct ctx *c, const struct node *n, const char *what);
-int bool_value(const char *s);
+void compose_fail(struct ctx *c, const struct node *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *node_value_r(struct ctx *c, const struct node *n, const char *what, struct interp_result *r);
+char *node_value(struct ctx *c, const struct node *n, const char *what);
+int value_is_true(const char *s);
 
 /* ports.c */
-void free_port(struct cport *pt);
-void read_ports(struct ctx *c, struct cservice *s, struct node *ports);
+void cport_free(struct cport *pt);
+void compose_read_ports(struct ctx *c, struct cservice *s, struct node *ports);
 
 /* service.c */
-void read_service(struct ctx *c, struct node *key, struct node *svc);
-void read_top_volumes(struct ctx *c, struct node *vols);
+void compose_read_service(struct ctx *c, struct node *key, struct node *svc);
+void compose_read_top_volumes(struct ctx *c, struct node *vols);
 
 #endif

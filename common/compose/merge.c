@@ -11,17 +11,17 @@
 /* Compose's merge: mappings key by key, sequences appended (ports and volumes
  * are made unique later), shell commands replaced; !override replaces and
  * !reset removes. */
-struct node *merge(struct priv *pv, struct node *base, struct node *over, const char *key)
+struct node *compose_merge(struct priv *pv, struct node *base, struct node *over, const char *key)
 {
-	if (!base || has_tag(over, "!override"))
+	if (!base || node_has_tag(over, "!override"))
 		return over;
 	if (!over)
 		return base;
 	if (base->kind == N_MAP && over->kind == N_MAP) {
-		struct node *out = copy_container(pv, base);
+		struct node *out = node_copy(pv, base);
 		for (size_t i = 0; i + 1 < base->n; i += 2) {
-			push_kid(out, base->kids[i]);
-			push_kid(out, base->kids[i + 1]);
+			node_push(out, base->kids[i]);
+			node_push(out, base->kids[i + 1]);
 		}
 		for (size_t j = 0; j + 1 < over->n; j += 2) {
 			const char *k = over->kids[j]->value;
@@ -29,75 +29,75 @@ struct node *merge(struct priv *pv, struct node *base, struct node *over, const 
 			for (size_t i = 0; i + 1 < out->n; i += 2)
 				if (strcmp(out->kids[i]->value, k) == 0)
 					at = i;
-			if (has_tag(over->kids[j + 1], "!reset")) {
+			if (node_has_tag(over->kids[j + 1], "!reset")) {
 				if (at < out->n) {
 					memmove(out->kids + at, out->kids + at + 2, (out->n - at - 2) * sizeof *out->kids);
 					out->n -= 2;
 				}
 			} else if (at < out->n) {
-				out->kids[at + 1] = merge(pv, out->kids[at + 1], over->kids[j + 1], k);
+				out->kids[at + 1] = compose_merge(pv, out->kids[at + 1], over->kids[j + 1], k);
 			} else {
-				push_kid(out, over->kids[j]);
-				push_kid(out, over->kids[j + 1]);
+				node_push(out, over->kids[j]);
+				node_push(out, over->kids[j + 1]);
 			}
 		}
 		return out;
 	}
 	if (base->kind == N_SEQ && over->kind == N_SEQ && key && strcmp(key, "command") && strcmp(key, "entrypoint") &&
 	    strcmp(key, "test")) {
-		struct node *out = copy_container(pv, base);
+		struct node *out = node_copy(pv, base);
 		for (size_t i = 0; i < base->n; i++)
-			push_kid(out, base->kids[i]);
+			node_push(out, base->kids[i]);
 		for (size_t i = 0; i < over->n; i++)
-			push_kid(out, over->kids[i]);
+			node_push(out, over->kids[i]);
 		return out;
 	}
 	return over;
 }
 
-struct node *services_of(struct ctx *c, struct node *root)
+struct node *compose_services(struct ctx *c, struct node *root)
 {
-	struct node *s = map_get(root, "services");
-	if (is_null(s))
+	struct node *s = node_get(root, "services");
+	if (node_is_null(s))
 		return NULL;
 	if (s->kind != N_MAP) {
-		fail(c, s, "'services' must be a mapping, not %s", kind_name(s));
+		compose_fail(c, s, "'services' must be a mapping, not %s", node_kind(s));
 		return NULL;
 	}
 	return s;
 }
 
 /* The service with its extends chain applied. */
-struct node *resolve_extends(struct ctx *c, struct cfile *f, struct node *services, const char *name,
-                                    struct node *at, int depth)
+struct node *compose_extends(struct ctx *c, struct cfile *f, struct node *services, const char *name,
+                             struct node *at, int depth)
 {
-	struct node *svc = map_get(services, name);
+	struct node *svc = node_get(services, name);
 	if (!svc) {
-		fail(c, at, "extends: no service '%s' in '%s'", name, f->path);
+		compose_fail(c, at, "extends: no service '%s' in '%s'", name, f->path);
 		return NULL;
 	}
-	if (is_null(svc))
+	if (node_is_null(svc))
 		return svc;
 	if (svc->kind != N_MAP) {
-		fail(c, svc, "service '%s' must be a mapping, not %s", name, kind_name(svc));
+		compose_fail(c, svc, "service '%s' must be a mapping, not %s", name, node_kind(svc));
 		return NULL;
 	}
-	struct node *ext = map_get(svc, "extends");
+	struct node *ext = node_get(svc, "extends");
 	if (!ext)
 		return svc;
 	if (depth > 16) {
-		fail(c, ext, "extends chain of '%s' longer than 16 services (a cycle?)", name);
+		compose_fail(c, ext, "extends chain of '%s' longer than 16 services (a cycle?)", name);
 		return NULL;
 	}
 	char *base_name = NULL, *base_file = NULL;
 	if (ext->kind == N_SCALAR) {
-		base_name = sval(c, ext, "extends");
+		base_name = node_value(c, ext, "extends");
 	} else if (ext->kind == N_MAP) {
-		base_name = sval(c, map_get(ext, "service"), "extends.service");
-		base_file = sval(c, map_get(ext, "file"), "extends.file");
+		base_name = node_value(c, node_get(ext, "service"), "extends.service");
+		base_file = node_value(c, node_get(ext, "file"), "extends.file");
 	}
 	if (!base_name) {
-		fail(c, ext, "extends of '%s' names no service", name);
+		compose_fail(c, ext, "extends of '%s' names no service", name);
 		free(base_file);
 		return NULL;
 	}
@@ -108,7 +108,7 @@ struct node *resolve_extends(struct ctx *c, struct cfile *f, struct node *servic
 		char *path = path_join(dir, base_file);
 		free(dir);
 		int err = 0;
-		bf = get_file(c->pv, path, &err);
+		bf = cfile_get(c->pv, path, &err);
 		if (!err) {
 			int seen = 0;
 			for (size_t i = 0; i < c->p->files.n; i++)
@@ -125,21 +125,21 @@ struct node *resolve_extends(struct ctx *c, struct cfile *f, struct node *servic
 			free(base_file);
 			return NULL;
 		}
-		bservices = bf->ndocs ? services_of(c, bf->docs[0]) : NULL;
+		bservices = bf->ndocs ? compose_services(c, bf->docs[0]) : NULL;
 	}
-	struct node *base = bservices ? resolve_extends(c, bf, bservices, base_name, ext, depth + 1) : NULL;
+	struct node *base = bservices ? compose_extends(c, bf, bservices, base_name, ext, depth + 1) : NULL;
 	if (!bservices)
-		fail(c, ext, "extends: '%s' has no services", bf->path);
+		compose_fail(c, ext, "extends: '%s' has no services", bf->path);
 	free(base_name);
 	free(base_file);
 	if (!base)
 		return NULL;
 	/* The service itself without its extends key, over its base. */
-	struct node *own = copy_container(c->pv, svc);
+	struct node *own = node_copy(c->pv, svc);
 	for (size_t i = 0; i + 1 < svc->n; i += 2)
 		if (strcmp(svc->kids[i]->value, "extends") != 0) {
-			push_kid(own, svc->kids[i]);
-			push_kid(own, svc->kids[i + 1]);
+			node_push(own, svc->kids[i]);
+			node_push(own, svc->kids[i + 1]);
 		}
-	return merge(c->pv, base, own, NULL);
+	return compose_merge(c->pv, base, own, NULL);
 }

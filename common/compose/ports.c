@@ -98,10 +98,10 @@ static void port_site(struct ctx *c, struct cport *pt, const struct node *n, con
 static int parse_short_port(struct ctx *c, const struct node *n, struct cport *pt)
 {
 	struct interp_result r;
-	char *text = sval_r(c, n, "a port", &r);
+	char *text = node_value_r(c, n, "a port", &r);
 	if (!text) {
 		if (!c->pv->errors)
-			fail(c, n, "empty port");
+			compose_fail(c, n, "empty port");
 		interp_result_free(&r);
 		return -1;
 	}
@@ -112,7 +112,7 @@ static int parse_short_port(struct ctx *c, const struct node *n, struct cport *p
 	if (slash) {
 		const char *proto = slash + 1;
 		if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")) {
-			fail(c, n, "invalid port '%s': unknown protocol '%s'", text, proto);
+			compose_fail(c, n, "invalid port '%s': unknown protocol '%s'", text, proto);
 			interp_result_free(&r);
 			return -1;
 		}
@@ -124,7 +124,7 @@ static int parse_short_port(struct ctx *c, const struct node *n, struct cport *p
 	if (text[0] == '[') {
 		const char *close = memchr(text, ']', len);
 		if (!close || (size_t)(close - text) + 1 >= len || close[1] != ':') {
-			fail(c, n, "invalid port '%s': expected [IPv6]:HOST:CONTAINER", text);
+			compose_fail(c, n, "invalid port '%s': expected [IPv6]:HOST:CONTAINER", text);
 			interp_result_free(&r);
 			return -1;
 		}
@@ -133,7 +133,7 @@ static int parse_short_port(struct ctx *c, const struct node *n, struct cport *p
 		size_t rest = (size_t)(close - text) + 2;
 		const char *colon = memchr(text + rest, ':', len - rest);
 		if (!colon) {
-			fail(c, n, "invalid port '%s': expected [IPv6]:HOST:CONTAINER", text);
+			compose_fail(c, n, "invalid port '%s': expected [IPv6]:HOST:CONTAINER", text);
 			interp_result_free(&r);
 			return -1;
 		}
@@ -171,24 +171,24 @@ static int parse_short_port(struct ctx *c, const struct node *n, struct cport *p
 	}
 	pt->host_ip = xstrndup(text + ip_off, ip_len);
 	if (parse_range(text + cont_off, cont_len, &pt->tgt_lo, &pt->tgt_hi, 0) < 0) {
-		fail(c, n, "invalid port '%s': the container port must be a number from 1 to 65535 or a range LO-HI", text);
+		compose_fail(c, n, "invalid port '%s': the container port must be a number from 1 to 65535 or a range LO-HI", text);
 		interp_result_free(&r);
 		return -1;
 	}
 	if (has_host && host_len) {
 		if (parse_range(text + host_off, host_len, &pt->pub_lo, &pt->pub_hi, 0) < 0) {
-			fail(c, n, "invalid port '%s': the host port must be a number from 1 to 65535 or a range LO-HI", text);
+			compose_fail(c, n, "invalid port '%s': the host port must be a number from 1 to 65535 or a range LO-HI", text);
 			interp_result_free(&r);
 			return -1;
 		}
 		pt->pub_is_range = memchr(text + host_off, '-', host_len) != NULL;
 		if (pt->tgt_hi > pt->tgt_lo && pt->pub_hi - pt->pub_lo != pt->tgt_hi - pt->tgt_lo) {
-			fail(c, n, "invalid port '%s': the host and container ranges differ in size", text);
+			compose_fail(c, n, "invalid port '%s': the host and container ranges differ in size", text);
 			interp_result_free(&r);
 			return -1;
 		}
 		if (pt->pub_hi == pt->pub_lo && pt->tgt_hi > pt->tgt_lo) {
-			fail(c, n, "invalid port '%s': a single host port for a range of container ports", text);
+			compose_fail(c, n, "invalid port '%s': a single host port for a range of container ports", text);
 			interp_result_free(&r);
 			return -1;
 		}
@@ -200,37 +200,37 @@ static int parse_short_port(struct ctx *c, const struct node *n, struct cport *p
 
 static int parse_long_port(struct ctx *c, const struct node *n, struct cport *pt)
 {
-	struct node *tn = map_get(n, "target"), *pn = map_get(n, "published");
-	char *target = sval(c, tn, "target");
+	struct node *tn = node_get(n, "target"), *pn = node_get(n, "published");
+	char *target = node_value(c, tn, "target");
 	if (!target) {
 		if (!c->pv->errors)
-			fail(c, n, "a port without 'target'");
+			compose_fail(c, n, "a port without 'target'");
 		return -1;
 	}
 	int ok = parse_range(target, strlen(target), &pt->tgt_lo, &pt->tgt_hi, 0) == 0 && pt->tgt_lo == pt->tgt_hi;
 	if (!ok) {
-		fail(c, tn, "invalid target port '%s': must be a number from 1 to 65535", target);
+		compose_fail(c, tn, "invalid target port '%s': must be a number from 1 to 65535", target);
 		free(target);
 		return -1;
 	}
-	char *hip = sval(c, map_get(n, "host_ip"), "host_ip");
+	char *hip = node_value(c, node_get(n, "host_ip"), "host_ip");
 	pt->host_ip = hip ? hip : xstrdup("");
-	char *proto = sval(c, map_get(n, "protocol"), "protocol");
+	char *proto = node_value(c, node_get(n, "protocol"), "protocol");
 	snprintf(pt->proto, sizeof pt->proto, "%s", proto ? proto : "tcp");
 	if (strcmp(pt->proto, "tcp") && strcmp(pt->proto, "udp") && strcmp(pt->proto, "sctp")) {
-		fail(c, n, "invalid protocol '%s'", proto);
+		compose_fail(c, n, "invalid protocol '%s'", proto);
 		free(proto);
 		free(target);
 		return -1;
 	}
 	free(proto);
-	pt->mode = sval(c, map_get(n, "mode"), "mode");
-	pt->name = sval(c, map_get(n, "name"), "name");
+	pt->mode = node_value(c, node_get(n, "mode"), "mode");
+	pt->name = node_value(c, node_get(n, "name"), "name");
 	struct interp_result r;
-	char *pub = sval_r(c, pn, "published", &r);
+	char *pub = node_value_r(c, pn, "published", &r);
 	if (pub && *pub) {
 		if (parse_range(pub, strlen(pub), &pt->pub_lo, &pt->pub_hi, 0) < 0) {
-			fail(c, pn, "invalid published port '%s': must be a number from 1 to 65535 or a range LO-HI", pub);
+			compose_fail(c, pn, "invalid published port '%s': must be a number from 1 to 65535 or a range LO-HI", pub);
 			interp_result_free(&r);
 			free(target);
 			return -1;
@@ -245,7 +245,7 @@ static int parse_long_port(struct ctx *c, const struct node *n, struct cport *pt
 	return 0;
 }
 
-void free_port(struct cport *pt)
+void cport_free(struct cport *pt)
 {
 	free(pt->text);
 	free(pt->host_ip);
@@ -261,12 +261,12 @@ static int same_binding(const struct cport *a, const struct cport *b)
 	       a->tgt_lo == b->tgt_lo && a->tgt_hi == b->tgt_hi && strcmp(a->proto, b->proto) == 0;
 }
 
-void read_ports(struct ctx *c, struct cservice *s, struct node *ports)
+void compose_read_ports(struct ctx *c, struct cservice *s, struct node *ports)
 {
-	if (is_null(ports))
+	if (node_is_null(ports))
 		return;
 	if (ports->kind != N_SEQ) {
-		fail(c, ports, "'ports' of '%s' must be a list, not %s", s->name, kind_name(ports));
+		compose_fail(c, ports, "'ports' of '%s' must be a list, not %s", s->name, node_kind(ports));
 		return;
 	}
 	for (size_t i = 0; i < ports->n; i++) {
@@ -277,9 +277,9 @@ void read_ports(struct ctx *c, struct cservice *s, struct node *ports)
 		pt.line = n->line;
 		int rc = n->kind == N_MAP ? parse_long_port(c, n, &pt) : n->kind == N_SCALAR ? parse_short_port(c, n, &pt) : -1;
 		if (n->kind == N_SEQ)
-			fail(c, n, "a port must be a string, a number or a mapping, not a list");
+			compose_fail(c, n, "a port must be a string, a number or a mapping, not a list");
 		if (rc < 0) {
-			free_port(&pt);
+			cport_free(&pt);
 			continue;
 		}
 		/* Compose keeps one of identical bindings; remember every place it is written. */
@@ -294,7 +294,7 @@ void read_ports(struct ctx *c, struct cservice *s, struct node *ports)
 			}
 			if (!q->noedit && pt.noedit)
 				q->noedit = xstrdup(pt.noedit);
-			free_port(&pt);
+			cport_free(&pt);
 			continue;
 		}
 		s->ports = xrealloc(s->ports, (s->nports + 1) * sizeof *s->ports);

@@ -23,21 +23,21 @@ static void add_mount(struct cservice *s, const char *type, char *source, char *
 
 static void read_volumes(struct ctx *c, struct cservice *s, struct node *vols)
 {
-	if (is_null(vols))
+	if (node_is_null(vols))
 		return;
 	if (vols->kind != N_SEQ) {
-		fail(c, vols, "'volumes' of '%s' must be a list, not %s", s->name, kind_name(vols));
+		compose_fail(c, vols, "'volumes' of '%s' must be a list, not %s", s->name, node_kind(vols));
 		return;
 	}
 	for (size_t i = 0; i < vols->n; i++) {
 		struct node *n = vols->kids[i];
 		if (n->kind == N_MAP) {
-			char *type = sval(c, map_get(n, "type"), "type");
-			char *source = sval(c, map_get(n, "source"), "source");
-			char *target = sval(c, map_get(n, "target"), "target");
+			char *type = node_value(c, node_get(n, "type"), "type");
+			char *source = node_value(c, node_get(n, "source"), "source");
+			char *target = node_value(c, node_get(n, "target"), "target");
 			if (!target) {
 				if (!c->pv->errors)
-					fail(c, n, "a volume without 'target'");
+					compose_fail(c, n, "a volume without 'target'");
 				free(type);
 				free(source);
 				continue;
@@ -46,7 +46,7 @@ static void read_volumes(struct ctx *c, struct cservice *s, struct node *vols)
 			free(type);
 			continue;
 		}
-		char *spec = sval(c, n, "a volume");
+		char *spec = node_value(c, n, "a volume");
 		if (!spec)
 			continue;
 		/* SOURCE:TARGET[:MODE] or TARGET alone (an anonymous volume). */
@@ -68,22 +68,22 @@ static void read_volumes(struct ctx *c, struct cservice *s, struct node *vols)
 /* A list of strings, or for labels/environment a mapping; into KEY=value. */
 static void read_pairs(struct ctx *c, struct node *n, struct strvec *out, const char *what)
 {
-	if (is_null(n))
+	if (node_is_null(n))
 		return;
 	if (n->kind == N_MAP) {
 		for (size_t i = 0; i + 1 < n->n; i += 2) {
-			char *v = sval(c, n->kids[i + 1], what);
+			char *v = node_value(c, n->kids[i + 1], what);
 			sv_pushf(out, "%s=%s", n->kids[i]->value, v ? v : "");
 			free(v);
 		}
 	} else if (n->kind == N_SEQ) {
 		for (size_t i = 0; i < n->n; i++) {
-			char *v = sval(c, n->kids[i], what);
+			char *v = node_value(c, n->kids[i], what);
 			if (v)
 				sv_push_owned(out, v);
 		}
 	} else {
-		fail(c, n, "'%s' must be a mapping or a list, not %s", what, kind_name(n));
+		compose_fail(c, n, "'%s' must be a mapping or a list, not %s", what, node_kind(n));
 	}
 }
 
@@ -96,7 +96,7 @@ static const char *pair_value(const struct strvec *sv, const char *key)
 	return NULL;
 }
 
-void read_service(struct ctx *c, struct node *key, struct node *svc)
+void compose_read_service(struct ctx *c, struct node *key, struct node *svc)
 {
 	struct compose_project *p = c->p;
 	p->services = xrealloc(p->services, (p->nservices + 1) * sizeof *p->services);
@@ -105,25 +105,25 @@ void read_service(struct ctx *c, struct node *key, struct node *svc)
 	s->name = xstrdup(key->value);
 	s->file = key->file->path;
 	s->line = key->line;
-	if (is_null(svc))
+	if (node_is_null(svc))
 		return;
 	if (svc->kind != N_MAP) {
-		fail(c, svc, "service '%s' must be a mapping, not %s", s->name, kind_name(svc));
+		compose_fail(c, svc, "service '%s' must be a mapping, not %s", s->name, node_kind(svc));
 		return;
 	}
-	s->image = sval(c, map_get(svc, "image"), "image");
+	s->image = node_value(c, node_get(svc, "image"), "image");
 	struct strvec labels = STRVEC_INIT;
-	read_pairs(c, map_get(svc, "labels"), &labels, "labels");
+	read_pairs(c, node_get(svc, "labels"), &labels, "labels");
 	s->role = xstrdup(pair_value(&labels, "dbguard.role"));
 	sv_free(&labels);
-	read_pairs(c, map_get(svc, "environment"), &s->environment, "environment");
-	struct node *prof = map_get(svc, "profiles");
-	if (!is_null(prof)) {
+	read_pairs(c, node_get(svc, "environment"), &s->environment, "environment");
+	struct node *prof = node_get(svc, "profiles");
+	if (!node_is_null(prof)) {
 		if (prof->kind != N_SEQ)
-			fail(c, prof, "'profiles' of '%s' must be a list, not %s", s->name, kind_name(prof));
+			compose_fail(c, prof, "'profiles' of '%s' must be a list, not %s", s->name, node_kind(prof));
 		else
 			for (size_t i = 0; i < prof->n; i++) {
-				char *v = sval(c, prof->kids[i], "a profile");
+				char *v = node_value(c, prof->kids[i], "a profile");
 				int dup = 0;
 				for (size_t j = 0; v && j < s->profiles.n; j++)
 					dup |= strcmp(s->profiles.v[j], v) == 0;
@@ -132,49 +132,49 @@ void read_service(struct ctx *c, struct node *key, struct node *svc)
 				free(v);
 			}
 	}
-	s->restart = sval(c, map_get(svc, "restart"), "restart");
-	struct node *hc = map_get(svc, "healthcheck");
-	if (!is_null(hc)) {
+	s->restart = node_value(c, node_get(svc, "restart"), "restart");
+	struct node *hc = node_get(svc, "healthcheck");
+	if (!node_is_null(hc)) {
 		s->healthcheck = 1;
 		if (hc->kind != N_MAP) {
-			fail(c, hc, "'healthcheck' of '%s' must be a mapping, not %s", s->name, kind_name(hc));
+			compose_fail(c, hc, "'healthcheck' of '%s' must be a mapping, not %s", s->name, node_kind(hc));
 		} else {
-			char *dis = sval(c, map_get(hc, "disable"), "disable");
-			struct node *test = map_get(hc, "test");
+			char *dis = node_value(c, node_get(hc, "disable"), "disable");
+			struct node *test = node_get(hc, "test");
 			char *t0 = NULL;
 			if (test && test->kind == N_SEQ && test->n)
-				t0 = sval(c, test->kids[0], "test");
+				t0 = node_value(c, test->kids[0], "test");
 			else if (test && test->kind == N_SCALAR)
-				t0 = sval(c, test, "test");
-			if (bool_value(dis) || (t0 && strcmp(t0, "NONE") == 0))
+				t0 = node_value(c, test, "test");
+			if (value_is_true(dis) || (t0 && strcmp(t0, "NONE") == 0))
 				s->healthcheck = -1;
 			free(dis);
 			free(t0);
 		}
 	}
-	read_volumes(c, s, map_get(svc, "volumes"));
-	struct node *tmpfs = map_get(svc, "tmpfs");
+	read_volumes(c, s, node_get(svc, "volumes"));
+	struct node *tmpfs = node_get(svc, "tmpfs");
 	for (size_t i = 0; tmpfs && i < (tmpfs->kind == N_SEQ ? tmpfs->n : 1); i++) {
 		struct node *t = tmpfs->kind == N_SEQ ? tmpfs->kids[i] : tmpfs;
-		char *target = t->kind == N_SCALAR ? sval(c, t, "tmpfs") : NULL;
+		char *target = t->kind == N_SCALAR ? node_value(c, t, "tmpfs") : NULL;
 		if (target) {
 			/* "/path:size=..." carries options after the colon. */
 			target[strcspn(target, ":")] = '\0';
 			add_mount(s, "tmpfs", NULL, target, t);
 		}
 	}
-	read_ports(c, s, map_get(svc, "ports"));
+	compose_read_ports(c, s, node_get(svc, "ports"));
 	const char *engine;
 	s->family = compose_family(s->image, s->role, &engine);
 	s->engine = xstrdup(engine);
 }
 
-void read_top_volumes(struct ctx *c, struct node *vols)
+void compose_read_top_volumes(struct ctx *c, struct node *vols)
 {
-	if (is_null(vols))
+	if (node_is_null(vols))
 		return;
 	if (vols->kind != N_MAP) {
-		fail(c, vols, "'volumes' must be a mapping, not %s", kind_name(vols));
+		compose_fail(c, vols, "'volumes' must be a mapping, not %s", node_kind(vols));
 		return;
 	}
 	struct compose_project *p = c->p;
@@ -186,23 +186,23 @@ void read_top_volumes(struct ctx *c, struct node *vols)
 		cv->name = xstrdup(k->value);
 		cv->file = k->file->path;
 		cv->line = k->line;
-		if (is_null(v))
+		if (node_is_null(v))
 			continue;
 		if (v->kind != N_MAP) {
-			fail(c, v, "volume '%s' must be a mapping, not %s", cv->name, kind_name(v));
+			compose_fail(c, v, "volume '%s' must be a mapping, not %s", cv->name, node_kind(v));
 			continue;
 		}
-		struct node *ext = map_get(v, "external");
+		struct node *ext = node_get(v, "external");
 		if (ext && ext->kind == N_MAP) {
 			/* The old form external: {name: x}. */
 			cv->external = 1;
-			cv->fixed_name = sval(c, map_get(ext, "name"), "name");
+			cv->fixed_name = node_value(c, node_get(ext, "name"), "name");
 		} else {
-			char *e = sval(c, ext, "external");
-			cv->external = bool_value(e);
+			char *e = node_value(c, ext, "external");
+			cv->external = value_is_true(e);
 			free(e);
 		}
-		char *name = sval(c, map_get(v, "name"), "name");
+		char *name = node_value(c, node_get(v, "name"), "name");
 		if (name) {
 			free(cv->fixed_name);
 			cv->fixed_name = name;

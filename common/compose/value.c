@@ -8,7 +8,7 @@
 #include "base/msg.h"
 #include "compose/impl.h"
 
-void fail(struct ctx *c, const struct node *at, const char *fmt, ...)
+void compose_fail(struct ctx *c, const struct node *at, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
@@ -25,14 +25,14 @@ void fail(struct ctx *c, const struct node *at, const char *fmt, ...)
 
 /* A scalar's value with variables interpolated; NULL for null, and NULL
  * after reporting when it is not a scalar or cannot be interpolated. */
-char *sval_r(struct ctx *c, const struct node *n, const char *what, struct interp_result *r)
+char *node_value_r(struct ctx *c, const struct node *n, const char *what, struct interp_result *r)
 {
 	if (r)
 		memset(r, 0, sizeof *r);
-	if (is_null(n))
+	if (node_is_null(n))
 		return NULL;
 	if (n->kind != N_SCALAR) {
-		fail(c, n, "%s must be a scalar, not %s", what, kind_name(n));
+		compose_fail(c, n, "%s must be a scalar, not %s", what, node_kind(n));
 		return NULL;
 	}
 	char *where = xasprintf("%s:%d", n->file->path, n->line);
@@ -49,12 +49,12 @@ char *sval_r(struct ctx *c, const struct node *n, const char *what, struct inter
 	return res->text ? (free(res->seg), res->text) : NULL;
 }
 
-char *sval(struct ctx *c, const struct node *n, const char *what)
+char *node_value(struct ctx *c, const struct node *n, const char *what)
 {
-	return sval_r(c, n, what, NULL);
+	return node_value_r(c, n, what, NULL);
 }
 
-int bool_value(const char *s)
+int value_is_true(const char *s)
 {
 	return s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"));
 }

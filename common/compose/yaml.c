@@ -34,7 +34,7 @@ static struct node *new_node(struct priv *pv, int kind, struct cfile *f, int lin
 	return n;
 }
 
-void push_kid(struct node *parent, struct node *kid)
+void node_push(struct node *parent, struct node *kid)
 {
 	if (parent->n == parent->cap) {
 		parent->cap = parent->cap ? parent->cap * 2 : 8;
@@ -43,14 +43,14 @@ void push_kid(struct node *parent, struct node *kid)
 	parent->kids[parent->n++] = kid;
 }
 
-struct node *copy_container(struct priv *pv, const struct node *n)
+struct node *node_copy(struct priv *pv, const struct node *n)
 {
 	struct node *c = new_node(pv, n->kind, n->file, n->line, n->col);
 	c->tag = xstrdup(n->tag);
 	return c;
 }
 
-int is_null(const struct node *n)
+int node_is_null(const struct node *n)
 {
 	if (!n)
 		return 1;
@@ -64,12 +64,12 @@ int is_null(const struct node *n)
 	       !strcmp(n->value, "NULL");
 }
 
-int has_tag(const struct node *n, const char *tag)
+int node_has_tag(const struct node *n, const char *tag)
 {
 	return n && n->tag && strcmp(n->tag, tag) == 0;
 }
 
-struct node *map_get(const struct node *m, const char *key)
+struct node *node_get(const struct node *m, const char *key)
 {
 	if (!m || m->kind != N_MAP)
 		return NULL;
@@ -79,7 +79,7 @@ struct node *map_get(const struct node *m, const char *key)
 	return NULL;
 }
 
-const char *kind_name(const struct node *n)
+const char *node_kind(const struct node *n)
 {
 	if (!n)
 		return "nothing";
@@ -204,7 +204,7 @@ static int is_merge_key(const struct node *k)
 {
 	if (k->kind != N_SCALAR)
 		return 0;
-	if (has_tag(k, "tag:yaml.org,2002:merge"))
+	if (node_has_tag(k, "tag:yaml.org,2002:merge"))
 		return 1;
 	return k->style == YAML_PLAIN_SCALAR_STYLE && !k->tag && strcmp(k->value, "<<") == 0;
 }
@@ -249,13 +249,13 @@ static struct node *flatten_map(struct loader *L, struct node *n, int depth, con
 	struct pair *pairs = NULL;
 	size_t np = 0, cp = 0;
 	int prio = 0;
-	struct node *out = copy_container(L->pv, n);
+	struct node *out = node_copy(L->pv, n);
 	for (size_t i = 0; i + 1 < n->n && !L->failed; i += 2) {
 		struct node *k = flatten(L, n->kids[i], depth + 1, via);
 		if (L->failed)
 			break;
 		if (k->kind != N_SCALAR) {
-			fail_at(L, k->line, k->col, "a mapping key must be a scalar, not %s", kind_name(k));
+			fail_at(L, k->line, k->col, "a mapping key must be a scalar, not %s", node_kind(k));
 			break;
 		}
 		if (is_merge_key(k)) {
@@ -272,7 +272,7 @@ static struct node *flatten_map(struct loader *L, struct node *n, int depth, con
 				if (L->failed)
 					break;
 				if (m->kind != N_MAP) {
-					fail_at(L, k->line, k->col, "'<<' merges a mapping or a list of mappings, not %s", kind_name(m));
+					fail_at(L, k->line, k->col, "'<<' merges a mapping or a list of mappings, not %s", node_kind(m));
 					break;
 				}
 				prio++;
@@ -311,8 +311,8 @@ static struct node *flatten_map(struct loader *L, struct node *n, int depth, con
 				pairs[i].order += (size_t)1 << (sizeof(size_t) * 4);
 		qsort(pairs, kept, sizeof *pairs, order_cmp);
 		for (size_t i = 0; i < kept; i++) {
-			push_kid(out, pairs[i].k);
-			push_kid(out, pairs[i].v);
+			node_push(out, pairs[i].k);
+			node_push(out, pairs[i].v);
 		}
 	}
 	free(pairs);
@@ -343,9 +343,9 @@ static struct node *flatten(struct loader *L, struct node *n, int depth, const s
 	case N_SCALAR:
 		return n;   /* shared: every alias of it is the same text in the file */
 	case N_SEQ: {
-		struct node *out = copy_container(L->pv, n);
+		struct node *out = node_copy(L->pv, n);
 		for (size_t i = 0; i < n->n && !L->failed; i++)
-			push_kid(out, flatten(L, n->kids[i], depth + 1, via));
+			node_push(out, flatten(L, n->kids[i], depth + 1, via));
 		return out;
 	}
 	default:
@@ -356,7 +356,7 @@ static struct node *flatten(struct loader *L, struct node *n, int depth, const s
 static void attach(struct loader *L, struct node *n, struct node **root)
 {
 	if (L->depth > 0)
-		push_kid(L->stack[L->depth - 1], n);
+		node_push(L->stack[L->depth - 1], n);
 	else
 		*root = n;
 }
@@ -496,7 +496,7 @@ static int load_file(struct priv *pv, struct cfile *f)
 	return L.failed ? -1 : 0;
 }
 
-struct cfile *get_file(struct priv *pv, const char *path, int *err)
+struct cfile *cfile_get(struct priv *pv, const char *path, int *err)
 {
 	for (size_t i = 0; i < pv->nfiles; i++)
 		if (strcmp(pv->files[i]->path, path) == 0)

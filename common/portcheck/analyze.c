@@ -9,7 +9,7 @@
 #include "portcheck/impl.h"
 
 void add_finding(struct report *r, int note, const char *kind, const char *file, int line, const char *service,
-                        const char *fmt, ...)
+                 const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
@@ -78,7 +78,7 @@ static void sort_findings(struct report *r)
 		qsort(r->fv, r->nf, sizeof *r->fv, finding_cmp);
 }
 
-void analyze(struct report *r, struct compose_project *p, int lo, int hi, const struct listener_list *ls)
+void report_analyze(struct report *r, struct compose_project *p, int lo, int hi, const struct listener_list *ls)
 {
 	memset(r, 0, sizeof *r);
 	r->p = p;
@@ -160,7 +160,7 @@ void analyze(struct report *r, struct compose_project *p, int lo, int hi, const 
 				            "port %d is repeated from %s:%d; compose keeps one binding", w->p->pub_lo,
 				            w->p->sites[0].path, w->p->sites[0].line);
 	}
-	plan(r, ls);
+	plan_ports(r, ls);
 	for (size_t i = 0; i < r->nrows; i++) {
 		struct row *w = &r->rows[i];
 		const struct cport *pt = w->p;

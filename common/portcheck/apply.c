@@ -35,7 +35,7 @@ struct fedit {
 
 /* The file to write for path: itself, or what a symbolic link points at, so
  * the link survives. */
-char *real_path(const char *path)
+char *path_to_write(const char *path)
 {
 	struct stat st;
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -62,7 +62,7 @@ static struct fedit *collect_edits(const struct report *r, size_t *nfiles)
 			continue;
 		for (size_t k = 0; k < w->p->nsites; k++) {
 			const struct csite *s = &w->p->sites[k];
-			char *real = real_path(s->path);
+			char *real = path_to_write(s->path);
 			size_t f;
 			for (f = 0; f < nf && strcmp(fv[f].real, real) != 0; f++)
 				;
@@ -170,7 +170,7 @@ static int same_binding_now(const struct report *after, const struct row *w)
 	return 0;
 }
 
-int cmd_apply(struct session *ss, const char *confirm, int force, int format)
+int portcheck_apply(struct session *ss, const char *confirm, int force, int format)
 {
 	struct report *r = &ss->r;
 	size_t nf, nmanual = 0;
@@ -257,7 +257,7 @@ int cmd_apply(struct session *ss, const char *confirm, int force, int format)
 	struct session after;
 	int saved = msg_verbosity;
 	msg_verbosity = 0;
-	int rc = load_session(&after, &ss->files, r->lo, r->hi);
+	int rc = session_load(&after, &ss->files, r->lo, r->hi);
 	msg_verbosity = saved;
 	int ok = rc == DG_OK;
 	for (size_t i = 0; ok && i < r->nrows; i++)

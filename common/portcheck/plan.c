@@ -56,7 +56,7 @@ static int row_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-void plan(struct report *r, const struct listener_list *ls)
+void plan_ports(struct report *r, const struct listener_list *ls)
 {
 	struct taken *t = xcalloc(1, sizeof *t);
 	for (size_t i = 0; i < ls->n; i++)

@@ -57,7 +57,7 @@ struct session {
 int parse_range_option(const char *range, int *lo, int *hi);
 /* Read the compose files, the ports in use, and analyze: DG_OK, or the
  * status of what went wrong (reported); session_free in every case. */
-int load_session(struct session *ss, const struct strvec *files, int lo, int hi);
+int session_load(struct session *ss, const struct strvec *files, int lo, int hi);
 void session_free(struct session *ss);
 
 /* format: FMT_HUMAN, FMT_TSV or FMT_JSON (base/output.h). */
@@ -66,8 +66,8 @@ void print_plan(const struct report *r, int format);
 
 /* Apply the plan of ss (confirm: the --confirm value or NULL; force: replace
  * an earlier FILE.backup): an exit status. */
-int cmd_apply(struct session *ss, const char *confirm, int force, int format);
+int portcheck_apply(struct session *ss, const char *confirm, int force, int format);
 /* Put the FILE.backup copies back (given: the -f files): an exit status. */
-int cmd_rollback(const struct strvec *given);
+int portcheck_rollback(const struct strvec *given);
 
 #endif

@@ -12,7 +12,7 @@
 #include "model/config.h"
 #include "portcheck/impl.h"
 
-int cmd_rollback(const struct strvec *given)
+int portcheck_rollback(const struct strvec *given)
 {
 	struct strvec files = STRVEC_INIT;
 	int rc = compose_find(given->v, given->n, &files, 1);
@@ -43,7 +43,7 @@ int cmd_rollback(const struct strvec *given)
 	int failed = 0;
 	struct strvec done = STRVEC_INIT;
 	for (size_t i = 0; i < cand.n; i++) {
-		char *real = real_path(cand.v[i]);
+		char *real = path_to_write(cand.v[i]);
 		int seen = 0;
 		for (size_t j = 0; j < done.n; j++)
 			seen |= strcmp(done.v[j], real) == 0;

@@ -16,7 +16,7 @@ int parse_range_option(const char *range, int *lo, int *hi)
 	return 0;
 }
 
-int load_session(struct session *ss, const struct strvec *files, int lo, int hi)
+int session_load(struct session *ss, const struct strvec *files, int lo, int hi)
 {
 	memset(ss, 0, sizeof *ss);
 	for (size_t i = 0; i < files->n; i++)
@@ -43,7 +43,7 @@ int load_session(struct session *ss, const struct strvec *files, int lo, int hi)
 	}
 	if (sockets_load(&ss->ls) < 0)
 		warn("ports in use on this machine are not checked");
-	analyze(&ss->r, &ss->p, lo, hi, &ss->ls);
+	report_analyze(&ss->r, &ss->p, lo, hi, &ss->ls);
 	ss->analyzed = 1;
 	return DG_OK;
 }
