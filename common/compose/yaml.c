@@ -361,7 +361,8 @@ static void attach(struct loader *L, struct node *n, struct node **root)
 		*root = n;
 }
 
-static int load_file(struct priv *pv, struct cfile *f)
+/* The file's bytes and where its lines start; the size limits first. */
+static int read_text(struct cfile *f)
 {
 	struct stat st;
 	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
@@ -392,7 +393,14 @@ static int load_file(struct priv *pv, struct cfile *f)
 		return -1;
 	}
 	index_lines(f);
+	return 0;
+}
 
+/* libyaml's events into a tree of nodes, each document flattened. */
+static int load_file(struct priv *pv, struct cfile *f)
+{
+	if (read_text(f) < 0)
+		return -1;
 	struct loader L;
 	memset(&L, 0, sizeof L);
 	L.pv = pv;

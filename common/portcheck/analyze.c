@@ -78,12 +78,9 @@ static void sort_findings(struct report *r)
 		qsort(r->fv, r->nf, sizeof *r->fv, finding_cmp);
 }
 
-void report_analyze(struct report *r, struct compose_project *p, int lo, int hi, const struct listener_list *ls)
+/* A row per published port, in the order of the services and their ports. */
+static void collect_rows(struct report *r, struct compose_project *p)
 {
-	memset(r, 0, sizeof *r);
-	r->p = p;
-	r->lo = lo;
-	r->hi = hi;
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct cservice *s = &p->services[i];
 		if (s->family != DBF_NONE)
@@ -98,13 +95,18 @@ void report_analyze(struct report *r, struct compose_project *p, int lo, int hi,
 			w->db = s->family != DBF_NONE;
 		}
 	}
+}
+
+/* Out of the range, exposed, in use, and conflicts between bindings. */
+static void check_bindings(struct report *r, const struct listener_list *ls)
+{
 	char pb[32], qb[32];
 	for (size_t i = 0; i < r->nrows; i++) {
 		struct row *w = &r->rows[i];
 		const struct cport *pt = w->p;
 		if (!pt->pub_lo)
 			continue;
-		if (w->db && (pt->pub_lo < lo || pt->pub_hi > hi))
+		if (w->db && (pt->pub_lo < r->lo || pt->pub_hi > r->hi))
 			w->flags |= F_RANGE;
 		if (w->db && (!*pt->host_ip || !strcmp(pt->host_ip, "0.0.0.0") || !strcmp(pt->host_ip, "::")))
 			w->flags |= F_EXPOSED;
@@ -134,8 +136,13 @@ void report_analyze(struct report *r, struct compose_project *p, int lo, int hi,
 			            dbrow == w ? pb : qb, pt->proto, other->s->name, other->p->file, other->p->line, same);
 		}
 	}
-	/* The same container port published again by a later file: compose
-	 * appends ports lists, so an override does not replace the base's. */
+}
+
+/* The same container port published again by a later file: compose
+ * appends ports lists, so an override does not replace the base's. */
+static void check_published_twice(struct report *r)
+{
+	char pb[32], qb[32];
 	for (size_t i = 0; i < r->nrows; i++) {
 		struct row *w = &r->rows[i];
 		if (!w->db || !w->p->pub_lo)
@@ -160,7 +167,12 @@ void report_analyze(struct report *r, struct compose_project *p, int lo, int hi,
 				            "port %d is repeated from %s:%d; compose keeps one binding", w->p->pub_lo,
 				            w->p->sites[0].path, w->p->sites[0].line);
 	}
-	plan_ports(r, ls);
+}
+
+/* The findings about each database port, with the plan's suggestion. */
+static void port_findings(struct report *r)
+{
+	char pb[32], qb[32];
 	for (size_t i = 0; i < r->nrows; i++) {
 		struct row *w = &r->rows[i];
 		const struct cport *pt = w->p;
@@ -175,7 +187,7 @@ void report_analyze(struct report *r, struct compose_project *p, int lo, int hi,
 		port_str(qb, sizeof qb, w->new_lo, w->new_hi);
 		if (w->flags & F_RANGE)
 			add_finding(r, 0, "out-of-range", pt->file, pt->line, w->s->name, "host port %s is outside %d-%d; %s%s",
-			            pb, lo, hi, w->new_lo ? "suggested " : "", w->new_lo ? qb : w->why_manual);
+			            pb, r->lo, r->hi, w->new_lo ? "suggested " : "", w->new_lo ? qb : w->why_manual);
 		if (w->busy) {
 			char owner[96];
 			listener_owner(w->busy, owner, sizeof owner);
@@ -191,9 +203,10 @@ void report_analyze(struct report *r, struct compose_project *p, int lo, int hi,
 			            "host port %s is published on every interface, so the %s is reachable "
 			            "from the network; bind it to 127.0.0.1", pb, w->s->family == DBF_ADMIN ? "admin UI" : "database");
 	}
-	for (size_t i = 0; i < p->nservices; i++)
-		if (p->services[i].family != DBF_NONE && p->services[i].family != DBF_ADMIN)
-			check_protection(r, &p->services[i]);
+}
+
+static void volume_notes(struct report *r, const struct compose_project *p)
+{
 	for (size_t i = 0; i < p->nvolumes; i++) {
 		const struct cvolume *v = &p->volumes[i];
 		if (v->external)
@@ -205,6 +218,23 @@ void report_analyze(struct report *r, struct compose_project *p, int lo, int hi,
 			            "volume '%s' has the fixed name '%s': every project using that name shares its data",
 			            v->name, v->fixed_name);
 	}
+}
+
+void report_analyze(struct report *r, struct compose_project *p, int lo, int hi, const struct listener_list *ls)
+{
+	memset(r, 0, sizeof *r);
+	r->p = p;
+	r->lo = lo;
+	r->hi = hi;
+	collect_rows(r, p);
+	check_bindings(r, ls);
+	check_published_twice(r);
+	plan_ports(r, ls);
+	port_findings(r);
+	for (size_t i = 0; i < p->nservices; i++)
+		if (p->services[i].family != DBF_NONE && p->services[i].family != DBF_ADMIN)
+			check_protection(r, &p->services[i]);
+	volume_notes(r, p);
 	sort_findings(r);
 }
 

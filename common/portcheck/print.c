@@ -133,83 +133,87 @@ static const struct cservice *service_named(const struct report *r, const char *
 	return NULL;
 }
 
-void print_validate(const struct report *r, int format)
+static void validate_human(const struct report *r)
 {
-	char st[128], sug[32], pb[32], tg[32], where[512], src[256];
-	if (format == FMT_HUMAN) {
-		static const char *const head[] = { "SERVICE", "ENGINE", "ADDRESS", "PORT", "TARGET", "STATUS", "SUGGESTED", "WRITTEN AT" };
-		struct table t = { 8, STRVEC_INIT };
-		table_row(&t, head);
-		for (size_t i = 0; i < r->nrows; i++) {
-			const struct row *w = &r->rows[i];
-			if (!w->db)
-				continue;
-			flags_text(w->flags, st, sizeof st);
-			port_str(pb, sizeof pb, w->p->pub_lo, w->p->pub_hi);
-			port_str(tg, sizeof tg, w->p->tgt_lo, w->p->tgt_hi);
-			snprintf(tg + strlen(tg), sizeof tg - strlen(tg), "/%s", w->p->proto);
-			if (w->new_lo)
-				port_str(sug, sizeof sug, w->new_lo, w->new_hi);
-			else
-				snprintf(sug, sizeof sug, "%s", w->change ? "none free" : "-");
-			const char *cols[] = { w->s->name, engine_of(w->s), *w->p->host_ip ? w->p->host_ip : "*",
-			                       w->p->pub_lo ? pb : "random", tg, w->p->pub_lo ? st : "-", sug,
-			                       where_text(w->p, where, sizeof where) };
-			table_row(&t, cols);
-		}
-		table_print(&t);
-		if (r->nf)
-			putchar('\n');
-		for (size_t i = 0; i < r->nf; i++) {
-			const struct finding *f = &r->fv[i];
-			printf("%s:%d: %s%s%s%s\n", f->file, f->line, f->note ? "note: " : "", f->service ? f->service : "",
-			       f->service ? ": " : "", f->msg);
-		}
-		return;
-	}
-	if (format == FMT_TSV) {
-		puts("kind\tservice\tengine\tfile\tline\thost_ip\tpublished\ttarget\tprotocol\tstatus\tsuggested\tsource\tdetail");
-		for (size_t i = 0; i < r->nrows; i++) {
-			const struct row *w = &r->rows[i];
-			if (!w->db)
-				continue;
-			flags_text(w->flags, st, sizeof st);
-			port_str(pb, sizeof pb, w->p->pub_lo, w->p->pub_hi);
-			port_str(tg, sizeof tg, w->p->tgt_lo, w->p->tgt_hi);
+	char st[128], sug[32], pb[32], tg[32], where[512];
+	static const char *const head[] = { "SERVICE", "ENGINE", "ADDRESS", "PORT", "TARGET", "STATUS", "SUGGESTED", "WRITTEN AT" };
+	struct table t = { 8, STRVEC_INIT };
+	table_row(&t, head);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct row *w = &r->rows[i];
+		if (!w->db)
+			continue;
+		flags_text(w->flags, st, sizeof st);
+		port_str(pb, sizeof pb, w->p->pub_lo, w->p->pub_hi);
+		port_str(tg, sizeof tg, w->p->tgt_lo, w->p->tgt_hi);
+		snprintf(tg + strlen(tg), sizeof tg - strlen(tg), "/%s", w->p->proto);
+		if (w->new_lo)
 			port_str(sug, sizeof sug, w->new_lo, w->new_hi);
-			char owner[96] = "";
-			if (w->busy)
-				listener_owner(w->busy, owner, sizeof owner);
-			const char *cols[] = { "port", w->s->name, engine_of(w->s), w->p->file, NULL, w->p->host_ip,
-			                       w->p->pub_lo ? pb : "", tg, w->p->proto, w->p->pub_lo ? st : "random",
-			                       w->p->pub_lo && w->new_lo ? sug : "", source_text(w->p, src, sizeof src),
-			                       w->busy ? owner : w->why_manual };
-			for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
-				if (c)
-					putchar('\t');
-				if (c == 4)
-					printf("%d", w->p->line);
-				else
-					tsv_field(stdout, cols[c]);
-			}
-			putchar('\n');
-		}
-		for (size_t i = 0; i < r->nf; i++) {
-			const struct finding *f = &r->fv[i];
-			printf("%s\t", f->note ? "note" : "finding");
-			tsv_field(stdout, f->service);
-			putchar('\t');
-			tsv_field(stdout, f->service ? engine_of(service_named(r, f->service)) : "");
-			putchar('\t');
-			tsv_field(stdout, f->file);
-			printf("\t%d\t\t\t\t\t", f->line);
-			tsv_field(stdout, f->kind);
-			printf("\t\t\t");
-			tsv_field(stdout, f->msg);
-			putchar('\n');
-		}
-		return;
+		else
+			snprintf(sug, sizeof sug, "%s", w->change ? "none free" : "-");
+		const char *cols[] = { w->s->name, engine_of(w->s), *w->p->host_ip ? w->p->host_ip : "*",
+		                       w->p->pub_lo ? pb : "random", tg, w->p->pub_lo ? st : "-", sug,
+		                       where_text(w->p, where, sizeof where) };
+		table_row(&t, cols);
 	}
+	table_print(&t);
+	if (r->nf)
+		putchar('\n');
+	for (size_t i = 0; i < r->nf; i++) {
+		const struct finding *f = &r->fv[i];
+		printf("%s:%d: %s%s%s%s\n", f->file, f->line, f->note ? "note: " : "", f->service ? f->service : "",
+		       f->service ? ": " : "", f->msg);
+	}
+}
+
+static void validate_tsv(const struct report *r)
+{
+	char st[128], sug[32], pb[32], tg[32], src[256];
+	puts("kind\tservice\tengine\tfile\tline\thost_ip\tpublished\ttarget\tprotocol\tstatus\tsuggested\tsource\tdetail");
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct row *w = &r->rows[i];
+		if (!w->db)
+			continue;
+		flags_text(w->flags, st, sizeof st);
+		port_str(pb, sizeof pb, w->p->pub_lo, w->p->pub_hi);
+		port_str(tg, sizeof tg, w->p->tgt_lo, w->p->tgt_hi);
+		port_str(sug, sizeof sug, w->new_lo, w->new_hi);
+		char owner[96] = "";
+		if (w->busy)
+			listener_owner(w->busy, owner, sizeof owner);
+		const char *cols[] = { "port", w->s->name, engine_of(w->s), w->p->file, NULL, w->p->host_ip,
+		                       w->p->pub_lo ? pb : "", tg, w->p->proto, w->p->pub_lo ? st : "random",
+		                       w->p->pub_lo && w->new_lo ? sug : "", source_text(w->p, src, sizeof src),
+		                       w->busy ? owner : w->why_manual };
+		for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
+			if (c)
+				putchar('\t');
+			if (c == 4)
+				printf("%d", w->p->line);
+			else
+				tsv_field(stdout, cols[c]);
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < r->nf; i++) {
+		const struct finding *f = &r->fv[i];
+		printf("%s\t", f->note ? "note" : "finding");
+		tsv_field(stdout, f->service);
+		putchar('\t');
+		tsv_field(stdout, f->service ? engine_of(service_named(r, f->service)) : "");
+		putchar('\t');
+		tsv_field(stdout, f->file);
+		printf("\t%d\t\t\t\t\t", f->line);
+		tsv_field(stdout, f->kind);
+		printf("\t\t\t");
+		tsv_field(stdout, f->msg);
+		putchar('\n');
+	}
+}
+
+static void validate_json(const struct report *r)
+{
+	char pb[32];
 	printf("{");
 	jkey("compliant", 0);
 	printf(r->nfindings ? "false" : "true");
@@ -311,6 +315,16 @@ void print_validate(const struct report *r, int format)
 		putchar(']');
 	}
 	printf("}\n");
+}
+
+void print_validate(const struct report *r, int format)
+{
+	if (format == FMT_HUMAN)
+		validate_human(r);
+	else if (format == FMT_TSV)
+		validate_tsv(r);
+	else
+		validate_json(r);
 }
 
 static const char *action_of(const struct row *w)
