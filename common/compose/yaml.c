@@ -370,11 +370,13 @@ static int read_text(struct cfile *f)
 		error("cannot open '%s':", f->path);
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		if (!S_ISREG(st.st_mode))
-			error("%s:1: not a regular file", f->path);
-		else
-			error("cannot read '%s':", f->path);
+	if (fstat(fd, &st) < 0) {
+		error("cannot read '%s':", f->path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error("%s:1: not a regular file", f->path);
 		close(fd);
 		return -1;
 	}
