@@ -66,7 +66,7 @@ db-restore_LAYERS  = restore snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
 safe-run_LAYERS    = store model base
 safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread
-portcheck_LAYERS   = portcheck compose model base
+portcheck_LAYERS   = cli portcheck compose model base
 portcheck_LIBS     = $(YAML_LIBS) $(CRYPTO_LIBS)
 
 all: $(PROGS)

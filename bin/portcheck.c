@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "model/config.h"
 #include "base/exitcodes.h"
 #include "base/io.h"
@@ -81,18 +82,14 @@ static enum command parse_command(const char *cmd)
 
 static void parse_options(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_RANGE = 256, OPT_FORMAT, OPT_CONFIRM, OPT_FORCE, OPT_VERSION };
+	enum { OPT_RANGE = CLI_OPT_FIRST, OPT_FORMAT, OPT_CONFIRM, OPT_FORCE };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
 		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:f:", longopts, NULL)) != -1) {
@@ -100,23 +97,11 @@ static void parse_options(int argc, char **argv, struct opts *o)
 		case 'f': sv_push(&o->given, optarg); break;
 		case OPT_RANGE: o->range = optarg; break;
 		case OPT_FORMAT:
-			o->format = out_format_parse(optarg);
-			if (o->format < 0 || o->format == FMT_ENV) {
-				error("unknown format '%s'; use human, tsv or json", optarg);
-				usage(DG_USAGE);
-			}
+			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
 			break;
 		case OPT_CONFIRM: o->confirm = optarg; break;
 		case OPT_FORCE: o->force = 1; break;
-		case 'C':
-			if (chdir(optarg) < 0)
-				die(DG_USAGE, "cannot change to '%s':", optarg);
-			break;
-		case 'q': msg_verbosity = 0; break;
-		case 'v': msg_verbosity = 2; break;
-		case 'h': usage(DG_OK); break;
-		case OPT_VERSION: print_version();
-		default: usage(DG_USAGE);
+		default: cli_common(opt, optarg, usage);
 		}
 	}
 	const char *cmd = optind < argc ? argv[optind++] : "validate";
