@@ -25,12 +25,17 @@ void copy_with_db(struct target *dst, const struct target *t, const char *db);
 char *name_prefix(const char *db);
 /* <prefix>__dbguard_<kind>[<generation>]_<pid>. */
 char *scratch_name(const char *db, const char *kind);
-/* LIKE pattern matching every name scratch_name() makes for db. */
-char *scratch_pattern(const char *db);
 /* The pid at the end of one of our names, or 0. */
 long name_pid(const char *name);
 /* Is pid a db-restore still running (its scratch is then no leftover)? */
 int restore_running(long pid);
+/* Drop the scratch databases of db on c's server that db-restores now
+ * gone left behind, saying so.  The engine's parts: list_sql, the query
+ * listing the databases whose names match the LIKE literal lit (one
+ * encoded field a row, see struct rows); drop, dropping one (a failure is
+ * its warning). */
+void drop_leftovers(struct dbconn *c, const char *db, char *(*list_sql)(const char *lit),
+                    void (*drop)(struct dbconn *c, const char *name));
 
 /* ------------------------------------------------- hex-encoded results */
 

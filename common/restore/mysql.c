@@ -269,6 +269,18 @@ static char *my_ident(struct dbconn *c, const char *a, const char *b)
 	return r;
 }
 
+/* Drop the schema name; a failure is a warning naming it as what. */
+static void my_drop(struct dbconn *c, const char *name, const char *what)
+{
+	char err[ERRLEN];
+	char *q = my_ident(c, name, NULL);
+	char *sql = xasprintf("DROP DATABASE IF EXISTS %s", q);
+	if (db_exec(c, sql, err, sizeof err) < 0)
+		warn("cannot drop the %s '%s': %s", what, name, err);
+	free(q);
+	free(sql);
+}
+
 char *state_path(const struct restore_opts *o)
 {
 	return o->store && o->dbkey ? xasprintf("%s/.restore-%s.state", o->store, o->dbkey) : NULL;
@@ -551,19 +563,11 @@ int my_run(const struct target *t, const struct restore_input *in,
 		rc = m == 0 ? DG_OK : DG_NO;
 		if (m == 0 || m == -2) {
 			/* Done, or put back from the safety snapshot: nothing to finish. */
-			char *qo = my_ident(c, old, NULL);
-			sql = xasprintf("DROP DATABASE IF EXISTS %s", qo);
-			if (db_exec(c, sql, err, sizeof err) < 0)
-				warn("cannot drop the schema '%s': %s", old, err);
-			free(qo);
-			free(sql);
+			my_drop(c, old, "schema");
 			state_remove(o);
 		}
 	}
-	sql = xasprintf("DROP DATABASE IF EXISTS %s", qs);
-	if (db_exec(c, sql, err, sizeof err) < 0)
-		warn("cannot drop the scratch schema '%s': %s", scratch, err);
-	free(sql);
+	my_drop(c, scratch, "scratch schema");
 	free(qs);
 out:
 	free(scratch);
@@ -574,36 +578,24 @@ out:
 	return rc;
 }
 
-void my_cleanup(struct dbconn *c, const char *db)
+/* The schemas whose names match the LIKE literal lit. */
+static char *my_list_sql(const char *lit)
 {
-	char err[ERRLEN];
-	char *pat = scratch_pattern(db);
-	char *lit = db_quote_literal(c, pat);
 	char *f = myf("SCHEMA_NAME");
 	char *sql = xasprintf("SELECT GROUP_CONCAT(%s SEPARATOR ' ') FROM information_schema.SCHEMATA"
 	                      " WHERE SCHEMA_NAME LIKE %s", f, lit);
-	struct rows r;
-	if (query_rows(c, sql, 1, &r, err, sizeof err) == 0) {
-		for (size_t i = 0; i < r.n; i++) {
-			const char *name = CELL(&r, i, 0);
-			if (!name || restore_running(name_pid(name)))
-				continue;
-			info("removing '%s', left by an interrupted db-restore", name);
-			char *q = my_ident(c, name, NULL);
-			char *drop = xasprintf("DROP DATABASE IF EXISTS %s", q);
-			if (db_exec(c, drop, err, sizeof err) < 0)
-				warn("cannot drop the schema '%s': %s", name, err);
-			free(q);
-			free(drop);
-		}
-		rows_free(&r);
-	} else {
-		warn("cannot look for leftovers of interrupted restores: %s", err);
-	}
-	free(pat);
-	free(lit);
 	free(f);
-	free(sql);
+	return sql;
+}
+
+static void my_drop_schema(struct dbconn *c, const char *name)
+{
+	my_drop(c, name, "schema");
+}
+
+void my_cleanup(struct dbconn *c, const char *db)
+{
+	drop_leftovers(c, db, my_list_sql, my_drop_schema);
 }
 
 /* A restore stopped while replacing: finish it from its snapshot, else go

@@ -125,7 +125,7 @@ static int pg_create(struct dbconn *c, const char *name, const struct pginfo *pi
 	return rc;
 }
 
-static void pg_drop(struct dbconn *c, const char *name, int quietly)
+static void pg_drop(struct dbconn *c, const char *name)
 {
 	char err[ERRLEN];
 	char *q = db_quote_ident(c, name);
@@ -139,7 +139,7 @@ static void pg_drop(struct dbconn *c, const char *name, int quietly)
 			usleep(250000);
 		rc = db_exec(c, sql, err, sizeof err);
 	}
-	if (rc < 0 && !quietly)
+	if (rc < 0)
 		warn("cannot drop the database '%s': %s", name, err);
 	free(q);
 	free(sql);
@@ -394,7 +394,7 @@ int pg_run(const struct target *t, const struct restore_input *in,
 	if (rc == DG_OK && caught)
 		rc = 128 + caught;
 	if (rc != DG_OK || check_only) {
-		pg_drop(c, scratch, 0);
+		pg_drop(c, scratch);
 		goto out;
 	}
 	pg_copy_properties(c, db, scratch, &pi);
@@ -422,7 +422,7 @@ int pg_run(const struct target *t, const struct restore_input *in,
 		} else {
 			error("cannot swap the restored database in for '%s': %s", db, err);
 		}
-		pg_drop(c, scratch, 0);
+		pg_drop(c, scratch);
 		rc = DG_NO;
 		goto out;
 	}
@@ -432,7 +432,7 @@ int pg_run(const struct target *t, const struct restore_input *in,
 	else if (o->keep_old)
 		info("the replaced database is kept as '%s'", old);
 	else
-		pg_drop(c, old, 0);
+		pg_drop(c, old);
 	rc = DG_OK;
 out:
 	pginfo_free(&pi);
@@ -442,29 +442,17 @@ out:
 	return rc;
 }
 
-void pg_cleanup(struct dbconn *c, const char *db)
+/* The databases whose names match the LIKE literal lit. */
+static char *pg_list_sql(const char *lit)
 {
-	char err[ERRLEN];
-	char *pat = scratch_pattern(db);
-	char *lit = db_quote_literal(c, pat);
 	char *f = pgf("datname");
 	char *sql = xasprintf("SELECT string_agg(%s, ' ') FROM pg_catalog.pg_database WHERE datname LIKE %s",
 	                      f, lit);
-	struct rows r;
-	if (query_rows(c, sql, 1, &r, err, sizeof err) == 0) {
-		for (size_t i = 0; i < r.n; i++) {
-			const char *name = CELL(&r, i, 0);
-			if (!name || restore_running(name_pid(name)))
-				continue;
-			info("removing '%s', left by an interrupted db-restore", name);
-			pg_drop(c, name, 0);
-		}
-		rows_free(&r);
-	} else {
-		warn("cannot look for leftovers of interrupted restores: %s", err);
-	}
-	free(pat);
-	free(lit);
 	free(f);
-	free(sql);
+	return sql;
+}
+
+void pg_cleanup(struct dbconn *c, const char *db)
+{
+	drop_leftovers(c, db, pg_list_sql, pg_drop);
 }

@@ -116,7 +116,7 @@ char *scratch_name(const char *db, const char *kind)
 }
 
 /* LIKE pattern matching every name scratch_name() makes for db. */
-char *scratch_pattern(const char *db)
+static char *scratch_pattern(const char *db)
 {
 	char *p = name_prefix(db);
 	struct strbuf sb = STRBUF_INIT;
@@ -161,6 +161,31 @@ int restore_running(long pid)
 	comm[n] = '\0';
 	comm[strcspn(comm, "\n")] = '\0';
 	return strcmp(comm, "db-restore") == 0;
+}
+
+void drop_leftovers(struct dbconn *c, const char *db, char *(*list_sql)(const char *lit),
+                    void (*drop)(struct dbconn *c, const char *name))
+{
+	char err[ERRLEN];
+	char *pat = scratch_pattern(db);
+	char *lit = db_quote_literal(c, pat);
+	char *sql = list_sql(lit);
+	struct rows r;
+	if (query_rows(c, sql, 1, &r, err, sizeof err) == 0) {
+		for (size_t i = 0; i < r.n; i++) {
+			const char *name = CELL(&r, i, 0);
+			if (!name || restore_running(name_pid(name)))
+				continue;
+			info("removing '%s', left by an interrupted db-restore", name);
+			drop(c, name);
+		}
+		rows_free(&r);
+	} else {
+		warn("cannot look for leftovers of interrupted restores: %s", err);
+	}
+	free(pat);
+	free(lit);
+	free(sql);
 }
 
 static int hexval(int c)
