@@ -2,13 +2,11 @@
  * snapshot of the current state taken, and never a half-restored database.
  * Choosing the snapshot and the target, the summary and the safety
  * snapshot, and the loading and swapping are in common/restore/. */
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/exitcodes.h"
@@ -20,7 +18,6 @@
 #include "model/classify.h"
 #include "model/config.h"
 #include "model/confirm.h"
-#include "model/dburl.h"
 #include "model/project.h"
 #include "model/target.h"
 #include "resolve/resolve.h"
@@ -76,9 +73,9 @@ static void usage(int status)
 }
 
 struct opts {
-	const char *url, *confirm, *into, *meta_file, *snapshot;
-	int target_n, test_run, allow_production, no_safety, keep_old, terminate, unverified;
-	int check, list, all, format;
+	struct pick_opts pick;  /* SNAPSHOT, --meta, --url, --target, --into, --check, ... */
+	const char *confirm;
+	int test_run, allow_production, no_safety, unverified, list, all, format;
 };
 
 /* What every mode shares: the project, its store, the configured targets. */
@@ -86,42 +83,32 @@ struct ctx {
 	char *project, *store;
 	struct target_list targets;
 	int ti;                         /* the configured target named, -1 when none */
-};
-
-/* A snapshot on its way into a target: --check, and a restore. */
-struct job {
-	struct picked_snapshot snap;
-	struct target tgt;
-	int index;                      /* tgt's place among the targets, -1 for a URL or --into */
-	struct target_now now;
-	char *dbkey, *safety;
-	int fd;
-	struct restore_input in;
-	struct restore_opts ropt;
+	struct target_now now;          /* what the target holds before a restore */
+	char *safety;                   /* the safety snapshot taken */
 };
 
 /* The options that do not go together: exits 2 saying why. */
 static void check_usage(const struct opts *o)
 {
-	if (o->list + o->check > 1 || (o->list && o->snapshot)) {
+	if (o->list + o->pick.check > 1 || (o->list && o->pick.snapshot)) {
 		error("--list takes no snapshot and goes with no --check");
 		usage(DG_USAGE);
 	}
-	if (o->url && o->target_n > 1) {
-		error("--url names the only target: --target=%d does not go with it", o->target_n);
+	if (o->pick.url && o->pick.target_n > 1) {
+		error("--url names the only target: --target=%d does not go with it", o->pick.target_n);
 		usage(DG_USAGE);
 	}
-	int from_stdin = o->snapshot && strcmp(o->snapshot, "-") == 0;
-	if ((o->meta_file || o->unverified) && !from_stdin) {
+	int from_stdin = o->pick.snapshot && strcmp(o->pick.snapshot, "-") == 0;
+	if ((o->pick.meta_file || o->unverified) && !from_stdin) {
 		error("--meta and --unverified are for a snapshot read from standard input ('-')");
 		usage(DG_USAGE);
 	}
-	if (from_stdin && !o->meta_file && !o->unverified) {
+	if (from_stdin && !o->pick.meta_file && !o->unverified) {
 		error("a snapshot on standard input needs its metadata (--meta=FILE), or --unverified"
 		      " to restore it without any check");
 		usage(DG_USAGE);
 	}
-	if (o->check && (o->into || from_stdin)) {
+	if (o->pick.check && (o->pick.into || from_stdin)) {
 		error("--check loads a snapshot file into a throwaway database: no --into, no '-'");
 		usage(DG_USAGE);
 	}
@@ -136,7 +123,7 @@ static int setup(struct ctx *cx, const struct opts *o)
 {
 	cx->project = project_dir_find();
 	int errors = config_load(cx->project);
-	struct resolve_opts ro = { o->url, o->test_run, NULL };
+	struct resolve_opts ro = { o->pick.url, o->test_run, NULL };
 	resolve_targets(&ro, &cx->targets);
 	errors += cx->targets.config_errors;
 	cx->store = store_dir(cx->project);
@@ -144,12 +131,12 @@ static int setup(struct ctx *cx, const struct opts *o)
 	if (errors)
 		return DG_USAGE;
 	size_t n = cx->targets.n;
-	if (o->target_n > 0 && (size_t)o->target_n > n) {
-		error("--target=%d: %zu database%s configured here (see db-envcheck)", o->target_n, n,
+	if (o->pick.target_n > 0 && (size_t)o->pick.target_n > n) {
+		error("--target=%d: %zu database%s configured here (see db-envcheck)", o->pick.target_n, n,
 		      n == 1 ? " is" : "s are");
 		return DG_USAGE;
 	}
-	cx->ti = n ? (o->target_n ? o->target_n - 1 : 0) : -1;
+	cx->ti = n ? (o->pick.target_n ? o->pick.target_n - 1 : 0) : -1;
 	return DG_OK;
 }
 
@@ -171,37 +158,9 @@ static int do_list(struct ctx *cx, const struct opts *o)
 	return DG_OK;
 }
 
-/* The snapshot, verified before anything else happens; the target; the
- * stream opened. */
-static int open_job(struct ctx *cx, const struct opts *o, struct job *j)
+static int do_check(struct ctx *cx, const struct opts *o, struct restore_job *j)
 {
-	const struct target *t = cx->ti >= 0 ? &cx->targets.v[cx->ti] : NULL;
-	int rc = pick_snapshot(o->snapshot, o->meta_file, cx->store, t, &j->snap);
-	if (rc != DG_OK)
-		return rc;
-	struct pick_target_opts po = { o->url, o->target_n, o->into, o->check };
-	rc = pick_target(&cx->targets, cx->ti, &j->snap, &po, &j->tgt, &j->index);
-	if (rc != DG_OK)
-		return rc;
-	j->dbkey = store_dbkey(&j->tgt);
-	struct restore_opts ropt = { o->terminate, o->keep_old, cx->store, j->dbkey, j->snap.path, NULL };
-	j->ropt = ropt;
-	const char *path = j->snap.path;
-	j->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-	if (j->fd < 0) {
-		error("cannot open '%s':", path);
-		return DG_NO;
-	}
-	struct stat st;
-	struct restore_input in = { j->fd, j->snap.name, j->snap.m,
-	                            path && fstat(j->fd, &st) == 0 ? (unsigned long long)st.st_size : 0 };
-	j->in = in;
-	return DG_OK;
-}
-
-static int do_check(struct ctx *cx, const struct opts *o, struct job *j)
-{
-	int status = open_job(cx, o, j);
+	int status = restore_job_open(j, &o->pick, cx->store, &cx->targets, cx->ti);
 	if (status != DG_OK)
 		return status;
 	status = restore_prepare(&j->tgt, &j->ropt, 0);
@@ -220,36 +179,36 @@ static int do_check(struct ctx *cx, const struct opts *o, struct job *j)
 }
 
 /* What is there now, the class, the confirmation, the other sessions. */
-static int confirm(const struct opts *o, struct job *j)
+static int confirm(struct ctx *cx, const struct opts *o, struct restore_job *j)
 {
 	int will_prompt = !o->confirm && !(getenv("DBGUARD_CONFIRM") && *getenv("DBGUARD_CONFIRM")) &&
 	                  term_can_prompt();
 	/* --into refuses a database that holds anything, unless confirmed. */
-	int rc = target_now_read(&j->tgt, &j->now, will_prompt, will_prompt || o->into);
+	int rc = target_now_read(&j->tgt, &cx->now, will_prompt, will_prompt || o->pick.into);
 	if (rc != DG_OK && rc != DG_NOTHING)
 		return rc;
 	classify_target(&j->tgt);
 	const char *name = target_confirm_name(&j->tgt);
-	if (class_refused(j->tgt.cls) && j->now.exists && !o->allow_production) {
+	if (class_refused(j->tgt.cls) && cx->now.exists && !o->allow_production) {
 		error("refusing to restore into %s database '%s': %s; add --allow-production (and confirm)"
 		      " if you mean it; nothing was changed", tclass_name(j->tgt.cls), name, j->tgt.rule);
 		return DG_NO;
 	}
-	if (!o->into || (j->now.exists && j->now.tables != 0)) {
+	if (!o->pick.into || (cx->now.exists && cx->now.tables != 0)) {
 		if (will_prompt)
-			print_summary(&j->tgt, &j->now, j->snap.name, j->snap.m);
-		char *what = confirm_question(name, j->snap.name, j->snap.m, o->into != NULL);
+			print_summary(&j->tgt, &cx->now, j->snap.name, j->snap.m);
+		char *what = confirm_question(name, j->snap.name, j->snap.m, o->pick.into != NULL);
 		rc = target_confirm(&j->tgt, o->confirm, what);
 		free(what);
 		if (rc != DG_OK)
 			return rc;
 	}
-	return j->now.exists ? restore_sessions(&j->tgt, o->terminate) : DG_OK;
+	return cx->now.exists ? restore_sessions(&j->tgt, o->pick.terminate) : DG_OK;
 }
 
 /* Under the target's lock in the store: clean up after killed runs, finish
  * one that stopped while replacing. */
-static int prepare(struct ctx *cx, struct job *j, const char *name)
+static int prepare(struct ctx *cx, struct restore_job *j, const char *name)
 {
 	if (store_ensure(cx->store) < 0) {
 		error("cannot create the snapshot store '%s':", cx->store);
@@ -269,39 +228,11 @@ static int prepare(struct ctx *cx, struct job *j, const char *name)
 	return rc;
 }
 
-/* What was restored, and how to undo it: the same target again (a URL
- * only without its password) and the safety snapshot. */
-static void report_restored(const struct opts *o, const struct job *j, const char *name)
+static int do_restore(struct ctx *cx, const struct opts *o, struct restore_job *j)
 {
-	const struct snapshot_meta *m = j->snap.m;
-	if (m)
-		info("restored '%s' from '%s': %zu table%s, %lld row%s, every count as recorded", name,
-		     j->snap.name, m->tables.n, m->tables.n == 1 ? "" : "s", m->rows, m->rows == 1 ? "" : "s");
-	else
-		info("restored '%s' from %s (unverified)", name, j->snap.name);
-	if (!j->safety)
-		return;
-	char target_opt[32] = "";
-	if (j->index > 0)
-		snprintf(target_opt, sizeof target_opt, "--target=%d ", j->index + 1);
-	char *where = NULL;
-	if (o->into && !into_is_url(o->into)) {
-		where = xasprintf("--into='%s' ", o->into);
-	} else if (j->index < 0 && (o->url || o->into)) {
-		char *u = dburl_format(&j->tgt, 0);
-		where = xasprintf("--url='%s' ", u);
-		free(u);
-	}
-	info("to undo it: db-restore %s%s%s'%s'", o->test_run && j->index >= 0 ? "--test-run " : "",
-	     target_opt, where ? where : "", j->safety);
-	free(where);
-}
-
-static int do_restore(struct ctx *cx, const struct opts *o, struct job *j)
-{
-	int status = open_job(cx, o, j);
+	int status = restore_job_open(j, &o->pick, cx->store, &cx->targets, cx->ti);
 	if (status == DG_OK)
-		status = confirm(o, j);
+		status = confirm(cx, o, j);
 	if (status != DG_OK)
 		return status;
 	const char *name = target_confirm_name(&j->tgt);
@@ -309,14 +240,14 @@ static int do_restore(struct ctx *cx, const struct opts *o, struct job *j)
 	if (status != DG_OK)
 		return status;
 	restore_catch_signals();
-	if (!o->no_safety && j->now.exists) {
+	if (!o->no_safety && cx->now.exists) {
 		char *base = j->snap.path ? path_base(j->snap.path) : xstrdup("standard input");
-		j->safety = safety_snapshot(&j->tgt, base);
+		cx->safety = safety_snapshot(&j->tgt, base);
 		free(base);
-		if (!j->safety)
+		if (!cx->safety)
 			return restore_interrupted() ? 128 + restore_interrupted() : DG_NO;
-		info("safety snapshot of '%s' as it is now: %s", name, j->safety);
-		j->ropt.safety_path = j->safety;
+		info("safety snapshot of '%s' as it is now: %s", name, cx->safety);
+		j->ropt.safety_path = cx->safety;
 	}
 	if (restore_interrupted())
 		return 128 + restore_interrupted();
@@ -328,7 +259,7 @@ static int do_restore(struct ctx *cx, const struct opts *o, struct job *j)
 	status = restore_interrupted() ? 128 + restore_interrupted() : restore_load(&j->tgt, &j->in, &j->ropt);
 	store_unlock(lock);
 	if (status == DG_OK)
-		report_restored(o, j, name);
+		print_restored(j, &o->pick, o->test_run, cx->safety);
 	else if (status < 128)
 		error("'%s' was not changed", name);
 	return status;
@@ -342,27 +273,23 @@ static void die_of_signal(int sig)
 }
 
 /* Free everything; a run ended by a signal ends by that signal. */
-static int finish(struct ctx *cx, struct job *j, int status)
+static int finish(struct ctx *cx, struct restore_job *j, int status)
 {
-	free(j->safety);
-	target_now_free(&j->now);
-	if (j->fd > 0)
-		close(j->fd);
-	free(j->dbkey);
-	picked_snapshot_free(&j->snap);
+	free(cx->safety);
+	target_now_free(&cx->now);
 	free(cx->store);
 	free(cx->project);
 	target_list_free(&cx->targets);
 	if (close_stdout() < 0 && status == DG_OK)
 		status = DG_NO;
 	const struct target *t = &j->tgt;
-	if (status >= 128 && status < 128 + 65) {
+	int sig = status >= 128 && status < 128 + 65 ? status - 128 : 0;
+	if (sig)
 		error("interrupted; %s%s%s was not changed", t->val[TF_DATABASE] ? "'" : "",
 		      t->val[TF_DATABASE] ? target_confirm_name(t) : "the database", t->val[TF_DATABASE] ? "'" : "");
-		target_free(&j->tgt);
-		die_of_signal(status - 128);
-	}
-	target_free(&j->tgt);
+	restore_job_free(j);
+	if (sig)
+		die_of_signal(sig);
 	return status;
 }
 
@@ -400,7 +327,7 @@ int main(int argc, char **argv)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:", longopts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_URL: o.url = optarg; break;
+		case OPT_URL: o.pick.url = optarg; break;
 		case OPT_TARGET: {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -408,19 +335,19 @@ int main(int argc, char **argv)
 				error("--target=%s: expected a number from 1 (the primary database)", optarg);
 				usage(DG_USAGE);
 			}
-			o.target_n = (int)n;
+			o.pick.target_n = (int)n;
 			break;
 		}
 		case OPT_TEST_RUN: o.test_run = 1; break;
 		case OPT_CONFIRM: o.confirm = optarg; break;
 		case OPT_ALLOW_PRODUCTION: o.allow_production = 1; break;
 		case OPT_NO_SAFETY: o.no_safety = 1; break;
-		case OPT_KEEP_OLD: o.keep_old = 1; break;
-		case OPT_TERMINATE: o.terminate = 1; break;
-		case OPT_INTO: o.into = optarg; break;
-		case OPT_META: o.meta_file = optarg; break;
+		case OPT_KEEP_OLD: o.pick.keep_old = 1; break;
+		case OPT_TERMINATE: o.pick.terminate = 1; break;
+		case OPT_INTO: o.pick.into = optarg; break;
+		case OPT_META: o.pick.meta_file = optarg; break;
 		case OPT_UNVERIFIED: o.unverified = 1; break;
-		case OPT_CHECK: o.check = 1; break;
+		case OPT_CHECK: o.pick.check = 1; break;
 		case OPT_LIST: o.list = 1; break;
 		case OPT_ALL: o.all = 1; break;
 		case OPT_FORMAT:
@@ -442,7 +369,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		o.snapshot = argv[optind++];
+		o.pick.snapshot = argv[optind++];
 	if (optind < argc) {
 		error("unexpected argument '%s'", argv[optind]);
 		usage(DG_USAGE);
@@ -452,11 +379,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	struct ctx cx;
 	memset(&cx, 0, sizeof cx);
-	struct job j;
+	struct restore_job j;
 	memset(&j, 0, sizeof j);
 	j.fd = -1;
 	int status = setup(&cx, &o);
 	if (status == DG_OK)
-		status = o.list ? do_list(&cx, &o) : o.check ? do_check(&cx, &o, &j) : do_restore(&cx, &o, &j);
+		status = o.list ? do_list(&cx, &o) : o.pick.check ? do_check(&cx, &o, &j) : do_restore(&cx, &o, &j);
 	return finish(&cx, &j, status);
 }

@@ -1,9 +1,11 @@
 /* pick.c — see pick.h. */
 #include "restore/pick.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/exitcodes.h"
 #include "base/io.h"
@@ -159,7 +161,7 @@ static void sqlite_check_target(struct target *out, const struct snapshot_meta *
 }
 
 int pick_target(const struct target_list *l, int ti, const struct picked_snapshot *p,
-                const struct pick_target_opts *po, struct target *out, int *index)
+                const struct pick_opts *po, struct target *out, int *index)
 {
 	const struct snapshot_meta *m = p->m;
 	memset(out, 0, sizeof *out);
@@ -204,4 +206,44 @@ int pick_target(const struct target_list *l, int ti, const struct picked_snapsho
 		}
 	}
 	return DG_OK;
+}
+
+/* ----------------------------------------------------------------- the job */
+
+int restore_job_open(struct restore_job *j, const struct pick_opts *po, const char *store,
+                     const struct target_list *l, int ti)
+{
+	memset(j, 0, sizeof *j);
+	j->fd = -1;
+	int rc = pick_snapshot(po->snapshot, po->meta_file, store, ti >= 0 ? &l->v[ti] : NULL, &j->snap);
+	if (rc != DG_OK)
+		return rc;
+	rc = pick_target(l, ti, &j->snap, po, &j->tgt, &j->index);
+	if (rc != DG_OK)
+		return rc;
+	j->dbkey = store_dbkey(&j->tgt);
+	struct restore_opts ropt = { po->terminate, po->keep_old, store, j->dbkey, j->snap.path, NULL };
+	j->ropt = ropt;
+	const char *path = j->snap.path;
+	j->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	if (j->fd < 0) {
+		error("cannot open '%s':", path);
+		return DG_NO;
+	}
+	struct stat st;
+	struct restore_input in = { j->fd, j->snap.name, j->snap.m,
+	                            path && fstat(j->fd, &st) == 0 ? (unsigned long long)st.st_size : 0 };
+	j->in = in;
+	return DG_OK;
+}
+
+void restore_job_free(struct restore_job *j)
+{
+	if (j->fd > 0)
+		close(j->fd);
+	free(j->dbkey);
+	picked_snapshot_free(&j->snap);
+	target_free(&j->tgt);
+	memset(j, 0, sizeof *j);
+	j->fd = -1;
 }

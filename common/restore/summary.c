@@ -2,6 +2,7 @@
 #include "restore/summary.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -116,6 +117,34 @@ char *confirm_question(const char *name, const char *snap, const struct snapshot
 	char *what = xasprintf("this replaces the database '%s' with the snapshot of %s", name, when);
 	free(when);
 	return what;
+}
+
+void print_restored(const struct restore_job *j, const struct pick_opts *po, int test_run,
+                    const char *safety)
+{
+	const char *name = target_confirm_name(&j->tgt);
+	const struct snapshot_meta *m = j->snap.m;
+	if (m)
+		info("restored '%s' from '%s': %zu table%s, %lld row%s, every count as recorded", name,
+		     j->snap.name, m->tables.n, m->tables.n == 1 ? "" : "s", m->rows, m->rows == 1 ? "" : "s");
+	else
+		info("restored '%s' from %s (unverified)", name, j->snap.name);
+	if (!safety)
+		return;
+	char target_opt[32] = "";
+	if (j->index > 0)
+		snprintf(target_opt, sizeof target_opt, "--target=%d ", j->index + 1);
+	char *where = NULL;
+	if (po->into && !into_is_url(po->into)) {
+		where = xasprintf("--into='%s' ", po->into);
+	} else if (j->index < 0 && (po->url || po->into)) {
+		char *u = dburl_format(&j->tgt, 0);
+		where = xasprintf("--url='%s' ", u);
+		free(u);
+	}
+	info("to undo it: db-restore %s%s%s'%s'", test_run && j->index >= 0 ? "--test-run " : "",
+	     target_opt, where ? where : "", safety);
+	free(where);
 }
 
 char *safety_snapshot(const struct target *t, const char *snapshot_name)

@@ -5,6 +5,7 @@
 #define DBGUARD_RESTORE_SUMMARY_H
 
 #include "model/target.h"
+#include "restore/pick.h"
 #include "store/store.h"
 
 /* What the target holds now. */
@@ -29,6 +30,12 @@ void print_summary(const struct target *t, const struct target_now *n, const cha
 /* The question a confirmation asks before replacing name (into: a
  * non-empty --into database) with the snapshot snap (m NULL: unverified). */
 char *confirm_question(const char *name, const char *snap, const struct snapshot_meta *m, int into);
+
+/* What was restored from where, and with a safety snapshot how to undo
+ * it: the same target again (by --test-run, --target, --into, or a URL
+ * without its password), po as given to restore_job_open. */
+void print_restored(const struct restore_job *j, const struct pick_opts *po, int test_run,
+                    const char *safety);
 
 /* Run db-snap as a child, aimed at t, for a safety snapshot before
  * restoring snapshot_name.  The path it printed, or NULL (reported unless
