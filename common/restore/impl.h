@@ -14,9 +14,6 @@
 
 #define ERRLEN 512
 
-/* The signal that interrupted the restore, or 0 (see restore_catch_signals). */
-extern volatile sig_atomic_t caught;
-
 /* ------------------------------------------------------------ names */
 
 /* A copy of t naming database db. */
@@ -52,10 +49,8 @@ void rows_free(struct rows *r);
  * fields a row.  0, or -1 with err. */
 int query_rows(struct dbconn *c, const char *sql, size_t nf, struct rows *r,
                char *err, size_t errlen);
-/* The SQL of one encoded field: PostgreSQL, MySQL. */
-char *pgf(const char *expr);
-char *myf(const char *expr);
-/* "CONCAT_WS(',', f(e1), f(e2), ...)" */
+/* "CONCAT_WS(',', f(e1), f(e2), ...)", f making the SQL of one encoded
+ * field from an expression (each engine has its own). */
 char *fields_sql(char *(*f)(const char *), const char *const exprs[], size_t n);
 
 /* ------------------------------------------------ streaming the snapshot */
@@ -85,20 +80,19 @@ double now_seconds(void);
 
 /* ------------------------------------------------------------ engines */
 
+/* Each engine's restore_load and restore_check (check_only), its part of
+ * restore_prepare, and for PostgreSQL of restore_sessions. */
+
 /* PostgreSQL (pg.c). */
-int pg_admin(const struct target *t, struct dbconn **c);
-int pg_session_list(struct dbconn *c, const char *db, char **list, char *err, size_t errlen);
-void report_sessions(const char *db, const char *list, int terminate);
 int pg_run(const struct target *t, const struct restore_input *in,
            const struct restore_opts *o, int check_only);
-void pg_cleanup(struct dbconn *c, const char *db);
+int pg_prepare(const struct target *t, const char *db);
+int pg_sessions(const struct target *t, int terminate);
 
 /* MySQL and MariaDB (mysql.c). */
-char *state_path(const struct restore_opts *o);
 int my_run(const struct target *t, const struct restore_input *in,
            const struct restore_opts *o, int check_only);
-void my_cleanup(struct dbconn *c, const char *db);
-int my_repair(const struct target *t, const struct restore_opts *o, int repair);
+int my_prepare(const struct target *t, const struct restore_opts *o, const char *db, int repair);
 
 /* SQLite (sqlite.c). */
 int lite_run(const struct target *t, const struct restore_input *in,

@@ -19,6 +19,12 @@
 #include "base/process.h"
 #include "base/xalloc.h"
 
+/* The SQL of one encoded field (see struct rows). */
+static char *myf(const char *expr)
+{
+	return xasprintf("IFNULL(CONCAT('v', HEX(%s)), 'n')", expr);
+}
+
 struct ddl {
 	char *kind;      /* PROCEDURE FUNCTION VIEW TRIGGER EVENT */
 	char *name;
@@ -281,7 +287,7 @@ static void my_drop(struct dbconn *c, const char *name, const char *what)
 	free(sql);
 }
 
-char *state_path(const struct restore_opts *o)
+static char *state_path(const struct restore_opts *o)
 {
 	return o->store && o->dbkey ? xasprintf("%s/.restore-%s.state", o->store, o->dbkey) : NULL;
 }
@@ -546,8 +552,8 @@ int my_run(const struct target *t, const struct restore_input *in,
 			db_close(sc);
 		}
 	}
-	if (rc == DG_OK && caught)
-		rc = 128 + caught;
+	if (rc == DG_OK && restore_interrupted())
+		rc = 128 + restore_interrupted();
 	if (rc == DG_OK && !check_only && !exists) {
 		char *qd = my_ident(c, db, NULL);
 		sql = xasprintf("CREATE DATABASE %s%s", qd, charset_sql);
@@ -593,14 +599,10 @@ static void my_drop_schema(struct dbconn *c, const char *name)
 	my_drop(c, name, "schema");
 }
 
-void my_cleanup(struct dbconn *c, const char *db)
-{
-	drop_leftovers(c, db, my_list_sql, my_drop_schema);
-}
 
 /* A restore stopped while replacing: finish it from its snapshot, else go
  * back from its safety snapshot.  DG_OK when there is nothing (left) to do. */
-int my_repair(const struct target *t, const struct restore_opts *o, int repair)
+static int my_repair(const struct target *t, const struct restore_opts *o, int repair)
 {
 	char *path = state_path(o);
 	if (!path)
@@ -688,4 +690,24 @@ static int load_snapshot_file(const struct target *t, const char *path, const st
 	close(fd);
 	store_meta_free(&m);
 	return rc;
+}
+
+int my_prepare(const struct target *t, const struct restore_opts *o, const char *db, int repair)
+{
+	int rc = my_repair(t, o, repair);
+	char *p = state_path(o);
+	int pending = p && access(p, F_OK) == 0;
+	free(p);
+	if (rc != DG_OK || pending)
+		return rc;
+	struct dbconn *c;
+	char err[ERRLEN];
+	rc = db_connect_admin(t, &c, err, sizeof err);
+	if (rc != DG_OK) {
+		error("%s", err);
+		return rc;
+	}
+	drop_leftovers(c, db, my_list_sql, my_drop_schema);
+	db_close(c);
+	return DG_OK;
 }

@@ -13,6 +13,12 @@
 #include "base/msg.h"
 #include "base/xalloc.h"
 
+/* The SQL of one encoded field (see struct rows). */
+static char *pgf(const char *expr)
+{
+	return xasprintf("coalesce('v' || encode(convert_to((%s)::text, 'UTF8'), 'hex'), 'n')", expr);
+}
+
 struct pginfo {
 	int exists;
 	char *owner, *encoding, *collate, *ctype, *provider, *locale, *tablespace, *connlimit,
@@ -26,7 +32,7 @@ static void pginfo_free(struct pginfo *p)
 	memset(p, 0, sizeof *p);
 }
 
-int pg_admin(const struct target *t, struct dbconn **c)
+static int pg_admin(const struct target *t, struct dbconn **c)
 {
 	char err[ERRLEN];
 	const char *db = target_get(t, TF_DATABASE);
@@ -146,7 +152,7 @@ static void pg_drop(struct dbconn *c, const char *name)
 }
 
 /* Other client sessions on db, one line each; 0 and *list NULL when none. */
-int pg_session_list(struct dbconn *c, const char *db, char **list, char *err, size_t errlen)
+static int pg_session_list(struct dbconn *c, const char *db, char **list, char *err, size_t errlen)
 {
 	char *lit = db_quote_literal(c, db);
 	char *sql = xasprintf(
@@ -162,7 +168,7 @@ int pg_session_list(struct dbconn *c, const char *db, char **list, char *err, si
 	return rc;
 }
 
-void report_sessions(const char *db, const char *list, int terminate)
+static void report_sessions(const char *db, const char *list, int terminate)
 {
 	size_t n = 1;
 	for (const char *p = list; *p; p++)
@@ -391,8 +397,8 @@ int pg_run(const struct target *t, const struct restore_input *in,
 	rc = pg_load(t, scratch, in, major);
 	if (rc == DG_OK)
 		rc = counts_of(t, scratch, in->meta, "the restored database");
-	if (rc == DG_OK && caught)
-		rc = 128 + caught;
+	if (rc == DG_OK && restore_interrupted())
+		rc = 128 + restore_interrupted();
 	if (rc != DG_OK || check_only) {
 		pg_drop(c, scratch);
 		goto out;
@@ -452,7 +458,37 @@ static char *pg_list_sql(const char *lit)
 	return sql;
 }
 
-void pg_cleanup(struct dbconn *c, const char *db)
+int pg_prepare(const struct target *t, const char *db)
 {
+	struct dbconn *c;
+	int rc = pg_admin(t, &c);
+	if (rc != DG_OK)
+		return rc;
 	drop_leftovers(c, db, pg_list_sql, pg_drop);
+	db_close(c);
+	return DG_OK;
+}
+
+int pg_sessions(const struct target *t, int terminate)
+{
+	struct dbconn *c;
+	int rc = pg_admin(t, &c);
+	if (rc != DG_OK)
+		return rc;
+	char *list = NULL, err[ERRLEN];
+	const char *db = target_get(t, TF_DATABASE);
+	if (pg_session_list(c, db, &list, err, sizeof err) < 0) {
+		error("cannot list the sessions on '%s': %s", db, err);
+		rc = DG_NO;
+	} else if (list && *list) {
+		report_sessions(db, list, terminate);
+		if (!terminate) {
+			error("refusing to replace '%s' while it is in use; close those sessions or use"
+			      " --terminate-connections; nothing was changed", db);
+			rc = DG_NO;
+		}
+	}
+	free(list);
+	db_close(c);
+	return rc;
 }

@@ -15,8 +15,12 @@
 
 /* ------------------------------------------------------------ the snapshot */
 
-int pick_snapshot(const char *arg, const char *meta_file, const char *store,
-                  const struct target *t, struct picked_snapshot *p)
+/* arg "-" is standard input, with its metadata read from meta_file (NULL:
+ * unverified); another arg a file, or the name of one in store; no arg the
+ * newest good snapshot of t (NULL: no database configured).  DG_OK,
+ * DG_NOTHING or DG_INTEGRITY. */
+static int pick_snapshot(const char *arg, const char *meta_file, const char *store,
+                         const struct target *t, struct picked_snapshot *p)
 {
 	memset(p, 0, sizeof *p);
 	p->name = "standard input";
@@ -78,7 +82,7 @@ int pick_snapshot(const char *arg, const char *meta_file, const char *store,
 	return DG_OK;
 }
 
-void picked_snapshot_free(struct picked_snapshot *p)
+static void picked_snapshot_free(struct picked_snapshot *p)
 {
 	store_meta_free(&p->meta);
 	free(p->path);
@@ -160,8 +164,13 @@ static void sqlite_check_target(struct target *out, const struct snapshot_meta *
 	target_set(out, TF_DATABASE, m->database ? m->database : "snapshot.sqlite", "snapshot metadata");
 }
 
-int pick_target(const struct target_list *l, int ti, const struct picked_snapshot *p,
-                const struct pick_opts *po, struct target *out, int *index)
+/* The database to restore p into: --into, else the configured one the
+ * snapshot came from (unless --url or --target chose), else l->v[ti] (ti
+ * -1: none configured).  *index is its place in l (-1 when given by a URL
+ * or --into), for the undo hint.  The engine must be known and the
+ * snapshot's.  DG_OK, DG_USAGE or DG_NOTHING; free *out either way. */
+static int pick_target(const struct target_list *l, int ti, const struct picked_snapshot *p,
+                       const struct pick_opts *po, struct target *out, int *index)
 {
 	const struct snapshot_meta *m = p->m;
 	memset(out, 0, sizeof *out);

@@ -16,14 +16,6 @@ struct picked_snapshot {
 	const struct snapshot_meta *m;   /* &meta, or NULL for an unverified stream */
 };
 
-/* arg "-" is standard input, with its metadata read from meta_file (NULL:
- * unverified); another arg a file, or the name of one in store; no arg the
- * newest good snapshot of t (NULL: no database configured).  DG_OK,
- * DG_NOTHING or DG_INTEGRITY.  Free p with picked_snapshot_free either way. */
-int pick_snapshot(const char *arg, const char *meta_file, const char *store,
-                  const struct target *t, struct picked_snapshot *p);
-void picked_snapshot_free(struct picked_snapshot *p);
-
 struct pick_opts {
 	const char *snapshot;   /* SNAPSHOT, "-" or NULL */
 	const char *meta_file;  /* --meta=FILE */
@@ -34,19 +26,11 @@ struct pick_opts {
 	int terminate, keep_old;
 };
 
-/* The database to restore p into: --into, else the configured one the
- * snapshot came from (unless --url or --target chose), else l->v[ti] (ti
- * -1: none configured).  *index is its place in l (-1 when given by a URL
- * or --into), for the undo hint.  The engine must be known and the
- * snapshot's.  DG_OK, DG_USAGE or DG_NOTHING; free *out either way. */
-int pick_target(const struct target_list *l, int ti, const struct picked_snapshot *p,
-                const struct pick_opts *po, struct target *out, int *index);
-
 /* A snapshot on its way into a target. */
 struct restore_job {
 	struct picked_snapshot snap;
 	struct target tgt;
-	int index;                  /* as pick_target sets it */
+	int index;                  /* tgt among the configured targets, -1 for --url or --into */
 	char *dbkey;                /* tgt's name in the store */
 	int fd;                     /* the snapshot: -1 not open, 0 standard input */
 	struct restore_input in;

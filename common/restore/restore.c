@@ -32,7 +32,7 @@
  * bytes leaves room for the rest within PostgreSQL's 63 and MySQL's 64. */
 #define PREFIX_MAX 35
 
-volatile sig_atomic_t caught;
+static volatile sig_atomic_t caught;
 /* While a snapshot streams: its input, and the loader reading it.  A signal
  * must not wait for a stalled stream or a stuck loader: the input then
  * reads as /dev/null and the loader is ended, so the restore stops at once
@@ -256,16 +256,6 @@ int query_rows(struct dbconn *c, const char *sql, size_t nf, struct rows *r,
 	return 0;
 }
 
-/* The SQL of one encoded field for each engine. */
-char *pgf(const char *expr)
-{
-	return xasprintf("coalesce('v' || encode(convert_to((%s)::text, 'UTF8'), 'hex'), 'n')", expr);
-}
-
-char *myf(const char *expr)
-{
-	return xasprintf("IFNULL(CONCAT('v', HEX(%s)), 'n')", expr);
-}
 
 /* "concat_ws(',', f(e1), f(e2), ...)" */
 char *fields_sql(char *(*f)(const char *), const char *const exprs[], size_t n)
@@ -602,58 +592,12 @@ int restore_prepare(const struct target *t, const struct restore_opts *o, int re
 		error("no database name given for %s", target_get(t, TF_ENGINE));
 		return DG_USAGE;
 	}
-	if (engine_is(t, "mysql")) {
-		int rc = my_repair(t, o, repair);
-		char *p = state_path(o);
-		int pending = p && access(p, F_OK) == 0;
-		free(p);
-		if (rc != DG_OK || pending)
-			return rc;
-	}
-	struct dbconn *c;
-	int rc;
-	if (engine_is(t, "postgres")) {
-		rc = pg_admin(t, &c);
-		if (rc != DG_OK)
-			return rc;
-		pg_cleanup(c, db);
-	} else {
-		char err[ERRLEN];
-		rc = db_connect_admin(t, &c, err, sizeof err);
-		if (rc != DG_OK) {
-			error("%s", err);
-			return rc;
-		}
-		my_cleanup(c, db);
-	}
-	db_close(c);
-	return DG_OK;
+	return engine_is(t, "postgres") ? pg_prepare(t, db) : my_prepare(t, o, db, repair);
 }
 
 int restore_sessions(const struct target *t, int terminate)
 {
-	if (!engine_is(t, "postgres"))
-		return DG_OK;
-	struct dbconn *c;
-	int rc = pg_admin(t, &c);
-	if (rc != DG_OK)
-		return rc;
-	char *list = NULL, err[ERRLEN];
-	const char *db = target_get(t, TF_DATABASE);
-	if (pg_session_list(c, db, &list, err, sizeof err) < 0) {
-		error("cannot list the sessions on '%s': %s", db, err);
-		rc = DG_NO;
-	} else if (list && *list) {
-		report_sessions(db, list, terminate);
-		if (!terminate) {
-			error("refusing to replace '%s' while it is in use; close those sessions or use"
-			      " --terminate-connections; nothing was changed", db);
-			rc = DG_NO;
-		}
-	}
-	free(list);
-	db_close(c);
-	return rc;
+	return engine_is(t, "postgres") ? pg_sessions(t, terminate) : DG_OK;
 }
 
 static int run(const struct target *t, const struct restore_input *in, const struct restore_opts *o,

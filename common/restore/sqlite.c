@@ -166,8 +166,8 @@ int lite_run(const struct target *t, const struct restore_input *in,
 		goto out_unlink;
 	}
 	close(fd);
-	if (caught) {
-		rc = 128 + caught;
+	if (restore_interrupted()) {
+		rc = 128 + restore_interrupted();
 		goto out_unlink;
 	}
 
