@@ -6,7 +6,6 @@
 #ifndef DBGUARD_RESTORE_IMPL_H
 #define DBGUARD_RESTORE_IMPL_H
 
-#include <signal.h>
 #include <stddef.h>
 
 #include "restore/restore.h"
