@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -164,19 +163,6 @@ static void journal(double start, double end, const char *status)
 	sb_free(&snaps);
 	sb_free(&notes);
 	free(path);
-}
-
-static void die_of_signal(int sig)
-{
-	struct rlimit no_core = { 0, 0 };
-	setrlimit(RLIMIT_CORE, &no_core);   /* the command's core dump is the one that matters */
-	signal(sig, SIG_DFL);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
-	exit(128 + sig);
 }
 
 /* Can argv[0] be found at all?  Checked before any snapshot is taken. */

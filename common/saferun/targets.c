@@ -66,7 +66,7 @@ int saferun_envcheck(const char *dir, int test_run, struct found_list *out)
 			                        f->col[C_PORT], f->col[C_DATABASE]);
 	}
 	free(text);
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return exit_status_of(ws);
 }
 
 void found_list_free(struct found_list *l)
@@ -121,7 +121,7 @@ int saferun_snapshot(struct found *f, size_t index, const char *reason, int test
 	verbose("snapshot of %s: %s", f->describe, av.v[0]);
 	char *out = NULL;
 	int ws = run_capture(sv_argv(&av), NULL, -1, &out, NULL);
-	int status = ws < 0 ? DG_REFUSED : WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	int status = ws < 0 ? DG_REFUSED : exit_status_of(ws);
 	if (ws < 0)
 		error("cannot run '%s':", av.v[0]);
 	if (status == 0 && out) {
