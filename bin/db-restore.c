@@ -188,6 +188,7 @@ static int do_check(struct ctx *cx, const struct opts *o, struct restore_job *j)
 	if (status == DG_OK) {
 		restore_catch_signals();
 		status = restore_check(&j->tgt, &j->in, &j->ropt);
+		progress_stage_end();
 	}
 	const struct snapshot_meta *m = j->snap.m;
 	if (status == DG_OK)
@@ -288,6 +289,7 @@ static int do_restore(struct ctx *cx, const struct opts *o, struct restore_job *
 		return DG_NO;
 	}
 	status = restore_interrupted() ? 128 + restore_interrupted() : restore_load(&j->tgt, &j->in, &j->ropt);
+	progress_stage_end();
 	store_unlock(lock);
 	if (status == DG_OK)
 		print_restored(j, &o->pick, o->test_run, cx->safety);

@@ -33,10 +33,16 @@ updates() { tr '\r' '\n' < "$1" | grep '%'; }
     [[ $output == *"ETA "* ]]
 }
 
-@test "the safety snapshot's progress line says it is the safety snapshot" {
+@test "a restore: the safety snapshot's line says so, and the tail after the load says what it does" {
     DATABASE_URL=$PG_URL run -0 db-snap -q
     snap=$output
     DATABASE_URL=$PG_URL run -0 script -qec "db-restore --confirm=$PGDATABASE '$snap'" out.txt
     run -0 updates out.txt
     [[ $output == *"safety snapshot of $PGDATABASE  "* ]]
+    run -0 tr '\r' '\n' < out.txt
+    [[ $output == *"psql builds the indexes and constraints..."* ]]
+    [[ $output == *"db-restore: counting the rows of the restored database..."* ]]
+    [[ $output == *"db-restore: swapping the restored database in for '$PGDATABASE'..."* ]]
+    # The next message clears the status line: it starts a line of its own.
+    [[ $output == *$'\e[Kdb-restore: restored '* ]]
 }

@@ -12,6 +12,7 @@
 
 const char *progname = "dbguard";
 int msg_verbosity = 1;
+int msg_status_line;
 
 void msg_init(const char *argv0)
 {
@@ -24,7 +25,8 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char line[4096];
-	int n = snprintf(line, sizeof line, "%s: %s", progname, prefix);
+	int n = snprintf(line, sizeof line, "%s%s: %s", msg_status_line ? "\r\033[K" : "", progname, prefix);
+	msg_status_line = 0;
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

@@ -11,6 +11,7 @@
 
 #include "base/exitcodes.h"
 #include "base/msg.h"
+#include "base/term.h"
 #include "base/xalloc.h"
 
 /* The SQL of one encoded field (see struct rows). */
@@ -417,6 +418,7 @@ int pg_run(const struct target *t, const struct restore_input *in,
 		old = scratch_name(db, "old");
 	}
 	double t0 = now_seconds();
+	progress_stage("swapping the restored database in for '%s'", db);
 	/* From here the restore runs to its end: a signal only ends the run after. */
 	if (pg_swap(c, db, scratch, old, pi.exists, o->terminate_connections, err, sizeof err) < 0) {
 		if (strstr(err, "being accessed by other users")) {

@@ -15,6 +15,7 @@
 #include "base/exitcodes.h"
 #include "base/io.h"
 #include "base/msg.h"
+#include "base/term.h"
 #include "base/xalloc.h"
 
 static mode_t default_mode(void)
@@ -176,6 +177,7 @@ static int lite_swap(struct dbconn *tc, const char *tmp, const char *path, int w
 			return DG_NO;
 		}
 	}
+	progress_stage("putting the restored file in place of '%s'", path);
 	if (rename(tmp, path) < 0) {
 		error("cannot rename '%s' to '%s':", tmp, path);
 		if (tc) {
