@@ -139,6 +139,16 @@ users() { sqlite3 database/app.sqlite 'select count(*) from users'; }
     run -0 --separate-stderr safe-run --undo --confirm=in_use
     [[ $stderr == *"ending it (--terminate-connections)"* ]]
     [ "$(pg_sql 'select count(*) from items' in_use)" = 20 ]
+    # -R too, with another session open again.
+    "$PG_BIN/psql" -X -q -d in_use -c 'select pg_sleep(120)' >/dev/null 2>&1 &
+    session_pid=$!
+    for _ in $(seq 100); do
+        [ "$(pg_sql "select count(*) from pg_stat_activity where datname = 'in_use' and query like '%pg_sleep%'")" = 1 ] && break
+        sleep 0.1
+    done
+    run -1 --separate-stderr safe-run -R sh -c '"$PG_BIN/psql" -X -q -d in_use -c "delete from items"; exit 1'
+    [[ $stderr == *"rolled back"* ]]
+    [ "$(pg_sql 'select count(*) from items' in_use)" = 20 ]
 }
 
 @test "outside any project the journal goes under \$XDG_STATE_HOME/dbguard, not ./backups" {
