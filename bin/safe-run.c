@@ -3,35 +3,28 @@
  * It composes the other programs (db-envcheck, db-snap, db-restore) as
  * children, exactly as a user's script could. */
 #include <errno.h>
-#include <fcntl.h>
-#include <fnmatch.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/exitcodes.h"
-#include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
 #include "base/process.h"
 #include "base/secret.h"
 #include "base/xalloc.h"
-#include "model/classify.h"
 #include "model/config.h"
-#include "model/confirm.h"
 #include "model/project.h"
 #include "saferun/command.h"
 #include "saferun/journal.h"
+#include "saferun/plan.h"
 #include "saferun/targets.h"
 #include "saferun/undo.h"
-#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME]... [--require-db]\n"
@@ -78,12 +71,12 @@ static struct {
 
 static volatile sig_atomic_t child_pid;
 
-/* What this run found and said, freed on every way out of main. */
+/* What this run found and decided, freed on every way out of main. */
 static struct {
 	struct found_list found;
 	struct command_info ci;
-	char *masked, *refusal;
-	struct strvec notes;
+	char *masked;
+	struct plan plan;
 } run;
 
 static int finish(int status)
@@ -91,10 +84,15 @@ static int finish(int status)
 	found_list_free(&run.found);
 	command_info_free(&run.ci);
 	free(run.masked);
-	free(run.refusal);
-	sv_free(&run.notes);
+	saferun_plan_free(&run.plan);
 	sv_free(&opt.confirms);
 	return status;
+}
+
+static void journal(double start, double end, const char *status)
+{
+	journal_record(run.masked, start, end, &run.found, status, cmd_class_name(run.ci.cls), opt.test_run,
+	               &run.plan.notes);
 }
 
 static void forward_signal(int sig)
@@ -108,61 +106,6 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The --confirm value for a database: the one naming it, else the first. */
-static const char *confirm_value(const char *name)
-{
-	for (size_t i = 0; i < opt.confirms.n; i++)
-		if (!strcmp(opt.confirms.v[i], name))
-			return opt.confirms.v[i];
-	return opt.confirms.n ? opt.confirms.v[0] : NULL;
-}
-
-/* A class name from db-envcheck's output; one we cannot read is refused. */
-static int refused_class(const char *cls)
-{
-	enum tclass c;
-	return tclass_parse(cls, &c) < 0 || class_refused(c);
-}
-
-static void journal(double start, double end, const char *status)
-{
-	int outside;
-	char *path = journal_path(&outside);
-	char *dir = path_dir(path);
-	if (!outside && store_ensure(dir) < 0)
-		error("cannot create the store '%s' for the journal:", dir);
-	free(dir);
-	char when[32], cwd[4096];
-	time_t t = (time_t)start;
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	if (!getcwd(cwd, sizeof cwd))
-		strcpy(cwd, "?");
-	struct passwd *pw = getpwuid(getuid());
-	struct strbuf targets = STRBUF_INIT, classes = STRBUF_INIT, snaps = STRBUF_INIT, notes = STRBUF_INIT;
-	const struct found_list *l = &run.found;
-	for (size_t i = 0; i < l->n; i++) {
-		sb_addf(&targets, "%s%s", i ? ", " : "", l->v[i].describe);
-		sb_addf(&classes, "%s%s", i ? ", " : "", l->v[i].col[C_CLASS]);
-		if (l->v[i].snapshot)
-			sb_addf(&snaps, "%s%s", snaps.len ? ", " : "", l->v[i].snapshot);
-	}
-	for (size_t i = 0; i < run.notes.n; i++)
-		sb_addf(&notes, "%s%s", i ? "; " : "", run.notes.v[i]);
-	char duration[32];
-	snprintf(duration, sizeof duration, "%.3f", end - start);
-	const char *fields[J_COLS] = { when, duration, pw ? pw->pw_name : "?", cwd, run.masked,
-	                               l->n ? sb_str(&targets) : "-", l->n ? sb_str(&classes) : "-",
-	                               snaps.len ? sb_str(&snaps) : "-", status, cmd_class_name(run.ci.cls),
-	                               opt.test_run ? "yes" : "no", sb_str(&notes) };
-	if (journal_append(path, fields) < 0)
-		error("cannot write the journal '%s':", path);
-	sb_free(&targets);
-	sb_free(&classes);
-	sb_free(&snaps);
-	sb_free(&notes);
-	free(path);
 }
 
 /* Can argv[0] be found at all?  Checked before any snapshot is taken. */
@@ -199,91 +142,6 @@ static int snapshots_taken(void)
 		if (run.found.v[i].snapshot)
 			return 1;
 	return 0;
-}
-
-/* What will happen to each database before the command runs: the same
- * decisions for --dry-run and the real run.  Sets run.refusal when the
- * command must not run; take[i] says which to snapshot. */
-static void plan(int env_status, int *take)
-{
-	const struct found_list *l = &run.found;
-	int docker = run.ci.cls == CMD_DOCKER_DESTRUCTIVE;
-	/* Unreachable (4) is not a refusal by itself: each database decides. */
-	if (env_status < 0 || (env_status != DG_OK && env_status != DG_NO && env_status != DG_NOTHING &&
-	                       env_status != DG_UNREACHABLE))
-		run.refusal = xstrdup("db-envcheck could not tell which database this command touches (see above)");
-	else if (env_status == DG_NOTHING && opt.require_db)
-		run.refusal = xstrdup("no database found and --require-db (or require_db = yes) is set");
-	else if (env_status == DG_NOTHING && docker && !opt.no_snap)
-		run.refusal = xstrdup("a destructive Docker command, and no database was found to snapshot first");
-
-	/* Refused classes need --allow-production and the name of each database. */
-	for (size_t i = 0; i < l->n && !run.refusal; i++) {
-		const struct found *f = &l->v[i];
-		if (!refused_class(f->col[C_CLASS])) {
-			if (strcmp(f->col[C_CLASS], "local") && !opt.dry_run)
-				warn("%s is %s: %s", f->describe, f->col[C_CLASS], f->col[C_RULE]);
-			continue;
-		}
-		if (!opt.allow_production) {
-			run.refusal = xasprintf("%s is %s: %s; to run it anyway: safe-run --allow-production (and confirm "
-			                        "the name '%s')", f->describe, f->col[C_CLASS], f->col[C_RULE],
-			                        found_confirm_name(f));
-			break;
-		}
-		if (opt.dry_run)
-			continue;
-		char *what = xasprintf("'%s' will run against %s database %s", run.masked, f->col[C_CLASS],
-		                       f->describe);
-		int rc = confirm_name(found_confirm_name(f), confirm_value(found_confirm_name(f)), what);
-		free(what);
-		if (rc != DG_OK)
-			run.refusal = xstrdup("--allow-production was not confirmed with the database name");
-	}
-
-	for (size_t i = 0; i < l->n && !run.refusal && !opt.no_snap; i++) {
-		const struct found *f = &l->v[i];
-		if (found_nothing_yet(f)) {
-			sv_pushf(&run.notes, "%s: nothing persistent to snapshot yet", f->describe);
-		} else if (found_missing(f)) {
-			sv_pushf(&run.notes, "%s does not exist yet: nothing to snapshot", f->describe);
-		} else if (found_unreachable(f) && (i == 0 || docker) && opt.dry_run) {
-			/* The real run lets db-snap try, and say why it cannot. */
-			run.refusal = xasprintf("the snapshot of %s would fail: it does not answer (db-envcheck --ping); "
-			                        "fix that, or run without one: safe-run --no-snap", f->describe);
-		} else if (found_unreachable(f) && !(i == 0 || docker)) {
-			/* Not reachable from here, so not by this command either. */
-			sv_pushf(&run.notes, "%s is unreachable from here; not snapshotted", f->describe);
-			if (!opt.dry_run)
-				warn("%s is unreachable from here; not snapshotted", f->describe);
-		} else {
-			take[i] = 1;
-		}
-	}
-}
-
-static int dry_run_report(const int *take)
-{
-	const struct found_list *l = &run.found;
-	printf("command:  %s\n", run.masked);
-	printf("class:    %s%s\n", cmd_class_name(run.ci.cls), opt.test_run ? " (test run)" : "");
-	for (size_t i = 0; i < l->n; i++)
-		printf("target:   %s (%s, %s: %s)\n", l->v[i].describe, i ? "also configured" : "primary",
-		       l->v[i].col[C_CLASS], l->v[i].col[C_RULE]);
-	if (!l->n)
-		printf("target:   none found\n");
-	printf("verdict:  %s\n", run.refusal ? "would refuse" : "would run");
-	if (run.refusal)
-		printf("reason:   %s\n", run.refusal);
-	for (size_t i = 0; i < l->n && !run.refusal; i++) {
-		if (take[i])
-			printf("snapshot: %s, by db-snap --reason 'safe-run: %s'\n", l->v[i].describe, run.masked);
-		else if (opt.no_snap)
-			printf("snapshot: none for %s (--no-snap)\n", l->v[i].describe);
-	}
-	for (size_t i = 0; i < run.notes.n && !run.refusal; i++)
-		printf("snapshot: none: %s\n", run.notes.v[i]);
-	return finish(close_stdout() < 0 ? DG_NO : run.refusal ? DG_REFUSED : DG_OK);
 }
 
 int main(int argc, char **argv)
@@ -395,16 +253,15 @@ int main(int argc, char **argv)
 
 	int env_status = saferun_envcheck(NULL, opt.test_run, &run.found);
 	const struct found_list *l = &run.found;
-	int *take = xcalloc(l->n + 1, sizeof *take);
-	plan(env_status, take);
+	struct plan_opts po = { opt.allow_production, opt.require_db, opt.no_snap, opt.dry_run, opt.test_run,
+	                        &opt.confirms, run.masked, run.ci.cls };
+	saferun_plan(env_status, l, &po, &run.plan);
 	if (opt.dry_run) {
-		int rc = dry_run_report(take);
-		free(take);
-		return rc;
+		saferun_plan_print(l, &po, &run.plan);
+		return finish(close_stdout() < 0 ? DG_NO : run.plan.refusal ? DG_REFUSED : DG_OK);
 	}
-	if (run.refusal) {
-		free(take);
-		error("refusing to run '%s': %s", run.masked, run.refusal);
+	if (run.plan.refusal) {
+		error("refusing to run '%s': %s", run.masked, run.plan.refusal);
 		journal(start, now(), "refused");
 		return finish(DG_REFUSED);
 	}
@@ -413,16 +270,15 @@ int main(int argc, char **argv)
 
 	int cmd_status = command_status(cmd[0]);
 	if (cmd_status) {
-		free(take);
 		error("%s: '%s'", cmd_status == DG_NOT_FOUND ? "command not found" : "cannot execute", cmd[0]);
 		journal(start, now(), cmd_status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
 		return finish(cmd_status);
 	}
 
-	for (size_t i = 0; i < run.notes.n; i++)
-		verbose("%s", run.notes.v[i]);
+	for (size_t i = 0; i < run.plan.notes.n; i++)
+		verbose("%s", run.plan.notes.v[i]);
 	for (size_t i = 0; i < l->n; i++) {
-		if (!take[i])
+		if (!run.plan.take[i])
 			continue;
 		char *reason = xasprintf("safe-run: %s", run.masked);
 		int rc = saferun_snapshot(&l->v[i], i, reason, opt.test_run);
@@ -431,16 +287,14 @@ int main(int argc, char **argv)
 			verbose("snapshot of %s: %s", l->v[i].describe, l->v[i].snapshot);
 		} else if (rc == DG_UNREACHABLE && i > 0 && run.ci.cls != CMD_DOCKER_DESTRUCTIVE) {
 			warn("%s is unreachable from here; not snapshotted", l->v[i].describe);
-			sv_pushf(&run.notes, "%s is unreachable from here; not snapshotted", l->v[i].describe);
+			sv_pushf(&run.plan.notes, "%s is unreachable from here; not snapshotted", l->v[i].describe);
 		} else {
-			free(take);
 			error("refusing to run '%s': the snapshot of %s failed (db-snap exit %d); "
 			      "fix that, or run without one: safe-run --no-snap", run.masked, l->v[i].describe, rc);
 			journal(start, now(), "refused");
 			return finish(DG_REFUSED);
 		}
 	}
-	free(take);
 
 	/* The command owns the terminal: ^C and ^\ reach it, not us. */
 	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward_signal };

@@ -3,16 +3,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/io.h"
+#include "base/msg.h"
 #include "base/output.h"
 #include "model/config.h"
 #include "model/project.h"
+#include "saferun/targets.h"
 #include "store/store.h"
 
 const char *const journal_columns[J_COLS] = {
@@ -146,4 +150,42 @@ int journal_append(const char *path, const char *const fields[J_COLS])
 		errno = e;
 	free(buf);
 	return rc;
+}
+
+void journal_record(const char *masked, double start, double end, const struct found_list *l,
+                    const char *status, const char *cmd_class, int test_run, const struct strvec *notes)
+{
+	int outside;
+	char *path = journal_path(&outside);
+	char *dir = path_dir(path);
+	if (!outside && store_ensure(dir) < 0)
+		error("cannot create the store '%s' for the journal:", dir);
+	free(dir);
+	char when[32], cwd[4096], duration[32];
+	time_t t = (time_t)start;
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	if (!getcwd(cwd, sizeof cwd))
+		strcpy(cwd, "?");
+	snprintf(duration, sizeof duration, "%.3f", end - start);
+	struct passwd *pw = getpwuid(getuid());
+	struct strbuf targets = STRBUF_INIT, classes = STRBUF_INIT, snaps = STRBUF_INIT, ns = STRBUF_INIT;
+	for (size_t i = 0; i < l->n; i++) {
+		sb_addf(&targets, "%s%s", i ? ", " : "", l->v[i].describe);
+		sb_addf(&classes, "%s%s", i ? ", " : "", l->v[i].col[C_CLASS]);
+		if (l->v[i].snapshot)
+			sb_addf(&snaps, "%s%s", snaps.len ? ", " : "", l->v[i].snapshot);
+	}
+	for (size_t i = 0; notes && i < notes->n; i++)
+		sb_addf(&ns, "%s%s", i ? "; " : "", notes->v[i]);
+	const char *fields[J_COLS] = { when, duration, pw ? pw->pw_name : "?", cwd, masked,
+	                               l->n ? sb_str(&targets) : "-", l->n ? sb_str(&classes) : "-",
+	                               snaps.len ? sb_str(&snaps) : "-", status, cmd_class,
+	                               test_run ? "yes" : "no", sb_str(&ns) };
+	if (journal_append(path, fields) < 0)
+		error("cannot write the journal '%s':", path);
+	sb_free(&targets);
+	sb_free(&classes);
+	sb_free(&snaps);
+	sb_free(&ns);
+	free(path);
 }
