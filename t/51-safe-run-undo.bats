@@ -76,6 +76,9 @@ users() { sqlite3 database/app.sqlite 'select count(*) from users'; }
     [ "$(users)" = 4 ]
     run -0 --separate-stderr safe-run -q php artisan db:seed
     [ "$(users)" = 5 ]
+    run -0 --separate-stderr safe-run --undo 2 --dry-run
+    [[ $stderr == *"undo run 2: php artisan db:seed"* ]]
+    [ "$(users)" = 5 ]
     run -0 --separate-stderr safe-run --undo 2 --confirm=app.sqlite
     [ "$(users)" = 3 ]
     run -3 --separate-stderr safe-run --undo 3 --confirm=app.sqlite
