@@ -138,9 +138,7 @@ static void compose(char *const *w, struct command_info *ci)
 				keep(&d->project_directory, v);
 			w += n - 1;
 		} else if (is(*w, "--dry-run")) {
-			/* Compose itself promises to change nothing. */
-			keep(&d->subcommand, "--dry-run");
-			return;
+			d->dry_run = 1;
 		}
 	}
 	if (!*w)
@@ -163,6 +161,8 @@ static void compose(char *const *w, struct command_info *ci)
 			d->force = 1;
 	}
 	operands(w + 1, valued, &d->operands);
+	if (d->dry_run)
+		return;   /* Compose itself promises to change nothing */
 	if (d->remove_volumes && is(*w, "down"))
 		set(ci, CMD_DOCKER_DESTRUCTIVE, "docker compose down -v removes the project's volumes");
 	else if (d->remove_volumes && is(*w, "rm"))

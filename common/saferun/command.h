@@ -28,6 +28,7 @@ struct docker_cmd {
 	int remove_volumes;         /* -v/--volumes (down, rm), --volumes (system prune) */
 	int all;                    /* -a/--all */
 	int force;                  /* -f/--force (rm, prune), -s/--stop (compose rm) */
+	int dry_run;                /* compose --dry-run: Compose itself changes nothing */
 };
 
 struct command_info {
