@@ -13,6 +13,7 @@
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
+#include "base/process.h"
 #include "base/term.h"
 #include "base/xalloc.h"
 #include "model/classify.h"
