@@ -1,0 +1,17 @@
+/* impl.h — private to common/store/: the parts of snapshot names that the
+ * store's files share.  Nothing outside common/store/ includes it. */
+#ifndef DBGUARD_STORE_IMPL_H
+#define DBGUARD_STORE_IMPL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define TS_LEN 16   /* YYYYMMDDTHHMMSSZ */
+
+/* name.c */
+int digits(const char *s, int n);
+int parse_ts(const char *s, time_t *out);
+const char *name_ext(const char *name, size_t *stem);
+int parse_at(const char *name, size_t stem, size_t key_len, time_t *when, char **label);
+
+#endif
