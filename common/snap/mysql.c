@@ -27,7 +27,8 @@
 int my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
                   struct snapshot_result *res, char *err, size_t errlen)
 {
-	struct myscan s = { .state = MY_BOL, .delim_normal = 1, .cur = -1 };
+	struct myscan s;
+	myscan_init(&s);
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
 	char *cleanup = NULL;
 	int rc = DG_NO;
@@ -63,10 +64,7 @@ int my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
 	}
 	qsort(res->counts.v, res->counts.n, sizeof *res->counts.v, by_name);
 out:
-	sb_free(&s.line);
-	sb_free(&s.name);
-	sv_free(&s.tables);
-	free(s.rows);
+	myscan_free(&s);
 	sv_free(&argv);
 	sv_free(&env);
 	db_client_cleanup(cleanup);

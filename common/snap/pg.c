@@ -127,7 +127,6 @@ static int pg_catalog(struct dbconn *c, struct pgscan *s, unsigned long **edges,
 	        " AND n.nspname !~ '^pg_'", &v, err, errlen) < 0)
 		return -1;
 #undef ESC
-	size_t cap = 0;
 	for (char *line = v, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -137,20 +136,10 @@ static int pg_catalog(struct dbconn *c, struct pgscan *s, unsigned long **edges,
 		char *f[3];
 		if (tsv_split(line, f, 3) != 3)
 			continue;
-		if (s->n == cap) {
-			cap = cap ? cap * 2 : 32;
-			s->tabs = xrealloc(s->tabs, cap * sizeof *s->tabs);
-		}
-		struct pgtable *t = &s->tabs[s->n++];
-		t->oid = strtoul(f[0], NULL, 10);
-		t->schema = xstrdup(f[1]);
-		t->name = xstrdup(f[2]);
-		t->display = strcmp(f[1], "public") == 0 ? xstrdup(f[2]) : xasprintf("%s.%s", f[1], f[2]);
-		t->own = 0;
+		pgscan_add_table(s, strtoul(f[0], NULL, 10), f[1], f[2]);
 	}
 	free(v);
-	if (s->n)
-		qsort(s->tabs, s->n, sizeof *s->tabs, pgtable_cmp);
+	pgscan_ready(s);
 	/* count(*) on a parent also counts its inheritance children and
 	 * partitions, whose rows pg_dump writes in their own COPY blocks. */
 	v = NULL;
@@ -215,7 +204,8 @@ static long long pg_total(const struct pgscan *s, size_t i, const unsigned long 
 int pg_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
                   struct snapshot_result *res, char *err, size_t errlen)
 {
-	struct pgscan s = { .state = PG_BOL, .cur = -1 };
+	struct pgscan s;
+	pgscan_init(&s);
 	unsigned long *edges = NULL;
 	size_t nedges = 0;
 	char *snap = NULL;
@@ -254,13 +244,7 @@ int pg_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
 	res->counts.n = s.n;
 	qsort(res->counts.v, res->counts.n, sizeof *res->counts.v, by_name);
 out:
-	for (size_t i = 0; i < s.n; i++) {
-		free(s.tabs[i].schema);
-		free(s.tabs[i].name);
-		free(s.tabs[i].display);
-	}
-	free(s.tabs);
-	sb_free(&s.line);
+	pgscan_free(&s);
 	free(edges);
 	free(snap);
 	/* PGPASSWORD=... lives in env: wipe it before freeing. */

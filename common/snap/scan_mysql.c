@@ -1,11 +1,31 @@
 /* scan_mysql.c — the MySQL / MariaDB dump scanner: counts the tuples of
  * mariadb-dump's INSERT statements per table, fed in pieces of any size. */
-#include "snap/impl.h"
+#include "snap/scan.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/xalloc.h"
+
+enum { MY_BOL, MY_PREFIX, MY_SKIP, MY_DELIM, MY_NAME, MY_PRE, MY_TUPLE, MY_STR, MY_STR_ESC,
+       MY_STR_QEND, MY_BETWEEN };
+
+void myscan_init(struct myscan *s)
+{
+	memset(s, 0, sizeof *s);
+	s->state = MY_BOL;
+	s->delim_normal = 1;
+	s->cur = -1;
+}
+
+void myscan_free(struct myscan *s)
+{
+	sb_free(&s->line);
+	sb_free(&s->name);
+	sv_free(&s->tables);
+	free(s->rows);
+	memset(s, 0, sizeof *s);
+}
 
 /* The bytes that change the state inside a tuple. */
 static const unsigned char my_special[256] = { ['\''] = 1, ['"'] = 1, ['('] = 1, [')'] = 1 };

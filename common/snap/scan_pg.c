@@ -1,6 +1,6 @@
 /* scan_pg.c — the PostgreSQL dump scanner: counts the rows of every COPY
  * block of a pg_dump plain-format stream, fed in pieces of any size. */
-#include "snap/impl.h"
+#include "snap/scan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,9 @@
 
 #define PG_LINE_MAX (4u << 20)
 
-int pgtable_cmp(const void *a, const void *b)
+enum { PG_BOL, PG_PREFIX, PG_COLLECT, PG_SKIP, PG_IN_BOL, PG_IN_BS, PG_IN_SKIP };
+
+static int pgtable_cmp(const void *a, const void *b)
 {
 	const struct pgtable *x = a, *y = b;
 	int r = strcmp(x->schema, y->schema);
@@ -84,6 +86,45 @@ static void pg_line(struct pgscan *s)
 		}
 	}
 	sb_reset(&s->line);
+}
+
+void pgscan_init(struct pgscan *s)
+{
+	memset(s, 0, sizeof *s);
+	s->state = PG_BOL;
+	s->cur = -1;
+}
+
+void pgscan_add_table(struct pgscan *s, unsigned long oid, const char *schema, const char *name)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 32;
+		s->tabs = xrealloc(s->tabs, s->cap * sizeof *s->tabs);
+	}
+	struct pgtable *t = &s->tabs[s->n++];
+	t->oid = oid;
+	t->schema = xstrdup(schema);
+	t->name = xstrdup(name);
+	t->display = strcmp(schema, "public") == 0 ? xstrdup(name) : xasprintf("%s.%s", schema, name);
+	t->own = 0;
+}
+
+void pgscan_ready(struct pgscan *s)
+{
+	if (s->n)
+		qsort(s->tabs, s->n, sizeof *s->tabs, pgtable_cmp);
+}
+
+void pgscan_free(struct pgscan *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->tabs[i].schema);
+		free(s->tabs[i].name);
+		free(s->tabs[i].display);
+	}
+	free(s->tabs);
+	sb_free(&s->line);
+	memset(s, 0, sizeof *s);
 }
 
 static const char pg_copy_prefix[] = "COPY ";
