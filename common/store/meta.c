@@ -76,11 +76,19 @@ int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, s
 			snprintf(err, errlen, "cannot read the metadata: %s", strerror(errno));
 		return -1;
 	}
-	if (memchr(buf, '\0', len)) {
+	int rc = store_meta_parse(buf, len, m, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	if (memchr(text, '\0', len)) {
 		snprintf(err, errlen, "the metadata is not a text file");
-		free(buf);
 		return -1;
 	}
+	char *buf = xstrndup(text, len);
 	unsigned seen = 0;
 	unsigned long long ntables = 0, rows = 0;
 	size_t cap = 0;
@@ -277,4 +285,3 @@ int store_meta_write(const char *meta_path, const struct snapshot_meta *m)
 	errno = e;
 	return rc;
 }
-

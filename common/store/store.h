@@ -82,6 +82,9 @@ char *store_snapshot_name(const char *dbkey, time_t when, const char *label, con
 
 /* Read and write metadata.  store_meta_read: 0, or -1 with a reason in err. */
 int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, size_t errlen);
+/* The same from len bytes of text in memory (what store_meta_read does
+ * with the file's contents). */
+int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char *err, size_t errlen);
 /* Atomically write m to meta_path (temp file, fsync, rename, fsync dir). */
 int store_meta_write(const char *meta_path, const struct snapshot_meta *m);
 /* The metadata text store_meta_write writes (malloc'd).  rows and the
