@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +169,8 @@ int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char
 			}
 			str = &m->sha256;
 		} else if (strcmp(k, "tables") == 0 || strcmp(k, "rows") == 0) {
-			if (parse_ull(v, k[0] == 't' ? &ntables : &rows) < 0) {
+			/* Row counts are long long in memory. */
+			if (parse_ull(v, k[0] == 't' ? &ntables : &rows) < 0 || rows > LLONG_MAX) {
 				problem = "invalid number";
 				break;
 			}
@@ -176,7 +178,7 @@ int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char
 			char *f[3];
 			char *copy = xstrdup(v);
 			unsigned long long n;
-			if (tsv_split(copy, f, 2) != 2 || !*f[0] || parse_ull(f[1], &n) < 0) {
+			if (tsv_split(copy, f, 2) != 2 || !*f[0] || parse_ull(f[1], &n) < 0 || n > LLONG_MAX) {
 				free(copy);
 				problem = "invalid table line (expected table=NAME<TAB>ROWS)";
 				break;
@@ -204,10 +206,15 @@ int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char
 			snprintf(err, errlen, "the metadata has no %s", required[i]);
 			goto bad;
 		}
+	/* Each count is at most LLONG_MAX, so the sum cannot wrap before it
+	 * is found too large. */
 	unsigned long long sum = 0;
-	for (size_t i = 0; i < m->tables.n; i++)
+	int too_many = 0;
+	for (size_t i = 0; i < m->tables.n && !too_many; i++) {
 		sum += (unsigned long long)m->tables.v[i].rows;
-	if (ntables != m->tables.n || sum != rows) {
+		too_many = sum > LLONG_MAX;
+	}
+	if (ntables != m->tables.n || sum != rows || too_many) {
 		snprintf(err, errlen, "the metadata does not add up: tables=%llu rows=%llu, but %zu table "
 		         "lines with %llu rows", ntables, rows, m->tables.n, sum);
 		goto bad;
