@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,7 +28,9 @@
 #include "base/msg.h"
 #include "base/output.h"
 #include "base/process.h"
+#include "base/term.h"
 #include "base/xalloc.h"
+#include "store/store.h"
 
 void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -146,4 +149,142 @@ int snapshot_run(struct snapshot_job *j, struct compressor *c, const char *tmp_b
 	case ENG_MY: return my_run(j, c, &ob, res, err, errlen);
 	default: return lite_run(j, c, &ob, res, err, errlen);
 	}
+}
+
+/* ---- writing a snapshot: space, the compression pipeline, the commit ---- */
+
+/* Compressed dumps are far smaller than the database, so half of it is a
+ * generous estimate. */
+int snapshot_check_space(const struct snapshot_job *j, const char *dir,
+                         const struct compress_spec *spec, const char *what)
+{
+	long long size = snapshot_size_estimate(j);
+	struct statvfs vfs;
+	if (size <= 0 || statvfs(dir, &vfs) < 0)
+		return 0;
+	unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	unsigned long long need = (unsigned long long)(spec->kind == COMPRESS_NONE ? size : size / 2)
+	                        + (unsigned long long)snapshot_scratch_bytes(j) + (1u << 20);
+	if (avail >= need)
+		return 0;
+	char a[32], nd[32], s[32];
+	error("not enough free space in '%s' for a snapshot of '%s': %s free, about %s needed "
+	      "(database size %s); free some space, remove old snapshots with --prune, "
+	      "or write elsewhere with -o FILE", dir, what, human_bytes(avail, a, sizeof a),
+	      human_bytes(need, nd, sizeof nd), human_bytes((unsigned long long)size, s, sizeof s));
+	return -1;
+}
+
+static void on_progress(void *arg, unsigned long long raw)
+{
+	progress_update(arg, raw);
+}
+
+int snapshot_write(struct snapshot_job *j, int fd, const struct compress_spec *spec,
+                   const char *scratch, const char *label, const char *shown, int is_file,
+                   struct compress_result *cres, struct snapshot_result *res)
+{
+	struct compressor *comp = compressor_open(fd, spec->kind, spec->level);
+	if (!comp) {
+		error("cannot start %s compression:", compress_name(spec->kind));
+		return DG_NO;
+	}
+	char err[512];
+	struct progress p;
+	long long est = snapshot_size_estimate(j);
+	progress_start(&p, label, est > 0 ? (unsigned long long)est : 0);
+	int rc = snapshot_run(j, comp, scratch, on_progress, &p, res, err, sizeof err);
+	progress_end(&p);
+	if (rc != DG_OK) {
+		compressor_abort(comp);
+		if (res->write_errno)
+			error("cannot write '%s': %s", shown, strerror(res->write_errno));
+		else
+			error("%s", err);
+		return DG_NO;
+	}
+	if (compressor_close(comp, cres) < 0) {
+		error("cannot write '%s':", shown);
+		return DG_NO;
+	}
+	if (!is_file)
+		return DG_OK;
+	struct stat st;
+	if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
+		error("cannot write '%s':", shown);
+		return DG_NO;
+	}
+	if ((unsigned long long)st.st_size != cres->out_bytes) {
+		error("cannot write '%s': %llu bytes on disk, %llu written", shown,
+		      (unsigned long long)st.st_size, cres->out_bytes);
+		return DG_NO;
+	}
+	return DG_OK;
+}
+
+void snapshot_describe(const struct snapshot_job *j, time_t created, const char *label,
+                       const char *reason, enum compress_kind kind,
+                       const struct compress_result *cres, struct snapshot_result *res,
+                       struct snapshot_meta *m)
+{
+	const struct target *t = &j->t;
+	const char *db = target_get(t, TF_DATABASE);
+	char *real = j->kind == ENG_LITE ? realpath(db, NULL) : NULL;
+	memset(m, 0, sizeof *m);
+	m->engine = xstrdup(snapshot_engine(j));
+	m->server_version = xstrdup(snapshot_server_version(j));
+	m->database = xstrdup(real ? real : db);
+	free(real);
+	m->host = xstrdup(target_host(t) ? target_host(t) : "");
+	m->port = target_port(t);
+	m->created = created;
+	m->dbguard_version = xstrdup(DBGUARD_VERSION);
+	m->label = xstrdup(label ? label : "");
+	m->reason = xstrdup(reason ? reason : "");
+	m->compression = xstrdup(compress_name(kind));
+	m->raw_bytes = cres->raw_bytes;
+	m->size = cres->out_bytes;
+	m->sha256 = xstrdup(cres->sha256);
+	m->tables = res->counts;
+	res->counts.v = NULL;
+	res->counts.n = 0;
+	for (size_t i = 0; i < m->tables.n; i++)
+		m->rows += m->tables.v[i].rows;
+}
+
+static int rename_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* Some file systems cannot promise "no replace"; the lock and the
+	 * existence check before the dump are then all we have. */
+	if (errno == EINVAL || errno == ENOSYS)
+		return rename(from, to);
+	return -1;
+}
+
+int snapshot_commit(const char *tmp, const char *path, const char *meta_path, int replace,
+                    const struct snapshot_meta *m)
+{
+	int rc = DG_NO;
+	struct stat mst;
+	int meta_is_file = stat(meta_path, &mst) < 0 || S_ISREG(mst.st_mode);
+	snapshot_guard_hold(1);
+	snapshot_guard_path(path, 0);
+	if (meta_is_file)
+		snapshot_guard_path(meta_path, 0);
+	if ((replace ? rename(tmp, path) : rename_noreplace(tmp, path)) < 0) {
+		error("cannot rename '%s' to '%s':", tmp, path);
+	} else if (fsync_dir_of(path) < 0 || store_meta_write(meta_path, m) < 0) {
+		error("cannot write '%s':", meta_path);
+		unlink(path);
+		if (meta_is_file)
+			unlink(meta_path);
+	} else {
+		rc = DG_OK;
+	}
+	snapshot_guard_forget(path);
+	snapshot_guard_forget(meta_path);
+	snapshot_guard_hold(0);
+	return rc;
 }

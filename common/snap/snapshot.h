@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "store/compress.h"
 #include "engine/engine.h"
@@ -43,6 +44,33 @@ int snapshot_run(struct snapshot_job *j, struct compressor *c, const char *tmp_b
                  struct snapshot_result *res, char *err, size_t errlen);
 void snapshot_close(struct snapshot_job *j);
 void snapshot_result_free(struct snapshot_result *res);
+
+/* Writing a snapshot.  Each reports its failure with error() itself. */
+struct snapshot_meta;
+/* Refuse to start (-1) when dir's file system cannot hold a snapshot of j
+ * compressed as spec says, as far as the database size lets us guess; what
+ * names the database in the message. */
+int snapshot_check_space(const struct snapshot_job *j, const char *dir,
+                         const struct compress_spec *spec, const char *what);
+/* The compression pipeline: dump j through a compressor into fd, showing
+ * progress under label; shown names the output in messages.  A regular
+ * file (is_file) is then fsynced and its size checked.  DG_OK with cres
+ * and res filled, or DG_NO. */
+int snapshot_write(struct snapshot_job *j, int fd, const struct compress_spec *spec,
+                   const char *scratch, const char *label, const char *shown, int is_file,
+                   struct compress_result *cres, struct snapshot_result *res);
+/* The metadata of the snapshot just written (m is overwritten; the row
+ * counts move from res into it). */
+void snapshot_describe(const struct snapshot_job *j, time_t created, const char *label,
+                       const char *reason, enum compress_kind kind,
+                       const struct compress_result *cres, struct snapshot_result *res,
+                       struct snapshot_meta *m);
+/* The atomic step: rename tmp to path (without replacing an existing file
+ * unless replace), fsync the directory, then write the metadata m to
+ * meta_path, with the fatal signals held, so that a data file without its
+ * metadata never stays.  DG_OK or DG_NO. */
+int snapshot_commit(const char *tmp, const char *path, const char *meta_path, int replace,
+                    const struct snapshot_meta *m);
 
 /* The fatal-signal guard.  After snapshot_guard_install(), SIGINT, SIGTERM
  * and SIGHUP unlink every registered path (rmdir for directories), send

@@ -48,6 +48,25 @@ const char *compress_suffix(enum compress_kind kind)
 	}
 }
 
+void compress_spec_for_name(struct compress_spec *spec, const char *name)
+{
+	size_t n = strlen(name);
+	enum compress_kind want = spec->kind;
+	if (n > 4 && strcmp(name + n - 4, ".zst") == 0)
+		want = COMPRESS_ZSTD;
+	else if (n > 3 && strcmp(name + n - 3, ".gz") == 0)
+		want = COMPRESS_GZIP;
+	else if ((n > 4 && strcmp(name + n - 4, ".sql") == 0) ||
+	         (n > 7 && strcmp(name + n - 7, ".sqlite") == 0) ||
+	         (n > 3 && strcmp(name + n - 3, ".db") == 0))
+		want = COMPRESS_NONE;
+	if (want != spec->kind) {
+		spec->kind = want;
+		spec->level = want == COMPRESS_ZSTD ? COMPRESS_ZSTD_DEFAULT_LEVEL
+		            : want == COMPRESS_GZIP ? COMPRESS_GZIP_DEFAULT_LEVEL : 0;
+	}
+}
+
 int compress_parse(const char *s, struct compress_spec *spec, char **err)
 {
 	const char *colon = strchr(s, ':');

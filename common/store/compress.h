@@ -30,6 +30,10 @@ const char *compress_name(enum compress_kind kind);     /* "zstd" "gzip" "none" 
 /* What follows the data extension: ".zst", ".gz", "" (so ".sql.zst",
  * ".sqlite.gz", ".sql"). */
 const char *compress_suffix(enum compress_kind kind);
+/* The compression a file name asks for: ".zst" zstd, ".gz" gzip, ".sql",
+ * ".sqlite" or ".db" none, at that compression's default level; any other
+ * name leaves spec as it is. */
+void compress_spec_for_name(struct compress_spec *spec, const char *name);
 /* Format by magic bytes: zstd 28 B5 2F FD, gzip 1F 8B, anything else none. */
 enum compress_kind compress_detect(const void *buf, size_t len);
 /* The same for the first bytes of a file; -1 with errno when unreadable. */

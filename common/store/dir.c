@@ -55,6 +55,36 @@ int store_ensure(const char *dir)
 	return rc;
 }
 
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+time_t store_new_path(const char *dir, const char *dbkey, const char *label, const char *ext,
+                      char **path, char **meta_path)
+{
+	time_t created;
+	*path = *meta_path = NULL;
+	for (int tries = 0;; tries++) {
+		created = time(NULL);
+		char *name = store_snapshot_name(dbkey, created, label, ext);
+		free(*path);
+		free(*meta_path);
+		*path = path_join(dir, name);
+		*meta_path = xasprintf("%s.meta", *path);
+		free(name);
+		if ((!file_exists(*path) && !file_exists(*meta_path)) || tries == 3)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec = 0;
+		ts.tv_nsec = 1000000000L - ts.tv_nsec;
+		nanosleep(&ts, NULL);
+	}
+	return created;
+}
+
 /* ---- locking and stale files ---- */
 
 static double mono(void)

@@ -285,3 +285,24 @@ void store_print_list(FILE *f, const struct snapshot_list *l, enum out_format fm
 		print_human(f, l, with_db);
 }
 
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+char *store_find(const char *dir, const char *arg)
+{
+	size_t n = strlen(arg);
+	char *p = n > 5 && strcmp(arg + n - 5, ".meta") == 0 ? xstrndup(arg, n - 5) : xstrdup(arg);
+	if (!file_exists(p) && !strchr(p, '/')) {
+		char *in_store = path_join(dir, p);
+		if (file_exists(in_store)) {
+			free(p);
+			return in_store;
+		}
+		free(in_store);
+	}
+	return p;
+}

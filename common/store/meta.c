@@ -286,7 +286,20 @@ char *store_meta_format(const struct snapshot_meta *m)
 int store_meta_write(const char *meta_path, const struct snapshot_meta *m)
 {
 	char *text = store_meta_format(m);
-	int rc = atomic_write_file(meta_path, text, strlen(text), 0600);
+	size_t len = strlen(text);
+	struct stat st;
+	int rc;
+	if (stat(meta_path, &st) < 0 || S_ISREG(st.st_mode)) {
+		rc = atomic_write_file(meta_path, text, len, 0600);
+	} else {
+		int fd = open(meta_path, O_WRONLY | O_CLOEXEC);
+		rc = fd < 0 ? -1 : write_all(fd, text, len);
+		int e = errno;
+		if (fd >= 0 && close(fd) < 0 && rc == 0)
+			rc = -1;
+		else
+			errno = e;
+	}
 	int e = errno;
 	free(text);
 	errno = e;

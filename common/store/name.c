@@ -176,3 +176,15 @@ int store_parse_name(const char *name, char **dbkey, time_t *when, char **label,
 	return -1;
 }
 
+
+char *store_label(const char *label)
+{
+	if (!label || !*label)
+		return NULL;
+	/* The name's rules; the metadata records what the name says. */
+	char *name = store_snapshot_name("x", 0, label, "sql");
+	char *l = NULL;
+	store_parse_name(name, NULL, NULL, &l, NULL);
+	free(name);
+	return l;
+}

@@ -18,6 +18,8 @@
 #include "store/compress.h"
 #include "model/config.h"
 #include "base/io.h"
+#include "base/msg.h"
+#include "base/output.h"
 #include "base/xalloc.h"
 #include "model/project.h"
 
@@ -111,4 +113,35 @@ int store_remove(const struct snapshot *s)
 	if (unlink(s->meta_path) < 0 && errno != ENOENT)
 		return -1;
 	return fsync_dir_of(s->path);
+}
+
+size_t store_prune(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
+                   int dry_run, FILE *out)
+{
+	char **keep = xcalloc(l->n ? l->n : 1, sizeof *keep);
+	store_prune_plan(l, p, now, keep);
+	size_t gone = 0, failed = 0;
+	unsigned long long bytes = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct snapshot *s = &l->v[i];
+		if (keep[i]) {
+			verbose("keep %s (%s)", s->name, keep[i]);
+			continue;
+		}
+		if (!dry_run && store_remove(s) < 0) {
+			error("cannot remove '%s':", s->path);
+			failed++;
+			continue;
+		}
+		fprintf(out, "%s\n", s->path);
+		gone++;
+		bytes += s->meta.size;
+	}
+	char b[32];
+	info("%s %zu snapshot%s (%s), kept %zu", dry_run ? "would remove" : "removed", gone,
+	     gone == 1 ? "" : "s", human_bytes(bytes, b, sizeof b), l->n - gone - failed);
+	for (size_t i = 0; i < l->n; i++)
+		free(keep[i]);
+	free(keep);
+	return failed;
 }

@@ -79,13 +79,24 @@ int store_ensure(const char *dir);
 char *store_dbkey(const struct target *t);
 /* Build a new snapshot's base name: dbkey_YYYYMMDDTHHMMSSZ[_label].ext */
 char *store_snapshot_name(const char *dbkey, time_t when, const char *label, const char *ext);
+/* The label as a snapshot name holds it (and its metadata records), or
+ * NULL when label is NULL or empty. */
+char *store_label(const char *label);
+/* A free name for a new snapshot in dir, its path and metadata path: names
+ * have whole seconds, so when this second's is taken, wait for the next one
+ * (three times at most).  Returns the time in the name. */
+time_t store_new_path(const char *dir, const char *dbkey, const char *label, const char *ext,
+                      char **path, char **meta_path);
 
 /* Read and write metadata.  store_meta_read: 0, or -1 with a reason in err. */
 int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, size_t errlen);
 /* The same from len bytes of text in memory (what store_meta_read does
  * with the file's contents). */
 int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char *err, size_t errlen);
-/* Atomically write m to meta_path (temp file, fsync, rename, fsync dir). */
+/* Write m to meta_path: atomically (temp file, fsync, rename, fsync dir)
+ * when it is a regular file or does not exist yet, as it is when it is a
+ * device or a pipe (renaming over /dev/null would replace the device).
+ * 0, or -1 with errno. */
 int store_meta_write(const char *meta_path, const struct snapshot_meta *m);
 /* The metadata text store_meta_write writes (malloc'd).  rows and the
  * tables= count are computed from m->tables. */
@@ -99,6 +110,9 @@ void store_list(const char *dir, const char *dbkey, struct snapshot_list *out);
  * of another engine (a MySQL and a PostgreSQL database may share a name). */
 void store_list_target(const char *dir, const struct target *t, struct snapshot_list *out);
 void snapshot_list_free(struct snapshot_list *l);
+/* The snapshot an operand names: a file (or its ".meta"), else a name in
+ * the store dir when no such file exists (malloc'd path). */
+char *store_find(const char *dir, const char *arg);
 /* The newest good snapshot of dbkey, or NULL. */
 const struct snapshot *store_latest(const struct snapshot_list *l);
 
@@ -106,6 +120,10 @@ const struct snapshot *store_latest(const struct snapshot_list *l);
  * file equal to the metadata's, and the compressed stream intact to its end.
  * 0 when good, else -1 with the first problem in err. */
 int store_verify(const char *snapshot_path, struct snapshot_meta *m, char *err, size_t errlen);
+/* Verify each of n snapshot paths: "PATH: FAILED" on out and the problem
+ * through error() for a bad one, "PATH: OK" for a good one unless quiet,
+ * and a count when more than one failed.  Returns how many failed. */
+size_t store_verify_all(char *const *paths, size_t n, FILE *out);
 
 /* An exclusive lock per database in the store (flock on <dir>/.lock.<dbkey>),
  * so two snapshots or restores of one database never interleave.  Waits up to
@@ -154,5 +172,11 @@ void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *
 /* Remove a snapshot: the data file, then its metadata, then fsync the
  * directory.  0, or -1 with errno. */
 int store_remove(const struct snapshot *s);
+/* Apply p to l: remove (unless dry_run) each snapshot no rule keeps,
+ * printing its path on out; why each other one stays goes to verbose(),
+ * failures to error(), a summary to info().  Returns how many could not be
+ * removed. */
+size_t store_prune(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
+                   int dry_run, FILE *out);
 
 #endif

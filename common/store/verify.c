@@ -18,6 +18,7 @@
 #include "store/compress.h"
 #include "model/config.h"
 #include "base/io.h"
+#include "base/msg.h"
 #include "base/xalloc.h"
 #include "model/project.h"
 
@@ -130,3 +131,25 @@ out:
 	return rc;
 }
 
+
+size_t store_verify_all(char *const *paths, size_t n, FILE *out)
+{
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		char err[512];
+		struct snapshot_meta m;
+		if (store_verify(paths[i], &m, err, sizeof err) == 0) {
+			if (msg_verbosity >= 1)
+				fprintf(out, "%s: OK\n", paths[i]);
+		} else {
+			fprintf(out, "%s: FAILED\n", paths[i]);
+			fflush(out);
+			error("'%s' failed verification: %s", paths[i], err);
+			bad++;
+		}
+		store_meta_free(&m);
+	}
+	if (bad && n > 1)
+		error("%zu of %zu snapshots failed verification", bad, n);
+	return bad;
+}
