@@ -9,20 +9,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/compress.h"
-#include "model/config.h"
 #include "base/exitcodes.h"
-#include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
-#include "snap/output.h"
-#include "snap/snapshot.h"
-#include "store/store.h"
-#include "model/target.h"
 #include "base/term.h"
 #include "base/xalloc.h"
+#include "model/config.h"
 #include "model/project.h"
+#include "model/target.h"
 #include "resolve/resolve.h"
+#include "snap/guard.h"
+#include "snap/output.h"
+#include "snap/snapshot.h"
+#include "store/compress.h"
+#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"

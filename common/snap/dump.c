@@ -1,33 +1,27 @@
 /* dump.c — running a dump program (pg_dump, mariadb-dump) into the
  * compressor, its output watched by an observer (row scanner, progress),
  * and its failure told in one line without a password. */
-#include "snap/snapshot.h"
 #include "snap/impl.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/exitcodes.h"
 #include "base/io.h"
 #include "base/msg.h"
-#include "base/output.h"
 #include "base/process.h"
 #include "base/xalloc.h"
+#include "snap/guard.h"
 
 /* ---- running a dump program into the compressor ---- */
 
-int observe(void *arg, const void *buf, size_t len)
+int snap_observe(void *arg, const void *buf, size_t len)
 {
 	struct observer *o = arg;
 	if (o->scan)
@@ -103,13 +97,13 @@ static void show_child_stderr(int fd, const char *password)
 		verbose("%s", line);
 }
 
-int run_dump(struct snapshot_job *j, char **argv, char **env, struct compressor *c,
-                    struct observer *ob, struct snapshot_result *res, char *err, size_t errlen)
+int snap_run_dump(struct snapshot_job *j, char **argv, char **env, struct compressor *c,
+                  struct observer *ob, struct snapshot_result *res, char *err, size_t errlen)
 {
 	const char *password = target_get(&j->t, TF_PASSWORD);
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		set_err(err, errlen, "cannot make a pipe: %s", strerror(errno));
+		snap_err(err, errlen, "cannot make a pipe: %s", strerror(errno));
 		return DG_NO;
 	}
 	/* Fewer, larger reads: the pump wakes once per MiB, not per 64 KiB. */
@@ -130,11 +124,11 @@ int run_dump(struct snapshot_job *j, char **argv, char **env, struct compressor 
 		close(pfd[0]);
 		if (efd >= 0)
 			close(efd);
-		set_err(err, errlen, "cannot run '%s': %s", argv[0], strerror(e));
+		snap_err(err, errlen, "cannot run '%s': %s", argv[0], strerror(e));
 		return DG_NO;
 	}
 	snapshot_guard_child(pid);
-	int pr = compressor_pump(c, pfd[0], observe, ob);
+	int pr = compressor_pump(c, pfd[0], snap_observe, ob);
 	int perr = errno;
 	close(pfd[0]);
 	if (pr < 0)
@@ -146,19 +140,19 @@ int run_dump(struct snapshot_job *j, char **argv, char **env, struct compressor 
 	char *base = path_base(argv[0]);
 	if (pr < 0 && compressor_error(c)) {
 		res->write_errno = compressor_error(c);
-		set_err(err, errlen, "cannot write the snapshot: %s", strerror(res->write_errno));
+		snap_err(err, errlen, "cannot write the snapshot: %s", strerror(res->write_errno));
 		rc = DG_NO;
 	} else if (pr < 0) {
-		set_err(err, errlen, "cannot read the output of %s: %s", base, strerror(perr));
+		snap_err(err, errlen, "cannot read the output of %s: %s", base, strerror(perr));
 		rc = DG_NO;
 	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char *m = efd >= 0 ? child_message(efd, argv[0], password) : NULL;
 		if (m)
-			set_err(err, errlen, "%s failed: %s", base, m);
+			snap_err(err, errlen, "%s failed: %s", base, m);
 		else if (WIFSIGNALED(st))
-			set_err(err, errlen, "%s was killed by signal %d", base, WTERMSIG(st));
+			snap_err(err, errlen, "%s was killed by signal %d", base, WTERMSIG(st));
 		else
-			set_err(err, errlen, "%s failed with status %d", base, exit_status_of(st));
+			snap_err(err, errlen, "%s failed with status %d", base, exit_status_of(st));
 		free(m);
 		rc = DG_NO;
 	} else if (efd >= 0) {

@@ -1,18 +1,11 @@
 /* guard.c — the fatal-signal guard (snapshot.h): on SIGINT, SIGTERM or
  * SIGHUP remove the registered scratch files and stop the dump program. */
-#include "snap/snapshot.h"
+#include "snap/guard.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -1,6 +1,7 @@
 /* impl.h — private to common/snap/: the snapshot job that every engine's
- * file works on, the observer that watches a dump stream on its way into the
- * compressor, and the functions the files of this folder share.  Nothing outside common/snap/ includes it. */
+ * file works on, the observer that watches a dump stream on its way into
+ * the compressor, and the functions the files of this folder share.
+ * Nothing outside common/snap/ includes it. */
 #ifndef DBGUARD_SNAP_IMPL_H
 #define DBGUARD_SNAP_IMPL_H
 
@@ -31,21 +32,21 @@ struct observer {
 };
 
 /* snapshot.c */
-void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int by_name(const void *a, const void *b);
+void snap_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int snap_by_name(const void *a, const void *b);
 /* dump.c */
-int observe(void *arg, const void *buf, size_t len);
-int run_dump(struct snapshot_job *j, char **argv, char **env, struct compressor *c,
-             struct observer *ob, struct snapshot_result *res, char *err, size_t errlen);
+int snap_observe(void *arg, const void *buf, size_t len);
+int snap_run_dump(struct snapshot_job *j, char **argv, char **env, struct compressor *c,
+                  struct observer *ob, struct snapshot_result *res, char *err, size_t errlen);
 /* pg.c */
-int find_pg_dump(struct snapshot_job *j, int server_major, char *err, size_t errlen);
-int pg_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
-           struct snapshot_result *res, char *err, size_t errlen);
+int snap_find_pg_dump(struct snapshot_job *j, int server_major, char *err, size_t errlen);
+int snap_pg_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
+                struct snapshot_result *res, char *err, size_t errlen);
 /* mysql.c */
-int my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
-           struct snapshot_result *res, char *err, size_t errlen);
+int snap_my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
+                struct snapshot_result *res, char *err, size_t errlen);
 /* sqlite.c */
-int lite_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
-             struct snapshot_result *res, char *err, size_t errlen);
+int snap_lite_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
+                  struct snapshot_result *res, char *err, size_t errlen);
 
 #endif

@@ -1,31 +1,17 @@
 /* mysql.c — MySQL / MariaDB snapshots: mariadb-dump (or mysqldump) in one
  * transaction, restorable with "mariadb DB < file". */
-#include "snap/snapshot.h"
 #include "snap/impl.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "base/exitcodes.h"
 #include "base/io.h"
-#include "base/msg.h"
-#include "base/output.h"
-#include "base/process.h"
 #include "base/xalloc.h"
+#include "snap/guard.h"
 
-int my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
-                  struct snapshot_result *res, char *err, size_t errlen)
+int snap_my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
+                struct snapshot_result *res, char *err, size_t errlen)
 {
 	struct myscan s;
 	myscan_init(&s);
@@ -47,7 +33,7 @@ int my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
 	sv_push(&argv, target_get(&j->t, TF_DATABASE));
 	ob->scan = my_scan;
 	ob->scanner = &s;
-	rc = run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
+	rc = snap_run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
 	snapshot_guard_forget(cleanup);
 	snapshot_guard_forget(dir);
 	free(dir);
@@ -62,7 +48,7 @@ int my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
 		res->counts.v[res->counts.n].rows = s.rows[i];
 		res->counts.n++;
 	}
-	qsort(res->counts.v, res->counts.n, sizeof *res->counts.v, by_name);
+	qsort(res->counts.v, res->counts.n, sizeof *res->counts.v, snap_by_name);
 out:
 	myscan_free(&s);
 	sv_free(&argv);

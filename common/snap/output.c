@@ -3,10 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/exitcodes.h"
@@ -14,7 +14,9 @@
 #include "base/msg.h"
 #include "base/term.h"
 #include "base/xalloc.h"
-#include "store/store.h"
+#include "snap/guard.h"
+#include "store/dir.h"
+#include "store/meta.h"
 
 static int isatty_path(const char *path)
 {

@@ -1,29 +1,20 @@
 /* pg.c — PostgreSQL snapshots: the pg_dump that matches the server, the
  * catalog (tables, inheritance) read in the exported MVCC snapshot pg_dump
  * then dumps, and the row counts as count(*) sees them. */
-#include "snap/snapshot.h"
 #include "snap/impl.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/exitcodes.h"
-#include "base/io.h"
-#include "base/msg.h"
 #include "base/output.h"
 #include "base/process.h"
 #include "base/xalloc.h"
+#include "snap/snapshot.h"
 
 static int is_exec(const char *path)
 {
@@ -58,7 +49,7 @@ static char *program_version(const char *prog)
 /* The pg_dump matching the server: Debian's version-specific binary (the
  * wrapper in /usr/bin costs a Perl start and may pick another version),
  * else the newest installed, else pg_dump on PATH. */
-int find_pg_dump(struct snapshot_job *j, int server_major, char *err, size_t errlen)
+int snap_find_pg_dump(struct snapshot_job *j, int server_major, char *err, size_t errlen)
 {
 	int have = 0;
 	char *p = xasprintf("/usr/lib/postgresql/%d/bin/pg_dump", server_major);
@@ -89,7 +80,7 @@ int find_pg_dump(struct snapshot_job *j, int server_major, char *err, size_t err
 		const char *names[] = { "pg_dump", NULL };
 		j->prog = find_on_path(names);
 		if (!j->prog) {
-			set_err(err, errlen, "pg_dump not found; install the Debian package "
+			snap_err(err, errlen, "pg_dump not found; install the Debian package "
 			           "postgresql-client-%d (or put pg_dump on PATH)", server_major);
 			return DG_NO;
 		}
@@ -99,7 +90,7 @@ int find_pg_dump(struct snapshot_job *j, int server_major, char *err, size_t err
 	}
 	if (have > 0 && have < server_major) {
 		char *v = program_version(j->prog);
-		set_err(err, errlen, "%s %s is older than the server (PostgreSQL %s) and cannot dump it; "
+		snap_err(err, errlen, "%s %s is older than the server (PostgreSQL %s) and cannot dump it; "
 		           "install the Debian package postgresql-client-%d", j->prog, v ? v : "(unknown)",
 		           j->version, server_major);
 		free(v);
@@ -201,8 +192,8 @@ static long long pg_total(const struct pgscan *s, size_t i, const unsigned long 
 	return sum;
 }
 
-int pg_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
-                  struct snapshot_result *res, char *err, size_t errlen)
+int snap_pg_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
+                struct snapshot_result *res, char *err, size_t errlen)
 {
 	struct pgscan s;
 	pgscan_init(&s);
@@ -230,7 +221,7 @@ int pg_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
 	sv_push(&env, "PGAPPNAME=db-snap");
 	ob->scan = pg_scan;
 	ob->scanner = &s;
-	rc = run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
+	rc = snap_run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
 	db_exec(j->conn, rc == DG_OK ? "COMMIT" : "ROLLBACK", NULL, 0);
 	if (rc != DG_OK)
 		goto out;
@@ -242,7 +233,7 @@ int pg_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
 	}
 	free(seen);
 	res->counts.n = s.n;
-	qsort(res->counts.v, res->counts.n, sizeof *res->counts.v, by_name);
+	qsort(res->counts.v, res->counts.n, sizeof *res->counts.v, snap_by_name);
 out:
 	pgscan_free(&s);
 	free(edges);

@@ -58,6 +58,40 @@ static void my_name_done(struct myscan *s)
 	sb_reset(&s->name);
 }
 
+/* The first bytes of a line: is it an INSERT, a CREATE TABLE or a
+ * DELIMITER, or a line to skip? */
+static void my_line_start(struct myscan *s, char c)
+{
+	if (c == '\n') {
+		sb_reset(&s->line);
+		s->state = MY_BOL;
+		return;
+	}
+	sb_addc(&s->line, c);
+	const char *l = s->line.buf;
+	size_t n = s->line.len;
+	/* Statements inside DELIMITER ;; blocks are routine and
+	 * trigger bodies, not data. */
+	int ins = s->delim_normal && n <= 13 && memcmp(l, my_insert, n) == 0;
+	int cre = s->delim_normal && n <= 14 && memcmp(l, my_create, n) == 0;
+	int del = n <= 10 && memcmp(l, my_delim, n) == 0;
+	if ((ins && n == 13) || (cre && n == 14)) {
+		s->for_insert = ins;
+		s->tick = 0;
+		sb_reset(&s->name);
+		sb_reset(&s->line);
+		s->state = MY_NAME;
+	} else if (del && n == 10) {
+		sb_reset(&s->line);
+		s->state = MY_DELIM;
+	} else if (ins || cre || del) {
+		s->state = MY_PREFIX;
+	} else {
+		sb_reset(&s->line);
+		s->state = MY_SKIP;
+	}
+}
+
 void my_scan(void *arg, const char *buf, size_t len)
 {
 	struct myscan *s = arg;
@@ -66,38 +100,10 @@ void my_scan(void *arg, const char *buf, size_t len)
 		char c = *p;
 		switch (s->state) {
 		case MY_BOL:
-		case MY_PREFIX: {
+		case MY_PREFIX:
 			p++;
-			if (c == '\n') {
-				sb_reset(&s->line);
-				s->state = MY_BOL;
-				break;
-			}
-			sb_addc(&s->line, c);
-			const char *l = s->line.buf;
-			size_t n = s->line.len;
-			/* Statements inside DELIMITER ;; blocks are routine and
-			 * trigger bodies, not data. */
-			int ins = s->delim_normal && n <= 13 && memcmp(l, my_insert, n) == 0;
-			int cre = s->delim_normal && n <= 14 && memcmp(l, my_create, n) == 0;
-			int del = n <= 10 && memcmp(l, my_delim, n) == 0;
-			if ((ins && n == 13) || (cre && n == 14)) {
-				s->for_insert = ins;
-				s->tick = 0;
-				sb_reset(&s->name);
-				sb_reset(&s->line);
-				s->state = MY_NAME;
-			} else if (del && n == 10) {
-				sb_reset(&s->line);
-				s->state = MY_DELIM;
-			} else if (ins || cre || del) {
-				s->state = MY_PREFIX;
-			} else {
-				sb_reset(&s->line);
-				s->state = MY_SKIP;
-			}
+			my_line_start(s, c);
 			break;
-		}
 		case MY_SKIP: {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			if (!nl) {

@@ -6,21 +6,16 @@
  * and for SQLite the backup copy.  What is counted is therefore exactly
  * what was dumped, however busy the database was. */
 #include "snap/snapshot.h"
-#include "snap/impl.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/exitcodes.h"
@@ -30,9 +25,11 @@
 #include "base/process.h"
 #include "base/term.h"
 #include "base/xalloc.h"
-#include "store/store.h"
+#include "snap/guard.h"
+#include "snap/impl.h"
+#include "store/meta.h"
 
-void set_err(char *err, size_t errlen, const char *fmt, ...)
+void snap_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (!err || !errlen)
 		return;
@@ -56,13 +53,13 @@ int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, 
 	else if (engine && strcmp(engine, "sqlite") == 0)
 		kind = ENG_LITE;
 	else {
-		set_err(err, errlen, "cannot snapshot a database whose engine is %s%s%s",
+		snap_err(err, errlen, "cannot snapshot a database whose engine is %s%s%s",
 		           engine ? "'" : "", engine ? engine : "unknown", engine ? "'" : "");
 		return DG_USAGE;
 	}
 	if (kind == ENG_LITE && target_get(t, TF_DATABASE) &&
 	    strcmp(target_get(t, TF_DATABASE), ":memory:") == 0) {
-		set_err(err, errlen, "cannot snapshot an in-memory SQLite database");
+		snap_err(err, errlen, "cannot snapshot an in-memory SQLite database");
 		return DG_USAGE;
 	}
 	struct dbconn *c;
@@ -75,7 +72,7 @@ int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, 
 	j->version = xstrdup(db_server_version(c));
 	j->size = db_size(c, NULL, 0);
 	if (kind == ENG_PG) {
-		rc = find_pg_dump(j, db_server_major(c), err, errlen);
+		rc = snap_find_pg_dump(j, db_server_major(c), err, errlen);
 		j->conn = c;
 		if (rc == DG_OK)
 			verbose("dump program: %s", j->prog);
@@ -85,7 +82,7 @@ int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, 
 			const char *names[] = { "mariadb-dump", "mysqldump", NULL };
 			j->prog = find_on_path(names);
 			if (!j->prog) {
-				set_err(err, errlen, "mariadb-dump not found; install the Debian package "
+				snap_err(err, errlen, "mariadb-dump not found; install the Debian package "
 				           "mariadb-client (or put mariadb-dump or mysqldump on PATH)");
 				rc = DG_NO;
 			} else {
@@ -107,9 +104,12 @@ const char *snapshot_engine(const struct snapshot_job *j)
 }
 
 const char *snapshot_server_version(const struct snapshot_job *j) { return j->version; }
-long long snapshot_size_estimate(const struct snapshot_job *j) { return j->size; }
+/* The database's size in bytes (what a snapshot may grow to), -1 if unknown. */
+static long long snapshot_size_estimate(const struct snapshot_job *j) { return j->size; }
 
-long long snapshot_scratch_bytes(const struct snapshot_job *j)
+/* Bytes of scratch space the snapshot needs besides its output (the SQLite
+ * copy). */
+static long long snapshot_scratch_bytes(const struct snapshot_job *j)
 {
 	return j->kind == ENG_LITE && j->size > 0 ? j->size : 0;
 }
@@ -131,23 +131,26 @@ void snapshot_result_free(struct snapshot_result *res)
 	table_counts_free(&res->counts);
 }
 
-int by_name(const void *a, const void *b)
+int snap_by_name(const void *a, const void *b)
 {
 	return strcmp(((const struct table_count *)a)->name, ((const struct table_count *)b)->name);
 }
 
-int snapshot_run(struct snapshot_job *j, struct compressor *c, const char *tmp_beside,
-                 void (*progress)(void *arg, unsigned long long raw), void *arg,
-                 struct snapshot_result *res, char *err, size_t errlen)
+/* Dump into c.  progress, if not NULL, is told the uncompressed bytes
+ * produced so far.  DG_OK with res filled, or DG_NO with one line in err
+ * (and res->write_errno set when the output could not be written). */
+static int snapshot_run(struct snapshot_job *j, struct compressor *c, const char *tmp_beside,
+                        void (*progress)(void *arg, unsigned long long raw), void *arg,
+                        struct snapshot_result *res, char *err, size_t errlen)
 {
 	memset(res, 0, sizeof *res);
 	free(j->tmp_beside);
 	j->tmp_beside = xstrdup(tmp_beside);
 	struct observer ob = { .progress = progress, .arg = arg };
 	switch (j->kind) {
-	case ENG_PG: return pg_run(j, c, &ob, res, err, errlen);
-	case ENG_MY: return my_run(j, c, &ob, res, err, errlen);
-	default: return lite_run(j, c, &ob, res, err, errlen);
+	case ENG_PG: return snap_pg_run(j, c, &ob, res, err, errlen);
+	case ENG_MY: return snap_my_run(j, c, &ob, res, err, errlen);
+	default: return snap_lite_run(j, c, &ob, res, err, errlen);
 	}
 }
 

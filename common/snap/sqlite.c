@@ -1,34 +1,22 @@
 /* sqlite.c — SQLite snapshots: an online-backup copy made in one read
  * transaction, counted through the engine, then compressed. */
-#include "snap/snapshot.h"
 #include "snap/impl.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "base/exitcodes.h"
 #include "base/io.h"
-#include "base/msg.h"
-#include "base/output.h"
-#include "base/process.h"
 #include "base/xalloc.h"
+#include "snap/guard.h"
 
 static int lite_fail(sqlite3 *db, const char *what, const char *path, char *err, size_t errlen)
 {
-	set_err(err, errlen, "cannot %s '%s': %s", what, path, db ? sqlite3_errmsg(db) : "out of memory");
+	snap_err(err, errlen, "cannot %s '%s': %s", what, path, db ? sqlite3_errmsg(db) : "out of memory");
 	return DG_NO;
 }
 
@@ -71,9 +59,9 @@ static int lite_backup(const char *src_path, const char *dst_path, int *write_er
 		int e = sqlite3_system_errno(dst);
 		if (e == ENOSPC || e == EFBIG || e == EDQUOT) {
 			*write_errno = e;
-			set_err(err, errlen, "cannot write the copy of '%s': %s", src_path, strerror(e));
+			snap_err(err, errlen, "cannot write the copy of '%s': %s", src_path, strerror(e));
 		} else {
-			set_err(err, errlen, "cannot copy '%s': %s", src_path,
+			snap_err(err, errlen, "cannot copy '%s': %s", src_path,
 			        sqlite3_errstr(r != SQLITE_DONE ? r : fin));
 		}
 		goto out;
@@ -91,8 +79,8 @@ out:
 	return rc;
 }
 
-int lite_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
-                    struct snapshot_result *res, char *err, size_t errlen)
+int snap_lite_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
+                  struct snapshot_result *res, char *err, size_t errlen)
 {
 	char *tmp;
 	char *beside = xasprintf("%s.copy", j->tmp_beside);
@@ -100,7 +88,7 @@ int lite_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
 	free(beside);
 	if (fd < 0) {
 		char *dir = path_dir(j->tmp_beside);
-		set_err(err, errlen, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
+		snap_err(err, errlen, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
 		free(dir);
 		if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
 			res->write_errno = errno;
@@ -129,17 +117,17 @@ int lite_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
 		goto out;
 	fd = open(tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		set_err(err, errlen, "cannot read '%s': %s", tmp, strerror(errno));
+		snap_err(err, errlen, "cannot read '%s': %s", tmp, strerror(errno));
 		rc = DG_NO;
 		goto out;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (compressor_pump(c, fd, observe, ob) < 0) {
+	if (compressor_pump(c, fd, snap_observe, ob) < 0) {
 		if (compressor_error(c)) {
 			res->write_errno = compressor_error(c);
-			set_err(err, errlen, "cannot write the snapshot: %s", strerror(res->write_errno));
+			snap_err(err, errlen, "cannot write the snapshot: %s", strerror(res->write_errno));
 		} else {
-			set_err(err, errlen, "cannot read '%s': %s", tmp, strerror(errno));
+			snap_err(err, errlen, "cannot read '%s': %s", tmp, strerror(errno));
 		}
 		rc = DG_NO;
 	}

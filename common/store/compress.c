@@ -113,7 +113,8 @@ int compress_parse(const char *s, struct compress_spec *spec, char **err)
 	return 0;
 }
 
-enum compress_kind compress_detect(const void *buf, size_t len)
+/* Format by magic bytes: zstd 28 B5 2F FD, gzip 1F 8B, anything else none. */
+static enum compress_kind compress_detect(const void *buf, size_t len)
 {
 	const unsigned char *b = buf;
 	if (len >= 4 && b[0] == 0x28 && b[1] == 0xB5 && b[2] == 0x2F && b[3] == 0xFD)
@@ -358,14 +359,6 @@ fail:;
 int compressor_error(const struct compressor *c)
 {
 	return c->err;
-}
-
-void compressor_counts(const struct compressor *c, unsigned long long *raw, unsigned long long *out)
-{
-	if (raw)
-		*raw = c->raw;
-	if (out)
-		*out = c->out;
 }
 
 /* The producer's slot (index head) to fill, waiting while the ring is full. */

@@ -1,14 +1,11 @@
 /* dir.c — the store directory (see store.h): where it is, creating it
  * (mode 0700, a ".gitignore" of "*"), the per-database lock, and the
  * clean-up of temporary files a killed run left. */
-#include "store/store.h"
-#include "store/impl.h"
+#include "store/dir.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -16,11 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/compress.h"
-#include "model/config.h"
 #include "base/io.h"
 #include "base/xalloc.h"
+#include "model/config.h"
 #include "model/project.h"
+#include "store/impl.h"
+#include "store/name.h"
 
 char *store_dir(const char *project_dir)
 {
@@ -55,7 +53,7 @@ int store_ensure(const char *dir)
 	return rc;
 }
 
-static int file_exists(const char *path)
+int store_file_exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
@@ -74,7 +72,7 @@ time_t store_new_path(const char *dir, const char *dbkey, const char *label, con
 		*path = path_join(dir, name);
 		*meta_path = xasprintf("%s.meta", *path);
 		free(name);
-		if ((!file_exists(*path) && !file_exists(*meta_path)) || tries == 3)
+		if ((!store_file_exists(*path) && !store_file_exists(*meta_path)) || tries == 3)
 			break;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -139,7 +137,7 @@ void store_clean_stale(const char *dir, const char *dbkey)
 		 * are temporary files of a run that died; under the lock no run
 		 * of this database is alive to own them. */
 		if (n[0] == '.' && strncmp(n + 1, dbkey, k) == 0 && n[1 + k] == '_' &&
-		    strlen(n + 2 + k) >= TS_LEN && parse_ts(n + 2 + k, &t) == 0 && strstr(n, ".tmp.")) {
+		    strlen(n + 2 + k) >= TS_LEN && store_parse_stamp(n + 2 + k, &t) == 0 && strstr(n, ".tmp.")) {
 			path = path_join(dir, n);
 		} else {
 			/* Metadata whose data file is gone: removing a snapshot takes
@@ -149,8 +147,8 @@ void store_clean_stale(const char *dir, const char *dbkey)
 				char *data = xstrndup(n, len - 5);
 				size_t stem;
 				char *dpath = path_join(dir, data);
-				if (name_ext(data, &stem) && strncmp(data, dbkey, k) == 0 &&
-				    parse_at(data, stem, k, &t, NULL) == 0 && access(dpath, F_OK) < 0 &&
+				if (store_name_ext(data, &stem) && strncmp(data, dbkey, k) == 0 &&
+				    store_name_at(data, stem, k, &t, NULL) == 0 && access(dpath, F_OK) < 0 &&
 				    errno == ENOENT)
 					path = path_join(dir, n);
 				free(dpath);

@@ -1,25 +1,19 @@
 /* list.c — listing the snapshots in the store and printing the listing
  * (see store.h). */
-#include "store/store.h"
-#include "store/impl.h"
+#include "store/list.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "store/compress.h"
-#include "model/config.h"
 #include "base/io.h"
 #include "base/xalloc.h"
-#include "model/project.h"
+#include "store/impl.h"
+#include "store/name.h"
 
 /* ---- listing ---- */
 
@@ -56,8 +50,8 @@ static int list_name(const char *name, const char *dbkey, char **key, time_t *wh
 	if (!dbkey)
 		return store_parse_name(name, key, when, NULL, NULL);
 	size_t stem, k = strlen(dbkey);
-	if (name[0] == '.' || !name_ext(name, &stem) || strncmp(name, dbkey, k) != 0 ||
-	    parse_at(name, stem, k, when, NULL) < 0)
+	if (name[0] == '.' || !store_name_ext(name, &stem) || strncmp(name, dbkey, k) != 0 ||
+	    store_name_at(name, stem, k, when, NULL) < 0)
 		return -1;
 	*key = xstrdup(dbkey);
 	return 0;
@@ -285,20 +279,13 @@ void store_print_list(FILE *f, const struct snapshot_list *l, enum out_format fm
 		print_human(f, l, with_db);
 }
 
-
-static int file_exists(const char *path)
-{
-	struct stat st;
-	return lstat(path, &st) == 0;
-}
-
 char *store_find(const char *dir, const char *arg)
 {
 	size_t n = strlen(arg);
 	char *p = n > 5 && strcmp(arg + n - 5, ".meta") == 0 ? xstrndup(arg, n - 5) : xstrdup(arg);
-	if (!file_exists(p) && !strchr(p, '/')) {
+	if (!store_file_exists(p) && !strchr(p, '/')) {
 		char *in_store = path_join(dir, p);
-		if (file_exists(in_store)) {
+		if (store_file_exists(in_store)) {
 			free(p);
 			return in_store;
 		}

@@ -1,26 +1,22 @@
 /* meta.c — a snapshot's metadata, the ".meta" file (see store.h): reading
  * and checking it, formatting it, writing it atomically. */
-#include "store/store.h"
-#include "store/impl.h"
+#include "store/meta.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "store/compress.h"
-#include "model/config.h"
 #include "base/io.h"
+#include "base/output.h"
 #include "base/xalloc.h"
-#include "model/project.h"
+#include "store/impl.h"
+#include "store/name.h"
 
 #define META_FORMAT "dbguard-snapshot-1"
 
@@ -45,7 +41,7 @@ void store_meta_free(struct snapshot_meta *m)
 
 static int parse_ull(const char *s, unsigned long long *out)
 {
-	if (!*s || strlen(s) > 19 || !digits(s, (int)strlen(s)))
+	if (!*s || strlen(s) > 19 || !store_digits(s, (int)strlen(s)))
 		return -1;
 	*out = strtoull(s, NULL, 10);
 	return 0;
@@ -82,6 +78,78 @@ int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, s
 	return rc;
 }
 
+/* One key=value line into m (the tables= and rows= counts into *ntables
+ * and *rows, to be checked at the end): NULL, or what is wrong with it. */
+static const char *meta_field(struct snapshot_meta *m, const char *k, const char *v,
+                              unsigned long long *ntables, unsigned long long *rows, size_t *cap)
+{
+	char **str = NULL;
+	if (strcmp(k, "format") == 0) {
+		if (strcmp(v, META_FORMAT) != 0)
+			return "unknown metadata format";
+	} else if (strcmp(k, "engine") == 0) {
+		if (strcmp(v, "postgres") && strcmp(v, "mysql") && strcmp(v, "sqlite"))
+			return "unknown engine";
+		str = &m->engine;
+	} else if (strcmp(k, "server_version") == 0) {
+		str = &m->server_version;
+	} else if (strcmp(k, "database") == 0) {
+		str = &m->database;
+	} else if (strcmp(k, "host") == 0) {
+		str = &m->host;
+	} else if (strcmp(k, "port") == 0) {
+		unsigned long long p = 0;
+		if (*v && (parse_ull(v, &p) < 0 || p > 65535))
+			return "invalid port";
+		m->port = (int)p;
+	} else if (strcmp(k, "created") == 0) {
+		if (store_parse_time(v, &m->created) < 0)
+			return "invalid time (expected YYYY-MM-DDTHH:MM:SSZ)";
+	} else if (strcmp(k, "dbguard_version") == 0) {
+		str = &m->dbguard_version;
+	} else if (strcmp(k, "label") == 0) {
+		str = &m->label;
+	} else if (strcmp(k, "reason") == 0) {
+		str = &m->reason;
+	} else if (strcmp(k, "compression") == 0) {
+		if (strcmp(v, "zstd") && strcmp(v, "gzip") && strcmp(v, "none"))
+			return "unknown compression";
+		str = &m->compression;
+	} else if (strcmp(k, "raw_bytes") == 0 || strcmp(k, "size") == 0) {
+		if (parse_ull(v, k[0] == 'r' ? &m->raw_bytes : &m->size) < 0)
+			return "invalid number";
+	} else if (strcmp(k, "sha256") == 0) {
+		if (!is_sha256(v))
+			return "invalid sha256 (expected 64 lowercase hex digits)";
+		str = &m->sha256;
+	} else if (strcmp(k, "tables") == 0 || strcmp(k, "rows") == 0) {
+		/* Row counts are long long in memory. */
+		if (parse_ull(v, k[0] == 't' ? ntables : rows) < 0 || *rows > LLONG_MAX)
+			return "invalid number";
+	} else if (strcmp(k, "table") == 0) {
+		char *f[3];
+		char *copy = xstrdup(v);
+		unsigned long long n;
+		if (tsv_split(copy, f, 2) != 2 || !*f[0] || parse_ull(f[1], &n) < 0 || n > LLONG_MAX) {
+			free(copy);
+			return "invalid table line (expected table=NAME<TAB>ROWS)";
+		}
+		if (m->tables.n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			m->tables.v = xrealloc(m->tables.v, *cap * sizeof *m->tables.v);
+		}
+		m->tables.v[m->tables.n].name = xstrdup(f[0]);
+		m->tables.v[m->tables.n].rows = (long long)n;
+		m->tables.n++;
+		free(copy);
+	}
+	if (str) {
+		free(*str);
+		*str = xstrdup(v);
+	}
+	return NULL;
+}
+
 int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof *m);
@@ -115,87 +183,9 @@ int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char
 		for (int i = 0; required[i]; i++)
 			if (strcmp(k, required[i]) == 0)
 				seen |= 1u << i;
-		char **str = NULL;
-		if (strcmp(k, "format") == 0) {
-			if (strcmp(v, META_FORMAT) != 0) {
-				problem = "unknown metadata format";
-				break;
-			}
-		} else if (strcmp(k, "engine") == 0) {
-			if (strcmp(v, "postgres") && strcmp(v, "mysql") && strcmp(v, "sqlite")) {
-				problem = "unknown engine";
-				break;
-			}
-			str = &m->engine;
-		} else if (strcmp(k, "server_version") == 0) {
-			str = &m->server_version;
-		} else if (strcmp(k, "database") == 0) {
-			str = &m->database;
-		} else if (strcmp(k, "host") == 0) {
-			str = &m->host;
-		} else if (strcmp(k, "port") == 0) {
-			unsigned long long p = 0;
-			if (*v && (parse_ull(v, &p) < 0 || p > 65535)) {
-				problem = "invalid port";
-				break;
-			}
-			m->port = (int)p;
-		} else if (strcmp(k, "created") == 0) {
-			if (store_parse_time(v, &m->created) < 0) {
-				problem = "invalid time (expected YYYY-MM-DDTHH:MM:SSZ)";
-				break;
-			}
-		} else if (strcmp(k, "dbguard_version") == 0) {
-			str = &m->dbguard_version;
-		} else if (strcmp(k, "label") == 0) {
-			str = &m->label;
-		} else if (strcmp(k, "reason") == 0) {
-			str = &m->reason;
-		} else if (strcmp(k, "compression") == 0) {
-			if (strcmp(v, "zstd") && strcmp(v, "gzip") && strcmp(v, "none")) {
-				problem = "unknown compression";
-				break;
-			}
-			str = &m->compression;
-		} else if (strcmp(k, "raw_bytes") == 0 || strcmp(k, "size") == 0) {
-			if (parse_ull(v, k[0] == 'r' ? &m->raw_bytes : &m->size) < 0) {
-				problem = "invalid number";
-				break;
-			}
-		} else if (strcmp(k, "sha256") == 0) {
-			if (!is_sha256(v)) {
-				problem = "invalid sha256 (expected 64 lowercase hex digits)";
-				break;
-			}
-			str = &m->sha256;
-		} else if (strcmp(k, "tables") == 0 || strcmp(k, "rows") == 0) {
-			/* Row counts are long long in memory. */
-			if (parse_ull(v, k[0] == 't' ? &ntables : &rows) < 0 || rows > LLONG_MAX) {
-				problem = "invalid number";
-				break;
-			}
-		} else if (strcmp(k, "table") == 0) {
-			char *f[3];
-			char *copy = xstrdup(v);
-			unsigned long long n;
-			if (tsv_split(copy, f, 2) != 2 || !*f[0] || parse_ull(f[1], &n) < 0 || n > LLONG_MAX) {
-				free(copy);
-				problem = "invalid table line (expected table=NAME<TAB>ROWS)";
-				break;
-			}
-			if (m->tables.n == cap) {
-				cap = cap ? cap * 2 : 16;
-				m->tables.v = xrealloc(m->tables.v, cap * sizeof *m->tables.v);
-			}
-			m->tables.v[m->tables.n].name = xstrdup(f[0]);
-			m->tables.v[m->tables.n].rows = (long long)n;
-			m->tables.n++;
-			free(copy);
-		}
-		if (str) {
-			free(*str);
-			*str = xstrdup(v);
-		}
+		problem = meta_field(m, k, v, &ntables, &rows, &cap);
+		if (problem)
+			break;
 	}
 	if (problem) {
 		snprintf(err, errlen, "metadata line %d: %s", lineno, problem);

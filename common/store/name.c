@@ -1,26 +1,15 @@
 /* name.c — snapshot names (see store.h): the <database> key of a target,
  * building and parsing "<database>_<time>[_<label>].<ext>", and the UTC
  * times in names and metadata. */
-#include "store/store.h"
-#include "store/impl.h"
+#include "store/name.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "store/compress.h"
-#include "model/config.h"
 #include "base/io.h"
 #include "base/xalloc.h"
-#include "model/project.h"
+#include "store/impl.h"
 
 /* Longest first: "x.sqlite.zst" must not be taken for "x.sqlite" + ".zst". */
 static const char *const exts[] = { "sqlite.zst", "sqlite.gz", "sql.zst", "sql.gz", "sqlite", "sql", NULL };
@@ -72,7 +61,7 @@ char *store_snapshot_name(const char *dbkey, time_t when, const char *label, con
 	return name;
 }
 
-int digits(const char *s, int n)
+int store_digits(const char *s, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
@@ -99,9 +88,9 @@ static int make_time(int y, int mo, int d, int h, int mi, int s, time_t *out)
 }
 
 /* "YYYYMMDDTHHMMSSZ" at s -> time; 0 or -1. */
-int parse_ts(const char *s, time_t *out)
+int store_parse_stamp(const char *s, time_t *out)
 {
-	if (!digits(s, 8) || s[8] != 'T' || !digits(s + 9, 6) || s[15] != 'Z')
+	if (!store_digits(s, 8) || s[8] != 'T' || !store_digits(s + 9, 6) || s[15] != 'Z')
 		return -1;
 	return make_time(num(s, 4), num(s + 4, 2), num(s + 6, 2), num(s + 9, 2), num(s + 11, 2),
 	                 num(s + 13, 2), out);
@@ -115,15 +104,15 @@ void store_format_time(time_t t, char buf[32])
 
 int store_parse_time(const char *s, time_t *out)
 {
-	if (strlen(s) != 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
-	    !digits(s + 8, 2) || s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
-	    !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2) || s[19] != 'Z')
+	if (strlen(s) != 20 || !store_digits(s, 4) || s[4] != '-' || !store_digits(s + 5, 2) || s[7] != '-' ||
+	    !store_digits(s + 8, 2) || s[10] != 'T' || !store_digits(s + 11, 2) || s[13] != ':' ||
+	    !store_digits(s + 14, 2) || s[16] != ':' || !store_digits(s + 17, 2) || s[19] != 'Z')
 		return -1;
 	return make_time(num(s, 4), num(s + 5, 2), num(s + 8, 2), num(s + 11, 2), num(s + 14, 2),
 	                 num(s + 17, 2), out);
 }
 
-const char *name_ext(const char *name, size_t *stem)
+const char *store_name_ext(const char *name, size_t *stem)
 {
 	size_t n = strlen(name);
 	for (const char *const *e = exts; *e; e++) {
@@ -137,10 +126,10 @@ const char *name_ext(const char *name, size_t *stem)
 }
 
 /* The name with its time at key_len + 1 (after "<dbkey>_"): 0 or -1. */
-int parse_at(const char *name, size_t stem, size_t key_len, time_t *when, char **label)
+int store_name_at(const char *name, size_t stem, size_t key_len, time_t *when, char **label)
 {
 	size_t t = key_len + 1;
-	if (key_len == 0 || name[key_len] != '_' || t + TS_LEN > stem || parse_ts(name + t, when) < 0)
+	if (key_len == 0 || name[key_len] != '_' || t + TS_LEN > stem || store_parse_stamp(name + t, when) < 0)
 		return -1;
 	size_t after = t + TS_LEN;
 	if (after == stem) {
@@ -158,12 +147,12 @@ int parse_at(const char *name, size_t stem, size_t key_len, time_t *when, char *
 int store_parse_name(const char *name, char **dbkey, time_t *when, char **label, char **ext)
 {
 	size_t stem;
-	const char *e = name_ext(name, &stem);
+	const char *e = store_name_ext(name, &stem);
 	if (!e || name[0] == '.')
 		return -1;
 	for (size_t i = 1; i < stem; i++) {
 		time_t t;
-		if (name[i] != '_' || parse_at(name, stem, i, &t, label) < 0)
+		if (name[i] != '_' || store_name_at(name, stem, i, &t, label) < 0)
 			continue;
 		if (dbkey)
 			*dbkey = xstrndup(name, i);
@@ -175,7 +164,6 @@ int store_parse_name(const char *name, char **dbkey, time_t *when, char **label,
 	}
 	return -1;
 }
-
 
 char *store_label(const char *label)
 {

@@ -1,27 +1,20 @@
 /* prune.c — retention: which snapshots a prune policy keeps and why, and
  * removing a snapshot (see store.h). */
-#include "store/store.h"
-#include "store/impl.h"
+#include "store/prune.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "store/compress.h"
-#include "model/config.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
 #include "base/xalloc.h"
-#include "model/project.h"
+#include "store/impl.h"
 
 /* ---- retention ---- */
 
@@ -43,7 +36,7 @@ struct bucket_rule {
 	char last[32];
 };
 
-void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *p,
+static void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *p,
                       time_t now, char **keep)
 {
 	char *done = xcalloc(l->n ? l->n : 1, 1);
@@ -106,7 +99,7 @@ void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *
 	free(done);
 }
 
-int store_remove(const struct snapshot *s)
+static int store_remove(const struct snapshot *s)
 {
 	if (unlink(s->path) < 0 && errno != ENOENT)
 		return -1;

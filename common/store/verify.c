@@ -1,26 +1,22 @@
 /* verify.c — full verification of a snapshot against its metadata (see
  * store.h). */
-#include "store/store.h"
-#include "store/impl.h"
+#include "store/verify.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "store/compress.h"
-#include "model/config.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/xalloc.h"
-#include "model/project.h"
+#include "store/compress.h"
+#include "store/impl.h"
+#include "store/name.h"
 
 /* ---- verification ---- */
 
@@ -130,7 +126,6 @@ out:
 		store_meta_free(&own);
 	return rc;
 }
-
 
 size_t store_verify_all(char *const *paths, size_t n, FILE *out)
 {
