@@ -64,7 +64,7 @@ count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l
     [ "$(count other)" -eq 3 ]
     printf '[db-snap]\nkeep = 3\n' > .dbguard.conf
     run -0 --separate-stderr db-snap -v
-    [[ $stderr == *"retention: removed 28 old snapshots"* ]]
+    [[ $stderr == *"removed 28 snapshots"* ]]
     [ "$(count)" -eq 3 ]
 }
 

@@ -5,20 +5,20 @@
 #ifndef DBGUARD_RETENTION_H
 #define DBGUARD_RETENTION_H
 
+#include "base/xalloc.h"
+#include "model/target.h"
 #include "store/store.h"
 
 /* The policy of the configuration: [db-snap] keep (default 30), keep_days,
  * keep_hourly, keep_daily, keep_weekly, keep_monthly. */
 void retention_policy(struct prune_policy *p);
 
-/* For every l->v[i] that an undo point refers to, add "undo point" to
- * keep[i] (as store_prune_plan fills it). */
-void retention_keep_undo(const struct snapshot_list *l, char **keep);
+/* The snapshots the last keep_undo undo points of the journal refer to,
+ * into *paths; sets p->keep_paths to them (free paths after use). */
+void retention_keep_undo(struct prune_policy *p, struct strvec *paths);
 
 /* After a snapshot of t into store (its lock held): remove what the
- * configured retention lets go, unless auto_prune = no.  Says what it
- * removed in verbose mode; a removal that fails is a warning.  Returns how
- * many were removed. */
-size_t retention_after_snapshot(const char *store, const struct target *t);
+ * configured retention lets go, unless auto_prune = no; -v names what goes. */
+void retention_after_snapshot(const char *store, const struct target *t);
 
 #endif
