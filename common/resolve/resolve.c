@@ -62,84 +62,6 @@ static const char *lookup(const struct source *s, const char *key, char **where)
 	return NULL;
 }
 
-static void add_candidate(struct target_list *l, const char *source, const char *says, const char *why, int used)
-{
-	l->cand = xrealloc(l->cand, (l->ncand + 1) * sizeof *l->cand);
-	l->cand[l->ncand++] = (struct candidate){ xstrdup(source), xstrdup(says), xstrdup(why), used };
-}
-
-static int same_database(const struct target *a, const struct target *b)
-{
-	/* What could not be read is never "the same" as anything. */
-	if (a->unreadable || b->unreadable)
-		return 0;
-	const enum tfield fs[] = { TF_ENGINE, TF_DATABASE };
-	for (size_t i = 0; i < 2; i++) {
-		const char *x = target_get(a, fs[i]), *y = target_get(b, fs[i]);
-		if ((x == NULL) != (y == NULL) || (x && strcmp(x, y)))
-			return 0;
-	}
-	const char *ha = target_host(a), *hb = target_host(b);
-	if ((ha == NULL) != (hb == NULL) || (ha && strcasecmp(ha, hb)))
-		return 0;
-	return target_port(a) == target_port(b);
-}
-
-/* Add t (taking it over) unless an equal database is listed already. */
-static int add_target(struct target_list *l, struct target *t)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (same_database(&l->v[i], t)) {
-			target_free(t);
-			return 0;
-		}
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-	l->v[l->n++] = *t;
-	memset(t, 0, sizeof *t);
-	return 1;
-}
-
-/* ---- what the framework readers share (framework.h) ---- */
-
-const char *run_getenv(const struct run *r, const char *key, int use_files, char **where)
-{
-	const char *v = getenv(key);
-	if (v) {
-		*where = xasprintf("environment %s", key);
-		return v;
-	}
-	for (size_t i = 0; use_files && i < r->nfiles; i++) {
-		const struct dotenv_entry *e = dotenv_get(r->files[i], key);
-		if (e) {
-			*where = xasprintf("%s:%d", r->files[i]->path, e->line);
-			return e->value;
-		}
-	}
-	return NULL;
-}
-
-char *run_path(const struct run *r, const char *name)
-{
-	return path_join(r->dir, name);
-}
-
-void run_candidate(struct run *r, const char *source, const char *says, const char *why, int used)
-{
-	add_candidate(r->list, source, says, why, used);
-}
-
-void run_note(struct run *r, const char *fmt, ...)
-{
-	struct target_list *l = r->list;
-	va_list ap;
-	va_start(ap, fmt);
-	struct strbuf sb = STRBUF_INIT;
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	l->notes = xrealloc(l->notes, (l->nnotes + 1) * sizeof *l->notes);
-	l->notes[l->nnotes++] = sb_detach(&sb);
-}
-
 static void find_envname_in(struct target *t, const struct source *s)
 {
 	struct source env = { "environment", { NULL }, 1 };
@@ -155,89 +77,6 @@ static void find_envname_in(struct target *t, const struct source *s)
 			}
 			free(where);
 		}
-}
-
-void run_envname(const struct run *r, struct target *t, int use_files)
-{
-	if (t->envname)
-		return;
-	for (const char *const *k = envname_keys; *k; k++) {
-		char *where = NULL;
-		const char *v = run_getenv(r, *k, use_files, &where);
-		if (v && *v) {
-			t->envname = xstrdup(v);
-			t->envname_src = strncmp(where, "environment", 11) == 0 ? xstrdup(where) : xasprintf("%s %s", where, *k);
-			free(where);
-			return;
-		}
-		free(where);
-	}
-}
-
-char *target_says(const struct target *t)
-{
-	struct strbuf sb = STRBUF_INIT;
-	for (int f = 0; f < TF_COUNT; f++) {
-		if (f == TF_PASSWORD)
-			continue;
-		const char *v = target_get(t, f);
-		if (v || f == TF_ENGINE || f == TF_DATABASE)
-			sb_addf(&sb, "%s%s=%s", sb.len ? " " : "", tfield_name(f), v ? v : "-");
-	}
-	return sb_detach(&sb);
-}
-
-static void drop(struct target *t, enum tfield f)
-{
-	free(t->val[f]);
-	free(t->src[f]);
-	t->val[f] = t->src[f] = NULL;
-}
-
-/* What every target gets before it is listed. */
-static void finish(struct run *r, struct target *t)
-{
-	const char *engine = target_get(t, TF_ENGINE);
-	const char *db = target_get(t, TF_DATABASE);
-	if (engine && !strcmp(engine, "sqlite")) {
-		/* A SQLite connection has no host: a DB_HOST left in .env beside
-		 * DB_CONNECTION=sqlite names nothing and must not classify it. */
-		drop(t, TF_HOST);
-		drop(t, TF_PORT);
-		drop(t, TF_USER);
-		drop(t, TF_PASSWORD);
-		/* A relative path is relative to the project, as frameworks run there. */
-		if (db && db[0] != '/' && strcmp(db, ":memory:") && strcmp(r->dir, ".")) {
-			char *abs = path_join(r->dir, db);
-			char *src = xstrdup(t->src[TF_DATABASE]);
-			target_set(t, TF_DATABASE, abs, src);
-			free(src);
-			free(abs);
-		}
-	} else if (!t->unreadable) {
-		compose_forward(r, t);
-	}
-	run_envname(r, t, 1);
-}
-
-static int add_found(struct run *r, struct target *t, const char *source, const char *says, const char *note)
-{
-	struct target_list *l = r->list;
-	int first = l->n == 0;
-	int added = add_target(l, t);
-	const char *why = !added ? "names the same database as a stronger source"
-	                : first ? "primary: the strongest source that names a database"
-	                        : "also configured for this run: checked as well";
-	char *full = note && *note ? xasprintf("%s; %s", why, note) : xstrdup(why);
-	add_candidate(l, source, says, full, added);
-	free(full);
-	return added;
-}
-
-int run_add_target(struct run *r, struct target *t, const char *source, const char *says, const char *note)
-{
-	finish(r, t);
-	return add_found(r, t, source, says, note);
 }
 
 /* ---- variables as a source (environment, dotenv files, phpunit.xml) ---- */
@@ -362,12 +201,12 @@ static void variable_source(struct run *r, const struct source *s, const struct 
 	}
 	if (rc < 0) {
 		r->list->config_errors++;
-		add_candidate(r->list, s->name, "(malformed)", "malformed database setting", 0);
+		run_list_candidate(r->list, s->name, "(malformed)", "malformed database setting", 0);
 	} else if (rc == 0) {
-		add_candidate(r->list, s->name, "", "names no database", 0);
+		run_list_candidate(r->list, s->name, "", "names no database", 0);
 	} else {
-		finish(r, &t);
-		add_found(r, &t, s->name, sb_str(&says), note);
+		run_finish(r, &t);
+		run_found(r, &t, s->name, sb_str(&says), note);
 	}
 	sb_free(&says);
 }
@@ -485,7 +324,7 @@ static void unread_dotenv(struct run *r, const struct strvec *names, const struc
 				why = xasprintf("not a test run: %s is not read", d);
 			else
 				why = xasprintf("read only when NODE_ENV, RAILS_ENV or APP_ENV is '%s' (this run: %s)", env, modes->v[0]);
-			add_candidate(r->list, path, "", why, 0);
+			run_list_candidate(r->list, path, "", why, 0);
 			free(why);
 			free(env);
 			free(path);
@@ -513,9 +352,9 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 		struct source env = { "environment", { NULL }, 1 };
 		find_envname_in(&t, &env);
 		char *masked = mask_url(o->url);
-		add_candidate(l, "--url", masked, "given on the command line: the only target", 1);
+		run_list_candidate(l, "--url", masked, "given on the command line: the only target", 1);
 		free(masked);
-		add_target(l, &t);
+		run_list_add(l, &t);
 		return;
 	}
 
@@ -528,7 +367,7 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 		dir = xstrdup(".");
 	}
 	int test_run = l->test_run = o->test_run || env_says_test();
-	struct run run = { .dir = dir, .test_run = test_run, .list = l };
+	struct run run = { .dir = dir, .test_run = test_run, .list = l, .forward = compose_forward };
 	char *manage = run_path(&run, "manage.py");
 	run.django_urls = access(manage, F_OK) == 0;
 	free(manage);
@@ -547,8 +386,8 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 			memset(&t, 0, sizeof t);
 			t.unreadable = 1;
 			t.origin = path_join(dir, names.v[i]);
-			add_candidate(l, t.origin, "(unreadable)", "cannot be read: its database is unknown", 1);
-			add_target(l, &t);
+			run_list_candidate(l, t.origin, "(unreadable)", "cannot be read: its database is unknown", 1);
+			run_list_add(l, &t);
 		} else if (loaded[i] > 0) {
 			l->config_errors += files[i].errors;
 			read[nread++] = &files[i];
