@@ -121,7 +121,7 @@ envline() { # the value of KEY in --format=env output (unquoted)
     [[ $stderr == *"--url"*"unsupported URL scheme 'ftp://'"* ]]
     printf 'DATABASE_URL=postgres://u@h:99999/db\n' > .env
     run -2 --separate-stderr db-envcheck
-    [[ $stderr == *".env:1"*"invalid port '99999'"* ]]
+    [[ $stderr == *".env:1"*"invalid port in the URL"* ]]
     run -2 --separate-stderr db-envcheck --url='postgres://u@[::1/db'
     [[ $stderr == *"unterminated '['"* ]]
     run -2 --separate-stderr db-envcheck --url='postgres://u:%zz@h/db'
@@ -152,7 +152,6 @@ envline() { # the value of KEY in --format=env output (unquoted)
     cases=(
         'this is not an assignment'
         '=novalue'
-        '1BAD=x'
         'BAD KEY=x'
         'Q="unterminated'
         "S='unterminated"

@@ -40,6 +40,11 @@ int host_is_local(const char *host)
 	return strchr(host, '.') == NULL;
 }
 
+static int engine_known(const char *engine)
+{
+	return engine && (!strcmp(engine, "postgres") || !strcmp(engine, "mysql") || !strcmp(engine, "sqlite"));
+}
+
 static void set(struct target *t, enum tclass c, char *rule)
 {
 	t->cls = c;
@@ -78,8 +83,48 @@ static int by_patterns(struct target *t, const char *key, enum tclass cls, const
 	return 0;
 }
 
+/* libpq tries every host of "h1,h2" in turn (with "p1,p2" or one port for
+ * all): each is classified, and the target is the worst of them. */
+static int classify_hosts(struct target *t)
+{
+	const char *hosts = target_get(t, TF_HOST);
+	if (!hosts || !strchr(hosts, ',') || hosts[0] == '/')
+		return 0;
+	const char *ports = target_get(t, TF_PORT);
+	char *hs = xstrdup(hosts), *ps = xstrdup(ports ? ports : "");
+	char *hsave = NULL, *psave = NULL;
+	int first = 1, n = 0;
+	const char *h, *lastport = NULL;
+	for (char *hp = hs;; hp = NULL) {
+		h = strtok_r(hp, ",", &hsave);
+		if (!h)
+			break;
+		const char *p = strtok_r(first ? ps : NULL, ",", &psave);
+		if (p)
+			lastport = p;
+		first = 0;
+		struct target one;
+		target_copy(&one, t);
+		target_set(&one, TF_HOST, h, t->src[TF_HOST] ? t->src[TF_HOST] : "default");
+		if (lastport)
+			target_set(&one, TF_PORT, lastport, t->src[TF_PORT] ? t->src[TF_PORT] : "default");
+		classify_target(&one);
+		if (n++ == 0 || one.cls > t->cls) {
+			t->cls = one.cls;
+			free(t->rule);
+			t->rule = xasprintf("the worst of the hosts libpq tries in turn: '%s': %s", h, one.rule);
+		}
+		target_free(&one);
+	}
+	free(hs);
+	free(ps);
+	return n > 0;
+}
+
 void classify_target(struct target *t)
 {
+	if (classify_hosts(t))
+		return;
 	if (t->marker && !strcmp(t->marker, "production")) {
 		set(t, TC_PRODUCTION, xstrdup("the database carries the dbguard production marker"));
 		return;
@@ -93,8 +138,18 @@ void classify_target(struct target *t)
 		return;
 	}
 	if (t->unreadable) {
-		set(t, TC_UNKNOWN, xasprintf("a source of this target could not be read for sure (%s)",
-		                             t->origin ? t->origin : "unknown source"));
+		if (t->unpinned)
+			set(t, TC_UNKNOWN, xstrdup(t->unpinned));
+		else
+			set(t, TC_UNKNOWN, xasprintf("a source of this target could not be read for sure (%s)",
+			                             t->origin ? t->origin : "unknown source"));
+		return;
+	}
+	const char *engine = target_get(t, TF_ENGINE);
+	if (!engine_known(engine)) {
+		set(t, TC_UNKNOWN, engine ? xasprintf("engine '%s' is not one dbguard knows: where it connects cannot be told (%s)",
+		                                      engine, src_of(t, TF_ENGINE))
+		                          : xstrdup("no engine given: which database this is cannot be told"));
 		return;
 	}
 	if (t->marker && !strcmp(t->marker, "staging")) {
@@ -103,8 +158,7 @@ void classify_target(struct target *t)
 	}
 	if (by_patterns(t, "staging_patterns", TC_STAGING, "staging"))
 		return;
-	const char *engine = target_get(t, TF_ENGINE);
-	if (engine && !strcmp(engine, "sqlite")) {
+	if (!strcmp(engine, "sqlite")) {
 		set(t, TC_LOCAL, xstrdup("a SQLite file is local"));
 		return;
 	}

@@ -95,6 +95,7 @@ void target_free(struct target *t)
 		free(t->src[f]);
 	}
 	free(t->origin);
+	free(t->unpinned);
 	free(t->envname);
 	free(t->envname_src);
 	free(t->rule);
@@ -113,6 +114,7 @@ void target_copy(struct target *dst, const struct target *src)
 	dst->envname = xstrdup(src->envname);
 	dst->envname_src = xstrdup(src->envname_src);
 	dst->unreadable = src->unreadable;
+	dst->unpinned = xstrdup(src->unpinned);
 	dst->cls = src->cls;
 	dst->rule = xstrdup(src->rule);
 	dst->marker = xstrdup(src->marker);

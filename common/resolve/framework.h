@@ -24,6 +24,9 @@ void laravel_config_cache(struct run *r, const struct dotenv *phpunit_forced, co
  * forced gets <server> and force="true" entries (they beat the process
  * environment), normal the other <env> entries.  Returns 1 read, 0 absent,
  * -1 malformed or unreadable (reported, counted in config_errors). */
+/* DB_URL as Laravel reads it: what it sets is merged over DB_*; a "null"
+ * part sets nothing; sqlite:///name is the relative name. */
+int laravel_url_parse(const char *url, struct target *t, const char *source, char *err, size_t errlen);
 int phpunit_load(struct run *r, struct dotenv *forced, struct dotenv *normal);
 void rails_database_yml(struct run *r);
 /* Find the Prisma schema early: a SQLite "file:" URL in the variable its

@@ -31,6 +31,8 @@ static const char *const envname_keys[] = { "APP_ENV", "RAILS_ENV", "NODE_ENV", 
 static const char *const test_keys[] = { "APP_ENV", "RAILS_ENV", "RACK_ENV", "NODE_ENV", "ENVIRONMENT", "DJANGO_ENV", NULL };
 static const char *const mode_keys[] = { "NODE_ENV", "RAILS_ENV", "RACK_ENV", "APP_ENV", NULL };
 static const char *const url_keys[] = { "DATABASE_URL", "DB_URL", NULL };
+/* Laravel 11 reads DB_URL, Laravel 10 and older DATABASE_URL. */
+static const char *const laravel_url_keys[] = { "DB_URL", "DATABASE_URL", NULL };
 
 /* Where a source looks a key up: its layers in order, NULL meaning the
  * process environment.  The environment as a source falls back to the
@@ -42,7 +44,7 @@ struct source {
 	int n;
 };
 
-static const char *lookup(const struct source *s, const char *key, char **where)
+static const char *lookup_why(const struct source *s, const char *key, char **where, const char **unpinned)
 {
 	for (int i = 0; i < s->n; i++) {
 		if (!s->layer[i]) {
@@ -56,10 +58,26 @@ static const char *lookup(const struct source *s, const char *key, char **where)
 		const struct dotenv_entry *e = dotenv_get(s->layer[i], key);
 		if (e) {
 			*where = xasprintf("%s:%d", s->layer[i]->path, e->line);
+			if (unpinned)
+				*unpinned = e->unpinned;
 			return e->value;
 		}
 	}
 	return NULL;
+}
+
+static const char *lookup(const struct source *s, const char *key, char **where)
+{
+	return lookup_why(s, key, where, NULL);
+}
+
+/* A value computed when the framework loads the file ($(...)): whatever
+ * it names cannot be pinned, so the target is unknown. */
+static void mark_unpinned(struct target *t, const char *key, const char *where, const char *why)
+{
+	t->unreadable = 1;
+	if (!t->unpinned)
+		t->unpinned = xasprintf("%s (%s) cannot be pinned: %s", key, where, why);
 }
 
 static void find_envname_in(struct target *t, const struct source *s)
@@ -84,9 +102,12 @@ static void find_envname_in(struct target *t, const struct source *s)
 static void set_from(struct target *t, enum tfield f, const struct source *s, const char *key)
 {
 	char *where = NULL;
-	const char *v = lookup(s, key, &where);
+	const char *why = NULL;
+	const char *v = lookup_why(s, key, &where, &why);
 	if (v && *v)
 		target_set(t, f, v, where);
+	if (v && why && f != TF_PASSWORD)
+		mark_unpinned(t, key, where, why);
 	free(where);
 }
 
@@ -110,39 +131,20 @@ static void url_sqlite_path(const struct run *r, const char *key, const char *ur
 	free(src);
 }
 
-/* Build the target a source defines; 1 when it defines one, 0 when it says
- * nothing about a database, -1 when what it says is malformed (reported). */
-static int target_from(const struct run *r, const struct source *s, struct target *t, struct strbuf *says)
+/* The DB_* variables of a source (Laravel's config/database.php). */
+static void db_settings(struct target *t, const struct source *s)
 {
-	memset(t, 0, sizeof *t);
-	for (const char *const *k = url_keys; *k; k++) {
-		char *where = NULL;
-		const char *url = lookup(s, *k, &where);
-		if (!url || !*url) {
-			free(where);
-			continue;
-		}
-		char err[256];
-		if (dburl_parse(url, t, where, err, sizeof err) < 0) {
-			error("%s: %s: %s", where, *k, err);
-			free(where);
-			target_free(t);
-			return -1;
-		}
-		url_sqlite_path(r, *k, url, t);
-		char *masked = mask_url(url);
-		sb_addf(says, "%s=%s", *k, masked);
-		free(masked);
-		free(where);
-		goto found;
-	}
 	char *where = NULL;
-	const char *conn = lookup(s, "DB_CONNECTION", &where);
+	const char *why = NULL;
+	const char *conn = lookup_why(s, "DB_CONNECTION", &where, &why);
 	if (conn && *conn) {
 		const char *engine = engine_from_driver(conn);
 		target_set(t, TF_ENGINE, engine ? engine : conn, where);
 		if (!engine)
-			warn("%s: DB_CONNECTION '%s' is not an engine dbguard knows (pgsql, mysql, mariadb, sqlite)", where, conn);
+			warn("%s: DB_CONNECTION '%s' is not an engine dbguard knows (pgsql, mysql, mariadb, sqlite); "
+			     "its target is unknown", where, conn);
+		if (why)
+			mark_unpinned(t, "DB_CONNECTION", where, why);
 	}
 	free(where);
 	set_from(t, TF_HOST, s, "DB_HOST");
@@ -152,19 +154,77 @@ static int target_from(const struct run *r, const struct source *s, struct targe
 	set_from(t, TF_PASSWORD, s, "DB_PASSWORD");
 	if (!target_get(t, TF_HOST))
 		set_from(t, TF_HOST, s, "DB_SOCKET");
+}
+
+static void guess_engine(struct target *t)
+{
+	const char *port = target_get(t, TF_PORT);
+	const char *db = target_get(t, TF_DATABASE);
+	const char *guess = port && !strcmp(port, "5432") ? "postgres"
+	                  : port && !strcmp(port, "3306") ? "mysql"
+	                  : db && (strstr(db, ".sqlite") || strstr(db, ".db")) ? "sqlite" : NULL;
+	if (guess)
+		target_set(t, TF_ENGINE, guess, "guessed: no DB_CONNECTION");
+}
+
+/* Build the target a source defines; 1 when it defines one, 0 when it says
+ * nothing about a database, -1 when what it says is malformed (reported). */
+static int target_from(const struct run *r, const struct source *s, struct target *t, struct strbuf *says)
+{
+	memset(t, 0, sizeof *t);
+	/* Laravel merges DB_URL into the DB_* settings of the connection
+	 * (ConfigurationUrlParser): read those first, the URL over them. */
+	int laravel = r->dialect == DOTENV_PHP;
+	const char *const *keys = laravel ? laravel_url_keys : url_keys;
+	for (const char *const *k = keys; *k; k++) {
+		char *where = NULL;
+		const char *why = NULL;
+		const char *url = lookup_why(s, *k, &where, &why);
+		if (!url || !*url) {
+			free(where);
+			continue;
+		}
+		char err[256];
+		struct target u;
+		memset(&u, 0, sizeof u);
+		int rc = laravel ? laravel_url_parse(url, &u, where, err, sizeof err)
+		                 : dburl_parse(url, &u, where, err, sizeof err);
+		if (rc < 0) {
+			error("%s: %s: %s", where, *k, err);
+			free(where);
+			target_free(&u);
+			return -1;
+		}
+		char *masked = mask_url(url);
+		sb_addf(says, "%s=%s", *k, masked);
+		free(masked);
+		if (laravel) {
+			db_settings(t, s);
+			for (int f = 0; f < TF_COUNT; f++)
+				if (target_get(&u, f))
+					target_set(t, f, u.val[f], u.src[f]);
+			if (!target_get(t, TF_ENGINE))
+				guess_engine(t);
+			t->unreadable |= u.unreadable;
+			if (u.unpinned && !t->unpinned)
+				t->unpinned = xstrdup(u.unpinned);
+			target_free(&u);
+		} else {
+			*t = u;
+			url_sqlite_path(r, *k, url, t);
+		}
+		if (why)
+			mark_unpinned(t, *k, where, why);
+		free(where);
+		goto found;
+	}
+	db_settings(t, s);
 	if (!target_get(t, TF_ENGINE) && !target_get(t, TF_HOST) && !target_get(t, TF_DATABASE)) {
 		target_free(t);
 		return 0;
 	}
-	if (!target_get(t, TF_ENGINE)) {
-		const char *port = target_get(t, TF_PORT);
-		const char *db = target_get(t, TF_DATABASE);
-		const char *guess = port && !strcmp(port, "5432") ? "postgres"
-		                  : port && !strcmp(port, "3306") ? "mysql"
-		                  : db && (strstr(db, ".sqlite") || strstr(db, ".db")) ? "sqlite" : NULL;
-		if (guess)
-			target_set(t, TF_ENGINE, guess, "guessed: no DB_CONNECTION");
-	}
+	if (!target_get(t, TF_ENGINE))
+		guess_engine(t);
 	sb_addf(says, "DB_CONNECTION=%s DB_HOST=%s DB_PORT=%s DB_DATABASE=%s",
 	        target_get(t, TF_ENGINE) ? target_get(t, TF_ENGINE) : "-",
 	        target_get(t, TF_HOST) ? target_get(t, TF_HOST) : "-",
@@ -224,12 +284,35 @@ static int env_says_test(void)
 }
 
 
+/* The loader that reads this project's dotenv files: its framework's. */
+static const char *project_dialect(struct run *r)
+{
+	static const struct { const char *file; enum dotenv_dialect d; const char *why; } marks[] = {
+		{ "artisan", DOTENV_PHP, "'artisan': a Laravel project (phpdotenv)" },
+		{ "config/application.rb", DOTENV_RUBY, "'config/application.rb': a Rails project (dotenv-rails)" },
+		{ "Gemfile", DOTENV_RUBY, "'Gemfile': a Ruby project (dotenv)" },
+		{ "manage.py", DOTENV_GENERIC, "'manage.py': a Django project (python-dotenv or django-environ)" },
+		{ "package.json", DOTENV_NODE, "'package.json': a Node project (Next.js, Vite, Prisma, Knex: dotenv + dotenv-expand)" },
+	};
+	for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+		char *p = run_path(r, marks[i].file);
+		int here = access(p, F_OK) == 0;
+		free(p);
+		if (here) {
+			r->dialect = marks[i].d;
+			return marks[i].why;
+		}
+	}
+	r->dialect = DOTENV_GENERIC;
+	return "no framework found: the rules the loaders share";
+}
+
 /* Load name from dir; 1 loaded, 0 absent, -1 unreadable (reported). */
-static int load_dotenv(const char *dir, const char *name, struct dotenv *d)
+static int load_dotenv(const char *dir, const char *name, enum dotenv_dialect dialect, struct dotenv *d)
 {
 	char *path = path_join(dir, name);
 	int rc = 1;
-	if (dotenv_load(path, d) < 0) {
+	if (dotenv_load_as(path, dialect, d) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			rc = 0;
 		} else {
@@ -371,6 +454,8 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 	char *manage = run_path(&run, "manage.py");
 	run.django_urls = access(manage, F_OK) == 0;
 	free(manage);
+	const char *dialect_why = project_dialect(&run);
+	run_note(&run, "dotenv files are read as %s does: %s", dotenv_dialect_name(run.dialect), dialect_why);
 	prisma_prepare(&run);
 
 	struct strvec names = STRVEC_INIT, whys = STRVEC_INIT, modes = STRVEC_INIT;
@@ -380,7 +465,7 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 	struct dotenv **read = xcalloc(names.n, sizeof *read);
 	size_t nread = 0;
 	for (size_t i = 0; i < names.n; i++) {
-		loaded[i] = load_dotenv(dir, names.v[i], &files[i]);
+		loaded[i] = load_dotenv(dir, names.v[i], run.dialect, &files[i]);
 		if (loaded[i] < 0) {
 			l->config_errors++;
 			memset(&t, 0, sizeof t);

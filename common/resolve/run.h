@@ -21,6 +21,7 @@ struct run {
 	struct target_list *list;
 	char *prisma_dir;            /* directory of the Prisma schema, or NULL */
 	char *prisma_url_key;        /* X of its url = env("X"), or NULL */
+	enum dotenv_dialect dialect; /* how the project's framework reads its dotenv files */
 	int django_urls;             /* a Django project: sqlite:///name is relative (dj-database-url) */
 	struct compose_project *compose;  /* read once, when a host may be a compose service */
 	int compose_tried;
