@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "model/config.h"
+#include "model/dburl.h"
 #include "base/xalloc.h"
 
 static const char *match_any(char **patterns, const char *value)
@@ -90,35 +91,24 @@ static int classify_hosts(struct target *t)
 	const char *hosts = target_get(t, TF_HOST);
 	if (!hosts || !strchr(hosts, ',') || hosts[0] == '/')
 		return 0;
-	const char *ports = target_get(t, TF_PORT);
-	char *hs = xstrdup(hosts), *ps = xstrdup(ports ? ports : "");
-	char *hsave = NULL, *psave = NULL;
-	int first = 1, n = 0;
-	const char *h, *lastport = NULL;
-	for (char *hp = hs;; hp = NULL) {
-		h = strtok_r(hp, ",", &hsave);
-		if (!h)
-			break;
-		const char *p = strtok_r(first ? ps : NULL, ",", &psave);
-		if (p)
-			lastport = p;
-		first = 0;
+	struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
+	size_t n = dburl_hosts(t, &hs, &ps);
+	for (size_t i = 0; i < n; i++) {
 		struct target one;
 		target_copy(&one, t);
-		target_set(&one, TF_HOST, h, t->src[TF_HOST] ? t->src[TF_HOST] : "default");
-		if (lastport)
-			target_set(&one, TF_PORT, lastport, t->src[TF_PORT] ? t->src[TF_PORT] : "default");
+		target_set(&one, TF_HOST, hs.v[i], t->src[TF_HOST] ? t->src[TF_HOST] : "default");
+		target_set(&one, TF_PORT, ps.v[i], t->src[TF_PORT] ? t->src[TF_PORT] : "default");
 		classify_target(&one);
-		if (n++ == 0 || one.cls > t->cls) {
+		if (i == 0 || one.cls > t->cls) {
 			t->cls = one.cls;
 			free(t->rule);
-			t->rule = xasprintf("the worst of the hosts libpq tries in turn: '%s': %s", h, one.rule);
+			t->rule = xasprintf("the worst of the %zu hosts libpq tries in turn: '%s': %s", n, hs.v[i], one.rule);
 		}
 		target_free(&one);
 	}
-	free(hs);
-	free(ps);
-	return n > 0;
+	sv_free(&hs);
+	sv_free(&ps);
+	return 1;
 }
 
 void classify_target(struct target *t)

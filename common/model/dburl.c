@@ -465,16 +465,69 @@ char *dburl_format(const struct target *t, int with_password)
 	}
 	const char *host = target_host(t);
 	int socket = host[0] == '/';
-	if (!socket)
-		sb_addf(&sb, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, target_port(t));
+	int mysql = engine && !strcmp(engine, "mysql");
+	if (!socket) {
+		/* libpq's host list keeps its ports pairwise: h1:p1,h2:p2. */
+		struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
+		size_t n = dburl_hosts(t, &hs, &ps);
+		for (size_t i = 0; i < n; i++)
+			sb_addf(&sb, strchr(hs.v[i], ':') ? "%s[%s]:%s" : "%s%s:%s", i ? "," : "", hs.v[i], ps.v[i]);
+		sv_free(&hs);
+		sv_free(&ps);
+	}
 	sb_addc(&sb, '/');
 	if (db)
 		pct_encode(&sb, db);
 	if (socket) {
-		sb_adds(&sb, "?host=");
-		pct_encode(&sb, host);
+		/* A socket stays a socket: ?host=/run/postgresql (libpq),
+		 * ?socket=/run/mysqld/mysqld.sock (MySQL clients); '/' needs no
+		 * escaping in a query. */
+		sb_adds(&sb, mysql ? "?socket=" : "?host=");
+		for (const char *c = host; *c; c++) {
+			if (*c == '/')
+				sb_addc(&sb, '/');
+			else {
+				char one[2] = { *c, 0 };
+				pct_encode(&sb, one);
+			}
+		}
 		if (target_get(t, TF_PORT))
 			sb_addf(&sb, "&port=%d", target_port(t));
 	}
 	return sb_detach(&sb);
+}
+
+static void split_keep_empty(const char *s, struct strvec *out)
+{
+	for (const char *p = s;;) {
+		const char *c = strchr(p, ',');
+		char *item = xstrndup(p, c ? (size_t)(c - p) : strlen(p));
+		sv_push_owned(out, item);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+}
+
+size_t dburl_hosts(const struct target *t, struct strvec *hosts, struct strvec *ports)
+{
+	const char *h = target_get(t, TF_HOST), *p = target_get(t, TF_PORT);
+	const char *engine = target_get(t, TF_ENGINE);
+	const char *def = engine && !strcmp(engine, "mysql") ? "3306" : "5432";
+	struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
+	if (h && h[0] != '/')
+		split_keep_empty(h, &hs);
+	else
+		sv_push(&hs, h ? h : "localhost");
+	if (p)
+		split_keep_empty(p, &ps);
+	for (size_t i = 0; i < hs.n; i++) {
+		const char *port = ps.n == 1 ? ps.v[0] : i < ps.n ? ps.v[i] : "";
+		sv_push(hosts, *hs.v[i] ? hs.v[i] : "localhost");
+		sv_push(ports, *port ? port : def);
+	}
+	size_t n = hs.n;
+	sv_free(&hs);
+	sv_free(&ps);
+	return n;
 }

@@ -169,7 +169,7 @@ static void guess_engine(struct target *t)
 
 /* Build the target a source defines; 1 when it defines one, 0 when it says
  * nothing about a database, -1 when what it says is malformed (reported). */
-static int target_from(const struct run *r, const struct source *s, struct target *t, struct strbuf *says)
+static int target_from(const struct run *r, const struct source *s, struct target *t, struct strbuf *says, int quiet)
 {
 	memset(t, 0, sizeof *t);
 	/* Laravel merges DB_URL into the DB_* settings of the connection
@@ -190,7 +190,8 @@ static int target_from(const struct run *r, const struct source *s, struct targe
 		int rc = laravel ? laravel_url_parse(url, &u, where, err, sizeof err)
 		                 : dburl_parse(url, &u, where, err, sizeof err);
 		if (rc < 0) {
-			error("%s: %s: %s", where, *k, err);
+			if (!quiet)
+				error(strncmp(where, "environment ", 12) ? "%s: %s: %s" : "%s: %.0s%s", where, *k, err);
 			free(where);
 			target_free(&u);
 			return -1;
@@ -249,15 +250,15 @@ static void variable_source(struct run *r, const struct source *s, const struct 
 		struct strbuf ignore = STRBUF_INIT;
 		int save = msg_verbosity;
 		msg_verbosity = 0;   /* the full source reports any problem */
-		rc = target_from(r, probe, &p, &ignore);
+		rc = target_from(r, probe, &p, &ignore, 1);
 		msg_verbosity = save;
 		sb_free(&ignore);
 		if (rc > 0)
 			target_free(&p);
 		if (rc != 0)
-			rc = target_from(r, s, &t, &says);
+			rc = target_from(r, s, &t, &says, 0);
 	} else {
-		rc = target_from(r, s, &t, &says);
+		rc = target_from(r, s, &t, &says, 0);
 	}
 	if (rc < 0) {
 		r->list->config_errors++;
