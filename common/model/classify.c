@@ -160,6 +160,13 @@ void classify_target(struct target *t)
 		set(t, TC_LOCAL, xasprintf("Unix socket '%s' (%s)", host, src_of(t, TF_HOST)));
 		return;
 	}
+	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%") != strlen(host)) {
+		/* "$(vault read ...)", "${DB_HOST}": text a shell or a template
+		 * would have turned into a host; which one cannot be told. */
+		set(t, TC_UNKNOWN, xasprintf("host '%s' is not a host name: where it connects cannot be told (%s)", host,
+		                             src_of(t, TF_HOST)));
+		return;
+	}
 	if (host_is_local(host)) {
 		set(t, TC_LOCAL, xasprintf(strchr(host, '.') || strchr(host, ':') || !strcasecmp(host, "localhost")
 		                           ? "loopback host '%s' (%s)"
