@@ -203,8 +203,10 @@ static int parse_keywords(const char *s, struct target *t, const char *source, c
 			f = TF_USER;
 		else if (!strcmp(key, "password"))
 			f = TF_PASSWORD;
-		else if (!strcmp(key, "hostaddr") && *val)
+		else if (!strcmp(key, "hostaddr") && *val) {
+			free(hostaddr);
 			hostaddr = xstrdup(val);
+		}
 		else if (!strcmp(key, "service"))
 			service_unknown(t, val, "service");
 		if (f == TF_PORT && !valid_ports(val)) {
@@ -265,8 +267,10 @@ static int parse_query(const char *q, struct target *t, const char *source, char
 			target_set(t, TF_PASSWORD, val, source);
 		else if (!strcmp(kv, "dbname") || !strcmp(kv, "database"))
 			target_set(t, TF_DATABASE, val, source);
-		else if (!strcmp(kv, "hostaddr"))
+		else if (!strcmp(kv, "hostaddr")) {
+			free(hostaddr);
 			hostaddr = xstrdup(val);
+		}
 		else if (!strcmp(kv, "service"))
 			service_unknown(t, val, "service");
 		free(val);
