@@ -700,7 +700,7 @@ static void parse_node(struct dotenv *d, const char *text)
 			v = ke + 2;
 		if (!v) {
 			const char *eol = strchr(l, '\n');
-			if (l < text + strlen(text) && *l)
+			if (*l && *l != '#')
 				skipped(d, at, "dotenv reads no KEY=value here");
 			p = eol ? eol + 1 : l + strlen(l);
 			line = at + 1;
@@ -985,7 +985,8 @@ static void parse_ruby(struct dotenv *d, const char *text)
 		int bare = ke > k && !v && (*after == '\n' || *after == '\0' || *after == '#');
 		if (!v && !bare) {
 			const char *eol = strchr(l, '\n');
-			skipped(d, at, "dotenv reads no KEY=value here");
+			if (*l != '#')
+				skipped(d, at, "dotenv reads no KEY=value here");
 			p = eol ? eol + 1 : l + strlen(l);
 			line = at + 1;
 			continue;
