@@ -40,32 +40,112 @@ void dv_too_large(struct dotenv *d, int line)
 	d->errors++;
 }
 
-void dv_set_entry(struct dotenv *d, const char *key, size_t keylen, char *value, int line, const char *unpinned)
+/* ---- entries, and a hash of their keys (files can be large, lookups many) ---- */
+
+static size_t key_hash(const char *s, size_t n)
 {
-	d->v = xrealloc(d->v, (d->n + 1) * sizeof *d->v);
-	d->v[d->n++] = (struct dotenv_entry){ xstrndup(key, keylen), value, line, unpinned ? xstrdup(unpinned) : NULL };
+	size_t h = 1469598103934665603u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return h;
 }
 
-/* phpdotenv: a name alone clears the variable it loaded before. */
-void dv_unset_entry(struct dotenv *d, const char *key, size_t keylen)
+/* The slot of key: the one holding it, or the empty one where it goes. */
+static size_t *find_slot(const struct dotenv *d, const char *key, size_t n)
 {
-	for (size_t i = 0; i < d->n;) {
-		if (strlen(d->v[i].key) == keylen && memcmp(d->v[i].key, key, keylen) == 0) {
-			free(d->v[i].key);
-			free(d->v[i].value);
-			free(d->v[i].unpinned);
-			memmove(&d->v[i], &d->v[i + 1], (d->n - i - 1) * sizeof *d->v);
-			d->n--;
-		} else {
-			i++;
-		}
+	size_t mask = d->nslot - 1;
+	for (size_t i = key_hash(key, n) & mask;; i = (i + 1) & mask) {
+		size_t *sl = &d->slot[i];
+		if (!*sl)
+			return sl;
+		const char *k = d->v[*sl - 1].key;
+		if (strlen(k) == n && memcmp(k, key, n) == 0)
+			return sl;
 	}
 }
 
+static void index_entry(struct dotenv *d, size_t i)
+{
+	if (2 * (d->n + 1) > d->nslot) {
+		free(d->slot);
+		if (!d->nslot)
+			d->nslot = 64;
+		while (2 * (d->n + 1) > d->nslot)
+			d->nslot *= 2;
+		d->slot = xcalloc(d->nslot, sizeof *d->slot);
+		for (size_t k = 0; k < d->n; k++)
+			if (k != i)
+				*find_slot(d, d->v[k].key, strlen(d->v[k].key)) = k + 1;
+	}
+	*find_slot(d, d->v[i].key, strlen(d->v[i].key)) = i + 1;
+}
+
+static const struct dotenv_entry *last_entry(const struct dotenv *d, const char *key, size_t n)
+{
+	if (!d->slot) {
+		for (size_t i = d->n; i-- > 0;)
+			if (strlen(d->v[i].key) == n && memcmp(d->v[i].key, key, n) == 0)
+				return &d->v[i];
+		return NULL;
+	}
+	size_t sl = *find_slot(d, key, n);
+	return sl ? &d->v[sl - 1] : NULL;
+}
+
+static void append(struct dotenv *d, const char *key, size_t keylen, char *value, int line, const char *unpinned)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 16;
+		d->v = xrealloc(d->v, d->cap * sizeof *d->v);
+	}
+	d->v[d->n] = (struct dotenv_entry){ xstrndup(key, keylen), value, line, unpinned ? xstrdup(unpinned) : NULL };
+	index_entry(d, d->n);
+	d->n++;
+}
+
+void dv_set_entry(struct dotenv *d, const char *key, size_t keylen, char *value, int line, const char *unpinned)
+{
+	append(d, key, keylen, value, line, unpinned);
+}
+
+/* phpdotenv: a name alone clears the variable it loaded before.  A
+ * tombstone (no value) stands for it until compact() drops it. */
+void dv_unset_entry(struct dotenv *d, const char *key, size_t keylen)
+{
+	append(d, key, keylen, NULL, 0, NULL);
+}
+
+/* Keep the last entry of each key, in file order, without tombstones. */
+static void reindex(struct dotenv *d)
+{
+	free(d->slot);
+	d->slot = NULL;
+	d->nslot = 0;
+	for (size_t i = 0; i < d->n; i++)
+		index_entry(d, i);
+}
+
+static void compact(struct dotenv *d)
+{
+	reindex(d);   /* entries may have moved (dotenv-expand drops some) */
+	size_t k = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct dotenv_entry *last = last_entry(d, d->v[i].key, strlen(d->v[i].key));
+		if (last == &d->v[i] && d->v[i].value) {
+			d->v[k++] = d->v[i];
+			continue;
+		}
+		free(d->v[i].key);
+		free(d->v[i].value);
+		free(d->v[i].unpinned);
+	}
+	d->n = k;
+	reindex(d);
+}
+
 /* The value of a variable for expansion: the process environment wins (no
- * loader overrides it), then this file's entries before index `before`
- * (all of them for SIZE_MAX). */
-const char *dv_lookup(const struct dotenv *d, const char *name, size_t n, size_t before)
+ * loader overrides it), then this file's last entry for it so far. */
+const char *dv_lookup(const struct dotenv *d, const char *name, size_t n)
 {
 	char key[256];
 	if (n >= sizeof key)
@@ -75,10 +155,8 @@ const char *dv_lookup(const struct dotenv *d, const char *name, size_t n, size_t
 	const char *v = getenv(key);
 	if (v)
 		return v;
-	for (size_t i = before == (size_t)-1 ? d->n : before; i-- > 0;)
-		if (strcmp(d->v[i].key, key) == 0)
-			return d->v[i].value;
-	return NULL;
+	const struct dotenv_entry *e = last_entry(d, name, n);
+	return e ? e->value : NULL;   /* a tombstone's NULL: unset */
 }
 
 const char *dv_lookup_unpinned(const struct dotenv *d, const char *name, size_t n)
@@ -90,7 +168,7 @@ const char *dv_lookup_unpinned(const struct dotenv *d, const char *name, size_t 
 	key[n] = '\0';
 	if (getenv(key))
 		return NULL;
-	const struct dotenv_entry *e = dotenv_get(d, key);
+	const struct dotenv_entry *e = last_entry(d, name, n);
 	return e ? e->unpinned : NULL;
 }
 
@@ -162,7 +240,7 @@ static size_t expand_one(struct xp *x, const char *s, const char *end, struct st
 			dv_xp_add(x, out, "$", 1);
 			return 1;
 		}
-		const char *v = dv_lookup(x->d, name, (size_t)(e - name), (size_t)-1);
+		const char *v = dv_lookup(x->d, name, (size_t)(e - name));
 		const char *why = dv_lookup_unpinned(x->d, name, (size_t)(e - name));
 		if (why)
 			x->unpinned = why;
@@ -199,7 +277,7 @@ static size_t expand_one(struct xp *x, const char *s, const char *end, struct st
 		dv_xp_add(x, out, "$", 1);
 		return 1;
 	}
-	const char *v = dv_lookup(x->d, name, (size_t)(e - name), (size_t)-1);
+	const char *v = dv_lookup(x->d, name, (size_t)(e - name));
 	const char *why = dv_lookup_unpinned(x->d, name, (size_t)(e - name));
 	if (why)
 		x->unpinned = why;
@@ -406,6 +484,7 @@ void dotenv_parse(const char *text, size_t len, const char *path, enum dotenv_di
 	}
 	}
 	free(norm);
+	compact(d);
 }
 
 int dotenv_load_as(const char *path, enum dotenv_dialect dialect, struct dotenv *d)
@@ -431,10 +510,8 @@ int dotenv_load(const char *path, struct dotenv *d)
 
 const struct dotenv_entry *dotenv_get(const struct dotenv *d, const char *key)
 {
-	for (size_t i = d->n; i-- > 0;)
-		if (strcmp(d->v[i].key, key) == 0)
-			return &d->v[i];
-	return NULL;
+	const struct dotenv_entry *e = last_entry(d, key, strlen(key));
+	return e && e->value ? e : NULL;
 }
 
 void dotenv_free(struct dotenv *d)
@@ -445,6 +522,7 @@ void dotenv_free(struct dotenv *d)
 		free(d->v[i].unpinned);
 	}
 	free(d->v);
+	free(d->slot);
 	free(d->path);
 	memset(d, 0, sizeof *d);
 }

@@ -36,7 +36,9 @@ struct dotenv_entry {
 struct dotenv {
 	char *path;
 	struct dotenv_entry *v;
-	size_t n;
+	size_t n, cap;
+	size_t *slot;       /* hash of keys -> 1 + index of the key's last entry (0: empty) */
+	size_t nslot;
 	int errors;         /* malformed lines (each already reported as "prog: FILE:LINE: what") */
 	int skipped;        /* lines the loader skips (reported with -v) */
 	enum dotenv_dialect dialect;

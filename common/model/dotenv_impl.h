@@ -21,9 +21,9 @@ void dv_skipped(struct dotenv *d, int line, const char *why);
 void dv_too_large(struct dotenv *d, int line);
 void dv_set_entry(struct dotenv *d, const char *key, size_t keylen, char *value, int line, const char *unpinned);
 void dv_unset_entry(struct dotenv *d, const char *key, size_t keylen);
-/* A variable for expansion: the process environment, then the entries
- * before index `before` ((size_t)-1: all). */
-const char *dv_lookup(const struct dotenv *d, const char *name, size_t n, size_t before);
+/* A variable for expansion: the process environment, then the file's last
+ * entry for it so far (NULL when unset). */
+const char *dv_lookup(const struct dotenv *d, const char *name, size_t n);
 /* Why the file's value of name cannot be pinned, or NULL. */
 const char *dv_lookup_unpinned(const struct dotenv *d, const char *name, size_t n);
 

@@ -224,7 +224,7 @@ static char *node_expand(struct dotenv *d, const char *value, int line)
 		size_t nlen = op;
 		char *rest = oplen ? xstrndup(expr + op + oplen, elen - op - oplen) : xstrdup("");
 		int plus = oplen && expr[op + oplen - 1] == '+';
-		const char *v = dv_lookup(d, name, nlen, (size_t)-1);
+		const char *v = dv_lookup(d, name, nlen);
 		const char *repl;
 		if (plus)
 			repl = v && *v ? rest : "";

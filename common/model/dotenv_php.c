@@ -59,7 +59,7 @@ static char *php_resolve(struct dotenv *d, int line, struct strbuf *chars, size_
 			e++;
 		if (e == i + 2 || s[e] != '}')
 			continue;
-		const char *v = dv_lookup(d, s + i + 2, e - i - 2, d->n);
+		const char *v = dv_lookup(d, s + i + 2, e - i - 2);
 		if (!v)
 			continue;   /* phpdotenv leaves an unknown ${NAME} as it is */
 		size_t vl = strlen(v), sl = strlen(s);

@@ -86,7 +86,7 @@ static char *ruby_value(struct dotenv *d, const char *raw, int line, const char 
 		if (!nlen) {
 			dv_xp_add(&x, &out, c, (size_t)(e - c));
 		} else {
-			const char *v = dv_lookup(d, name, nlen, d->n);
+			const char *v = dv_lookup(d, name, nlen);
 			const char *why = dv_lookup_unpinned(d, name, nlen);
 			if (why)
 				*unpinned = why;
@@ -146,7 +146,7 @@ void dv_parse_ruby(struct dotenv *d, const char *text)
 			continue;
 		}
 		if (bare) {
-			if (export && !dv_lookup(d, k, (size_t)(ke - k), d->n)) {
+			if (export && !dv_lookup(d, k, (size_t)(ke - k))) {
 				char *nm = xstrndup(k, (size_t)(ke - k));
 				dv_bad(d, at, "dotenv refuses the file: 'export %s' names a variable that is not set", nm);
 				free(nm);

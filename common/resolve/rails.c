@@ -695,18 +695,18 @@ void rails_database_yml(struct run *r)
 		}
 		/* ActiveRecord: a config without url: takes <NAME>_DATABASE_URL, and
 		 * the primary one DATABASE_URL, merged over its keys (the URL wins). */
-		char *env_src = NULL;
-		const char *env_url = c->url ? NULL : rails_env_url(&ctx, c->name, &env_src);
+		char *envurl_src = NULL;
+		const char *env_url = c->url ? NULL : rails_env_url(&ctx, c->name, &envurl_src);
 		if (env_url && *env_url) {
-			if (dburl_parse(env_url, &t, env_src, err, sizeof err) < 0) {
-				error("%s: %s", env_src, err);
+			if (dburl_parse(env_url, &t, envurl_src, err, sizeof err) < 0) {
+				error("%s: %s", envurl_src, err);
 				r->list->config_errors++;
-				free(env_src);
+				free(envurl_src);
 				target_free(&t);
 				continue;
 			}
 		}
-		free(env_src);
+		free(envurl_src);
 		if (c->url) {
 			/* ActiveRecord merges url: over the other keys, the URL winning. */
 			if (dburl_parse(c->url, &t, c->url_src, err, sizeof err) < 0) {
