@@ -128,10 +128,13 @@ static void reindex(struct dotenv *d)
 static void compact(struct dotenv *d)
 {
 	reindex(d);   /* entries may have moved (dotenv-expand drops some) */
+	/* Decide first, while the index is valid; then move and free. */
+	char *keep = xcalloc(d->n ? d->n : 1, 1);
+	for (size_t i = 0; i < d->n; i++)
+		keep[i] = last_entry(d, d->v[i].key, strlen(d->v[i].key)) == &d->v[i] && d->v[i].value;
 	size_t k = 0;
 	for (size_t i = 0; i < d->n; i++) {
-		const struct dotenv_entry *last = last_entry(d, d->v[i].key, strlen(d->v[i].key));
-		if (last == &d->v[i] && d->v[i].value) {
+		if (keep[i]) {
 			d->v[k++] = d->v[i];
 			continue;
 		}
@@ -139,6 +142,7 @@ static void compact(struct dotenv *d)
 		free(d->v[i].value);
 		free(d->v[i].unpinned);
 	}
+	free(keep);
 	d->n = k;
 	reindex(d);
 }
