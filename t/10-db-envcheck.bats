@@ -248,3 +248,14 @@ envline() { # the value of KEY in --format=env output (unquoted)
     run -6 --separate-stderr db-envcheck --url=sqlite://app.sqlite --mark=production --confirm=yes < /dev/null
     run -6 --separate-stderr db-envcheck --url=sqlite://app.sqlite --mark=production --confirm=other.sqlite < /dev/null
 }
+
+@test "no framework: a quoted name loads, a name alone and export NAME are skipped (-v), a lone CR ends a line" {
+    printf '"DB_CONNECTION"=pgsql\nexport DB_HOST\nDB_PORT\nDB_DATABASE=app\rDB_USERNAME=me\n' > .env
+    run -0 --separate-stderr db-envcheck --format=env
+    [[ $output == *"DBGUARD_ENGINE=postgres"* ]]
+    [[ $output == *"DBGUARD_DATABASE=app"* ]]
+    [[ $output == *"DBGUARD_USER=me"* ]]
+    [ -z "$stderr" ]
+    run -0 --separate-stderr db-envcheck -v --format=env
+    [[ $stderr == *".env:2: skipped"* && $stderr == *".env:3: skipped"* ]]
+}

@@ -337,10 +337,18 @@ static void generic_line(struct parser *ps, int compose)
 		while (is_blank(*p))
 			p++;
 	}
+	/* A quoted name ("KEY"=x) is loaded by phpdotenv and refused by none. */
+	char nq = (*p == '"' || *p == '\'') ? *p : 0;
+	if (nq)
+		p++;
 	const char *key = p;
 	while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
 		p++;
 	size_t keylen = (size_t)(p - key);
+	if (nq && *p == nq && keylen)
+		p++;
+	else if (nq)
+		keylen = 0;
 	while (is_blank(*p))
 		p++;
 	if (keylen && (*p == '\n' || *p == '\0' || *p == '#')) {
