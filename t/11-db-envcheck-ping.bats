@@ -119,3 +119,11 @@ my_dev_url() { printf '%s' "${MY_URL%/*}/app_dev"; }
     DATABASE_URL=${MY_URL%/*}/not_there_yet run -0 --separate-stderr db-envcheck --ping --format=tsv
     [[ ${lines[1]} == *$'\tmissing\t'* ]]
 }
+
+@test "--ping with several hosts tries each on its own port, as libpq does" {
+    closed=$(free_port)
+    url=${PG_URL/@127.0.0.1:$PGPORT/@127.0.0.1:$closed,127.0.0.1:$PGPORT}
+    [ "$url" != "$PG_URL" ]
+    DATABASE_URL=$url run -0 --separate-stderr db-envcheck --ping
+    [[ $output == *"reachable yes: server 15."* ]]
+}

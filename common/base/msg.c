@@ -13,6 +13,7 @@
 const char *progname = "dbguard";
 int msg_verbosity = 1;
 int msg_status_line;
+void (*msg_error_hook)(const char *text);
 
 void msg_init(const char *argv0)
 {
@@ -21,12 +22,15 @@ void msg_init(const char *argv0)
 		progname = slash ? slash + 1 : argv0;
 }
 
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
+static void vmsg(const char *prefix, int is_error, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char line[4096];
-	int n = snprintf(line, sizeof line, "%s%s: %s", msg_status_line ? "\r\033[K" : "", progname, prefix);
+	/* A status line on the terminal is cleared first, so the message
+	 * starts a line of its own. */
+	size_t clear = msg_status_line ? 4 : 0;
 	msg_status_line = 0;
+	int n = snprintf(line, sizeof line, "%s%s: %s", clear ? "\r\033[K" : "", progname, prefix);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
@@ -35,6 +39,10 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 		len = sizeof line - 64;
 	if (len > 0 && fmt[0] && fmt[strlen(fmt) - 1] == ':')
 		len += (size_t)snprintf(line + len, sizeof line - len, " %s", strerror(saved));
+	if (msg_error_hook && is_error) {
+		line[len] = '\0';
+		msg_error_hook(line + clear + strlen(progname) + 2);
+	}
 	line[len++] = '\n';
 	fflush(stdout);
 	/* One write per message so concurrent programs do not interleave lines. */
@@ -46,7 +54,7 @@ void die(int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 1, fmt, ap);
 	va_end(ap);
 	exit(status);
 }
@@ -55,7 +63,7 @@ void error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 1, fmt, ap);
 	va_end(ap);
 }
 
@@ -65,7 +73,7 @@ void warn(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("warning: ", fmt, ap);
+	vmsg("warning: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -75,7 +83,7 @@ void info(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -85,7 +93,7 @@ void verbose(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 0, fmt, ap);
 	va_end(ap);
 }
 
