@@ -60,6 +60,20 @@ int db_query_value(struct dbconn *c, const char *sql, char **value, char *err, s
 char *db_quote_ident(struct dbconn *c, const char *name);
 char *db_quote_literal(struct dbconn *c, const char *value);
 
+/* A fingerprint of the database's state, read in one round trip and
+ * without scanning a table: two equal fingerprints mean the database has
+ * not changed in between (never the other way round: a change elsewhere
+ * on the server may change it too).  *fp is "<engine>1:<sha256 hex>"
+ * (malloc'd); or *fp is NULL and *why (malloc'd) says why no signal can
+ * prove "unchanged" for this database now (then it must be snapshotted).
+ * for_snapshot: the caller is about to take a snapshot and will record
+ * the fingerprint with it.  PostgreSQL: call it inside the snapshot's own
+ * transaction, after the snapshot is taken.  MySQL: additionally proves
+ * that no InnoDB transaction was in flight, so a dump started afterwards
+ * sees exactly the state fingerprinted.  0, or -1 with err. */
+int db_fingerprint(struct dbconn *c, int for_snapshot, char **fp, char **why,
+                   char *err, size_t errlen);
+
 /* How to run this engine's client programs (pg_dump, psql, mariadb-dump,
  * mariadb) against t without a password in argv: appends connection options
  * to argv and "KEY=value" entries to env, never the database name.
