@@ -29,7 +29,7 @@
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"
-	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [-o FILE|- [--meta=FILE]]\n"
+	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [--always] [-o FILE|- [--meta=FILE]]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --list [--all] [--format=human|tsv|json]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --latest\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --verify [--all] [SNAPSHOT...]\n"
@@ -53,6 +53,9 @@ static void usage(int status)
 		      "      --label=NAME     a label for the snapshot (in its name; kept by --prune)\n"
 		      "      --reason=TEXT    why it was taken, recorded in the metadata\n"
 		      "      --compress=C     zstd[:LEVEL] (default), gzip[:LEVEL] or none\n"
+		      "      --always         a new snapshot even when the database provably has\n"
+		      "                       not changed since the newest one (else that one's\n"
+		      "                       path is printed)\n"
 		      "  -o, --output=FILE    write the snapshot to FILE (metadata to FILE.meta)\n"
 		      "  -o -                 stream it to standard output\n"
 		      "      --meta=FILE      write the metadata to FILE (with -o -: else stderr)\n"
@@ -88,7 +91,7 @@ enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE };
 
 struct opts {
 	enum mode mode;
-	int mode_set, all, dry_run, test_run, format;
+	int mode_set, all, dry_run, test_run, format, always;
 	long target;                /* 1 = primary; N = the Nth database db-envcheck lists */
 	const char *url, *label, *reason, *compress, *output, *meta;
 	struct prune_policy policy;
@@ -267,6 +270,45 @@ static char *sanitized_label(const char *label)
 	return l;
 }
 
+/* The newest good snapshot of t when the database provably has not changed
+ * since it was taken (equal fingerprints, doc/change-detection.md), else
+ * NULL; -v says which and why. */
+static char *unchanged_since(struct ctx *cx, struct target *t, struct snapshot_job *job,
+                             const char *label)
+{
+	struct snapshot_list l;
+	store_list_target(cx->store, t, &l);
+	const struct snapshot *s = store_latest(&l);
+	char *fp = NULL, *why = NULL, *reuse = NULL;
+	const char *db = target_get(t, TF_DATABASE);
+	char *real = strcmp(snapshot_engine(job), "sqlite") == 0 ? realpath(db, NULL) : NULL;
+	if (!s) {
+		verbose("no earlier snapshot to compare with");
+	} else if (!s->meta.fingerprint) {
+		verbose("%s has no fingerprint to compare with", s->name);
+	} else if (label && strcmp(label, s->meta.label ? s->meta.label : "") != 0) {
+		verbose("a new snapshot for the label '%s'", label);
+	} else if (strcmp(s->meta.engine, snapshot_engine(job)) != 0 ||
+	           strcmp(s->meta.database, real ? real : db) != 0 ||
+	           strcmp(s->meta.host ? s->meta.host : "", target_host(t) ? target_host(t) : "") != 0 ||
+	           s->meta.port != target_port(t)) {
+		verbose("%s is of another database or server", s->name);
+	} else {
+		snapshot_fingerprint(job, &fp, &why);
+		if (!fp)
+			verbose("a new snapshot: %s", why);
+		else if (strcmp(fp, s->meta.fingerprint) != 0)
+			verbose("changed since %s", s->path);
+		else
+			reuse = xstrdup(s->path);
+	}
+	free(real);
+	free(fp);
+	free(why);
+	snapshot_list_free(&l);
+	return reuse;
+}
+
 static int take_snapshot(struct ctx *cx, const struct opts *o)
 {
 	struct target *t = primary(cx, o);
@@ -322,6 +364,14 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 			goto out;
 		}
 		store_clean_stale(cx->store, dbkey);
+		char *same = o->always ? NULL : unchanged_since(cx, t, job, label);
+		if (same) {
+			verbose("unchanged since %s", same);
+			printf("%s\n", same);
+			free(same);
+			rc = DG_OK;
+			goto out;
+		}
 		if (check_space(cx->store, job, &spec, dbkey) < 0)
 			goto out;
 		char *ext = xasprintf("%s%s", strcmp(snapshot_engine(job), "sqlite") == 0 ? "sqlite" : "sql",
@@ -441,6 +491,10 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 	m.raw_bytes = cres.raw_bytes;
 	m.size = cres.out_bytes;
 	m.sha256 = xstrdup(cres.sha256);
+	m.fingerprint = res.fingerprint;
+	res.fingerprint = NULL;
+	if (!m.fingerprint)
+		verbose("no fingerprint recorded: %s", res.fingerprint_why ? res.fingerprint_why : "unknown");
 	m.tables = res.counts;
 	res.counts.v = NULL;
 	res.counts.n = 0;
@@ -677,7 +731,7 @@ int main(int argc, char **argv)
 	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
-	       OPT_DRY_RUN, OPT_VERSION };
+	       OPT_DRY_RUN, OPT_VERSION, OPT_ALWAYS };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -685,6 +739,7 @@ int main(int argc, char **argv)
 		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
+		{ "always", no_argument, NULL, OPT_ALWAYS },
 		{ "output", required_argument, NULL, 'o' },
 		{ "meta", required_argument, NULL, OPT_META },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -725,6 +780,7 @@ int main(int argc, char **argv)
 		case OPT_LABEL: o.label = optarg; break;
 		case OPT_REASON: o.reason = optarg; break;
 		case OPT_COMPRESS: o.compress = optarg; break;
+		case OPT_ALWAYS: o.always = 1; break;
 		case 'o': o.output = optarg; break;
 		case OPT_META: o.meta = optarg; break;
 		case OPT_LIST: m = MODE_LIST; break;
@@ -786,8 +842,8 @@ int main(int argc, char **argv)
 		error("--label: at most 64 characters, it goes into file names");
 		usage(DG_USAGE);
 	}
-	if (o.mode != MODE_SNAP && (o.output || o.meta || o.label || o.reason || o.compress)) {
-		error("-o, --meta, --label, --reason and --compress go with taking a snapshot");
+	if (o.mode != MODE_SNAP && (o.output || o.meta || o.label || o.reason || o.compress || o.always)) {
+		error("-o, --meta, --label, --reason, --compress and --always go with taking a snapshot");
 		usage(DG_USAGE);
 	}
 

@@ -256,13 +256,14 @@ int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, 
 	target_copy(&j->t, t);
 	j->version = xstrdup(db_server_version(c));
 	j->size = db_size(c, NULL, 0);
+	/* Kept open: PostgreSQL's holds the exported snapshot, and every
+	 * engine's reads the fingerprints around the dump. */
+	j->conn = c;
 	if (kind == ENG_PG) {
 		rc = find_pg_dump(j, db_server_major(c), err, errlen);
-		j->conn = c;
 		if (rc == DG_OK)
 			verbose("dump program: %s", j->prog);
 	} else {
-		db_close(c);
 		if (kind == ENG_MY) {
 			const char *names[] = { "mariadb-dump", "mysqldump", NULL };
 			j->prog = find_on_path(names);
@@ -311,6 +312,40 @@ void snapshot_close(struct snapshot_job *j)
 void snapshot_result_free(struct snapshot_result *res)
 {
 	table_counts_free(&res->counts);
+	free(res->fingerprint);
+	free(res->fingerprint_why);
+	res->fingerprint = res->fingerprint_why = NULL;
+}
+
+void snapshot_fingerprint(struct snapshot_job *j, char **fp, char **why)
+{
+	char err[512];
+	if (db_fingerprint(j->conn, 0, fp, why, err, sizeof err) < 0)
+		*why = xasprintf("cannot read the change signals: %s", err);
+}
+
+/* The fingerprint before the dump (before_fp, or its why) and after it:
+ * only a state that stayed the same through the whole dump is recorded. */
+static void fingerprint_before(struct snapshot_job *j, struct snapshot_result *res)
+{
+	char err[512];
+	if (db_fingerprint(j->conn, 1, &res->fingerprint, &res->fingerprint_why, err, sizeof err) < 0)
+		res->fingerprint_why = xasprintf("cannot read the change signals: %s", err);
+}
+
+static void fingerprint_after(struct snapshot_job *j, struct snapshot_result *res)
+{
+	char err[512], *fp = NULL, *why = NULL;
+	if (!res->fingerprint)
+		return;
+	if (db_fingerprint(j->conn, 0, &fp, &why, err, sizeof err) < 0 || !fp ||
+	    strcmp(fp, res->fingerprint) != 0) {
+		free(res->fingerprint);
+		res->fingerprint = NULL;
+		res->fingerprint_why = xstrdup("the database changed while it was being dumped");
+	}
+	free(fp);
+	free(why);
 }
 
 static int by_name(const void *a, const void *b)
@@ -772,6 +807,8 @@ static int pg_run(struct snapshot_job *j, struct compressor *c, struct observer 
 	    db_query_value(j->conn, "SELECT pg_catalog.pg_export_snapshot()", &snap, err, errlen) < 0 ||
 	    !snap || pg_catalog(j->conn, &s, &edges, &nedges, err, errlen) < 0)
 		goto out;
+	/* Inside the exported snapshot, before pg_dump reads the sequences. */
+	fingerprint_before(j, res);
 	sv_push(&argv, j->prog);
 	if (db_client_args(&j->t, &argv, &env, &cleanup, err, errlen) < 0)
 		goto out;
@@ -785,6 +822,8 @@ static int pg_run(struct snapshot_job *j, struct compressor *c, struct observer 
 	ob->scan = pg_scan;
 	ob->scanner = &s;
 	rc = run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
+	if (rc == DG_OK)
+		fingerprint_after(j, res);
 	db_exec(j->conn, rc == DG_OK ? "COMMIT" : "ROLLBACK", NULL, 0);
 	if (rc != DG_OK)
 		goto out;
@@ -1039,7 +1078,11 @@ static int my_run(struct snapshot_job *j, struct compressor *c, struct observer 
 	sv_push(&argv, target_get(&j->t, TF_DATABASE));
 	ob->scan = my_scan;
 	ob->scanner = &s;
+	/* Before mariadb-dump opens its consistent snapshot. */
+	fingerprint_before(j, res);
 	rc = run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
+	if (rc == DG_OK)
+		fingerprint_after(j, res);
 	snapshot_guard_forget(cleanup);
 	snapshot_guard_forget(dir);
 	free(dir);
@@ -1150,9 +1193,11 @@ static int lite_run(struct snapshot_job *j, struct compressor *c, struct observe
 	}
 	snapshot_guard_path(tmp, 0);
 	close(fd);
+	fingerprint_before(j, res);
 	int rc = lite_backup(target_get(&j->t, TF_DATABASE), tmp, &res->write_errno, err, errlen);
 	if (rc != DG_OK)
 		goto out;
+	fingerprint_after(j, res);
 	/* Count in the copy itself, through the engine, so the counts are
 	 * the ones db_tables() gives after a restore. */
 	struct target ct = { 0 };
@@ -1188,7 +1233,7 @@ static int lite_run(struct snapshot_job *j, struct compressor *c, struct observe
 	close(fd);
 out:
 	if (rc != DG_OK)
-		table_counts_free(&res->counts);
+		snapshot_result_free(res);
 	unlink(tmp);
 	/* Opening the copy may have left these beside it. */
 	char *side = xasprintf("%s-wal", tmp);

@@ -31,7 +31,14 @@ long long snapshot_scratch_bytes(const struct snapshot_job *j);
 struct snapshot_result {
 	struct table_counts counts;  /* sorted by name, as db_tables() names them */
 	int write_errno;             /* the compressor's writer failed (ENOSPC, EFBIG, EPIPE) */
+	/* db_fingerprint() of exactly the state dumped (read before the dump
+	 * and again after it, kept only when both agree), or NULL and why. */
+	char *fingerprint, *fingerprint_why;
 };
+
+/* The database's fingerprint now (db_fingerprint), to compare with a
+ * snapshot's: 0 with *fp, or with *fp NULL and *why saying why none. */
+void snapshot_fingerprint(struct snapshot_job *j, char **fp, char **why);
 
 /* Dump into c (which the caller opened and will close).  Scratch files (the
  * SQLite copy) are made beside tmp_beside as ".<base>.copy.tmp.XXXXXX" and

@@ -225,6 +225,7 @@ void store_meta_free(struct snapshot_meta *m)
 	free(m->compression);
 	free(m->sha256);
 	free(m->dbguard_version);
+	free(m->fingerprint);
 	table_counts_free(&m->tables);
 	memset(m, 0, sizeof *m);
 }
@@ -329,6 +330,8 @@ int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, s
 			str = &m->label;
 		} else if (strcmp(k, "reason") == 0) {
 			str = &m->reason;
+		} else if (strcmp(k, "fingerprint") == 0) {
+			str = &m->fingerprint;
 		} else if (strcmp(k, "compression") == 0) {
 			if (strcmp(v, "zstd") && strcmp(v, "gzip") && strcmp(v, "none")) {
 				problem = "unknown compression";
@@ -443,6 +446,8 @@ char *store_meta_format(const struct snapshot_meta *m)
 	meta_kv(&sb, "compression", m->compression);
 	sb_addf(&sb, "raw_bytes=%llu\nsize=%llu\n", m->raw_bytes, m->size);
 	meta_kv(&sb, "sha256", m->sha256);
+	if (m->fingerprint && *m->fingerprint)
+		meta_kv(&sb, "fingerprint", m->fingerprint);
 	long long rows = 0;
 	for (size_t i = 0; i < m->tables.n; i++)
 		rows += m->tables.v[i].rows;

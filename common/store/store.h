@@ -27,6 +27,8 @@
  *   raw_bytes=123456            (uncompressed size)
  *   size=34567                  (size of the snapshot file)
  *   sha256=<64 hex>             (of the snapshot file, as sha256sum prints it)
+ *   fingerprint=postgres1:<hex> (db_fingerprint() of the state dumped; absent
+ *                                when no signal could prove it)
  *   tables=2
  *   rows=2500
  *   table=<name>\t<rows>        (one line per table, sorted by name, as of
@@ -47,6 +49,7 @@
 struct snapshot_meta {
 	char *engine, *server_version, *database, *host, *label, *reason;
 	char *compression, *sha256, *dbguard_version;
+	char *fingerprint;          /* NULL when none was recorded */
 	int port;
 	time_t created;             /* UTC */
 	unsigned long long raw_bytes, size;
