@@ -203,10 +203,10 @@ strays() { find "$store" -mindepth 1 -name '.*' ! -name .gitignore ! -name '.loc
     run -0 db-snap
     a=$output
     sleep 1
-    run -0 db-snap --compress=gzip
+    run -0 db-snap --always --compress=gzip
     b=$output
     sleep 1
-    run -0 db-snap --compress=none
+    run -0 db-snap --always --compress=none
     c=$output
     run -0 --separate-stderr db-snap --verify
     [ "${#lines[@]}" -eq 3 ]

@@ -61,6 +61,10 @@ static int lite_connect(const struct target *t, int admin, struct dbconn **out,
 	}
 	/* Another program (the application itself) may hold a write lock. */
 	sqlite3_busy_timeout(db, 5000);
+	/* A checkpoint is a write: closing the last connection must not move
+	 * a WAL database's pages, or every look at it would change it
+	 * (doc/change-detection.md). */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* Opening is lazy: only a read shows whether this is a database. */
 	char *msg = NULL;
 	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, &msg);
@@ -226,8 +230,8 @@ static int lite_client_args(const struct target *t, struct strvec *argv, struct 
 
 /* Change detection (doc/change-detection.md).  A commit writes the
  * database file (rollback journal) or the -wal file (WAL mode), and every
- * write sets the file's ctime, which no user can set back; the inode says
- * whether the file was replaced.  File times advance in clock ticks, so a
+ * write sets the file's ctime, which no user can set back (the -wal's
+ * mtime: see lite_file_state); the inode says whether it was replaced.  File times advance in clock ticks, so a
  * file written within the last second proves nothing yet.  The header's
  * change counter and schema cookie, and the WAL's salts and size, are
  * read too.  Only on local file systems: a network client's view of
@@ -261,9 +265,10 @@ static int lite_local_fs(const char *path, char **why)
 }
 
 /* stat and the first n bytes of path into state; 0, 1 when the file does
- * not exist or is empty, -1 with why. */
-static int lite_file_state(const char *path, size_t n, long long now, struct strbuf *state,
-                           char **why)
+ * not exist or is empty, -1 with why.  with_ctime 0 for the -wal: SQLite
+ * running as root chowns it at every open, which sets its ctime. */
+static int lite_file_state(const char *path, size_t n, int with_ctime, long long now,
+                           struct strbuf *state, char **why)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT)
@@ -286,14 +291,15 @@ static int lite_file_state(const char *path, size_t n, long long now, struct str
 		*why = xasprintf("cannot read '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	if (now - ts_ns(st.st_ctim) < LITE_FRESH_NS) {
+	struct timespec changed = with_ctime ? st.st_ctim : st.st_mtim;
+	if (now - ts_ns(changed) < LITE_FRESH_NS || now - ts_ns(st.st_mtim) < LITE_FRESH_NS) {
 		*why = xasprintf("'%s' was written within the last second (file times are too coarse "
 		                 "to tell a later write)", path);
 		return -1;
 	}
 	sb_addf(state, "%llu:%llu %lld %lld.%09ld %lld.%09ld ", (unsigned long long)st.st_dev,
 	        (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-	        st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+	        st.st_mtim.tv_nsec, (long long)changed.tv_sec, changed.tv_nsec);
 	for (ssize_t i = 0; i < got; i++)
 		sb_addf(state, "%02x", head[i]);
 	sb_addc(state, '\n');
@@ -315,14 +321,14 @@ static int lite_fingerprint(struct dbconn *c, int for_snapshot, struct strbuf *s
 	clock_gettime(CLOCK_REALTIME, &now);
 	char *wal = xasprintf("%s-wal", path), *journal = xasprintf("%s-journal", path);
 	sb_adds(state, "db ");
-	int r = lite_file_state(path, 100, ts_ns(now), state, why);
+	int r = lite_file_state(path, 100, 1, ts_ns(now), state, why);
 	if (r == 1 && !*why)
 		*why = xasprintf("'%s' is empty or gone", path);
 	if (r == 0) {
 		/* An empty -wal holds nothing (SQLite makes one when it opens a
 		 * WAL database and removes it when the last connection closes). */
 		sb_adds(state, "wal ");
-		r = lite_file_state(wal, 32, ts_ns(now), state, why);
+		r = lite_file_state(wal, 32, 0, ts_ns(now), state, why);
 		if (r == 1)
 			sb_adds(state, "none\n");
 	}

@@ -1131,6 +1131,7 @@ static int lite_backup(const char *src_path, const char *dst_path, int *write_er
 		goto out;
 	}
 	sqlite3_busy_timeout(src, 10000);
+	sqlite3_db_config(src, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (sqlite3_exec(src, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = lite_fail(src, "read", src_path, err, errlen);
 		goto out;
