@@ -1,0 +1,269 @@
+/* clone.c — see clone.h.  Every statement about a database goes through the
+ * maintenance database: a session on the source would stop CREATE DATABASE
+ * from copying it. */
+#include "snap/clone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/checksum.h"
+#include "base/exitcodes.h"
+#include "base/xalloc.h"
+#include "engine/engine.h"
+
+char *clone_pg_name(const char *db, time_t when)
+{
+	char stamp[32], hex[SHA256_HEX_SIZE] = "000000000000";
+	struct tm tm;
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&when, &tm));
+	struct sha256 h;
+	if (sha256_init(&h) == 0) {
+		sha256_update(&h, db, strlen(db));
+		sha256_final(&h, hex);
+	}
+	return xasprintf("%s%s_%.12s", CLONE_PG_PREFIX, stamp, hex);
+}
+
+static void clone_target(const struct target *t, const char *name, struct target *out)
+{
+	target_copy(out, t);
+	target_set(out, TF_DATABASE, name, "clone");
+}
+
+static int admin(const struct target *t, struct dbconn **c, char *err, size_t errlen)
+{
+	return db_connect_admin(t, c, err, errlen);
+}
+
+/* The other sessions on database db, described ("2 other sessions: psql,
+ * app"), or NULL when none; -1 with err. */
+static int other_sessions(struct dbconn *c, const char *db, char **who, char *err, size_t errlen)
+{
+	char *lit = db_quote_literal(c, db);
+	char *sql = xasprintf("SELECT count(*) || ' other session' || CASE WHEN count(*) > 1 THEN 's'"
+	                      " ELSE '' END || ' (' || string_agg(DISTINCT COALESCE(NULLIF("
+	                      "application_name, ''), 'pid ' || pid), ', ') || ')'"
+	                      " FROM pg_catalog.pg_stat_activity WHERE datname = %s"
+	                      " AND pid <> pg_catalog.pg_backend_pid() HAVING count(*) > 0", lit);
+	int rc = db_query_value(c, sql, who, err, errlen);
+	free(lit);
+	free(sql);
+	return rc;
+}
+
+int clone_pg_blocked(const struct target *t, char **why, char *err, size_t errlen)
+{
+	*why = NULL;
+	struct dbconn *c;
+	if (admin(t, &c, err, errlen) != DG_OK)
+		return -1;
+	int rc = 0;
+	char *who = NULL;
+	if (db_server_major(c) < 10) {
+		*why = xasprintf("PostgreSQL %s is too old to clone databases quickly", db_server_version(c));
+	} else if (other_sessions(c, target_get(t, TF_DATABASE), &who, err, errlen) < 0) {
+		rc = -1;
+	} else if (who) {
+		*why = xasprintf("the database has %s, and a clone needs it to itself "
+		                 "(a snapshot never ends anyone's session)", who);
+	}
+	free(who);
+	db_close(c);
+	return rc;
+}
+
+void clone_result_free(struct clone_result *res)
+{
+	table_counts_free(&res->counts);
+	free(res->fingerprint);
+	free(res->fingerprint_why);
+	free(res->server_version);
+	memset(res, 0, sizeof *res);
+}
+
+static int set_connections(struct dbconn *c, const char *name, int allow, char *err, size_t errlen)
+{
+	char *q = db_quote_ident(c, name);
+	char *sql = xasprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %s", q, allow ? "true" : "false");
+	int rc = db_exec(c, sql, err, errlen);
+	free(q);
+	free(sql);
+	return rc;
+}
+
+static int count_in(const struct target *t, struct table_counts *out, char *err, size_t errlen)
+{
+	struct dbconn *c;
+	int rc = db_connect(t, &c, err, errlen);
+	if (rc != DG_OK)
+		return -1;
+	rc = db_tables(c, out, err, errlen);
+	db_close(c);
+	return rc;
+}
+
+int clone_pg_counts(const struct target *t, const char *name, struct table_counts *out,
+                    char *err, size_t errlen)
+{
+	struct dbconn *c;
+	memset(out, 0, sizeof *out);
+	if (admin(t, &c, err, errlen) != DG_OK)
+		return -1;
+	struct target ct;
+	clone_target(t, name, &ct);
+	int rc = -1;
+	if (set_connections(c, name, 1, err, errlen) == 0) {
+		rc = count_in(&ct, out, err, errlen);
+		char e2[256];
+		if (set_connections(c, name, 0, e2, sizeof e2) < 0 && rc == 0) {
+			snprintf(err, errlen, "%s", e2);
+			rc = -1;
+		}
+	}
+	target_free(&ct);
+	db_close(c);
+	return rc;
+}
+
+int clone_pg_with_connections(const struct target *t, const char *name,
+                              int (*fn)(void *arg, const struct target *clone), void *arg,
+                              char *err, size_t errlen)
+{
+	struct dbconn *c;
+	if (admin(t, &c, err, errlen) != DG_OK)
+		return DG_UNREACHABLE;
+	struct target ct;
+	clone_target(t, name, &ct);
+	int rc = DG_NO;
+	if (set_connections(c, name, 1, err, errlen) == 0) {
+		rc = fn(arg, &ct);
+		char e2[256];
+		if (set_connections(c, name, 0, e2, sizeof e2) < 0 && rc == DG_OK) {
+			snprintf(err, errlen, "%s", e2);
+			rc = DG_NO;
+		}
+	}
+	target_free(&ct);
+	db_close(c);
+	return rc;
+}
+
+int clone_pg_exists(const struct target *t, const char *name, char *err, size_t errlen)
+{
+	struct dbconn *c;
+	if (admin(t, &c, err, errlen) != DG_OK)
+		return -1;
+	char *lit = db_quote_literal(c, name);
+	char *sql = xasprintf("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s", lit);
+	char *v = NULL;
+	int rc = db_query_value(c, sql, &v, err, errlen);
+	free(lit);
+	free(sql);
+	db_close(c);
+	free(v);
+	return rc < 0 ? -1 : v != NULL;
+}
+
+int clone_pg_drop(const struct target *t, const char *name, char *err, size_t errlen)
+{
+	struct dbconn *c;
+	if (admin(t, &c, err, errlen) != DG_OK)
+		return -1;
+	char *q = db_quote_ident(c, name);
+	char *sql = xasprintf("DROP DATABASE IF EXISTS %s", q);
+	int rc = db_exec(c, sql, err, errlen);
+	free(q);
+	free(sql);
+	db_close(c);
+	return rc;
+}
+
+/* Fingerprint (and, when counts is not NULL, the row counts) of t's
+ * database in one read-only transaction; the session ends before return. */
+static int source_state(const struct target *t, char **fp, char **why, struct table_counts *counts,
+                        char *err, size_t errlen)
+{
+	struct dbconn *c;
+	int rc = db_connect(t, &c, err, errlen);
+	if (rc != DG_OK)
+		return rc;
+	rc = DG_NO;
+	if (db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
+		goto out;
+	if (db_fingerprint(c, 1, fp, why, err, errlen) < 0)
+		goto out;
+	if (counts && db_tables(c, counts, err, errlen) < 0)
+		goto out;
+	rc = DG_OK;
+out:
+	db_exec(c, "ROLLBACK", NULL, 0);
+	db_close(c);
+	return rc;
+}
+
+int clone_pg_create(const struct target *t, const char *name, struct clone_result *res,
+                    char *err, size_t errlen)
+{
+	memset(res, 0, sizeof *res);
+	const char *db = target_get(t, TF_DATABASE);
+	int rc = source_state(t, &res->fingerprint, &res->fingerprint_why, &res->counts, err, errlen);
+	if (rc != DG_OK)
+		return rc;
+	struct dbconn *c;
+	rc = admin(t, &c, err, errlen);
+	if (rc != DG_OK) {
+		clone_result_free(res);
+		return rc;
+	}
+	res->server_version = xstrdup(db_server_version(c));
+	char *qn = db_quote_ident(c, name), *qd = db_quote_ident(c, db);
+	/* FILE_COPY copies the files after a checkpoint (15 made WAL_LOG, a
+	 * page-by-page copy through the WAL, the default); before 15 it is the
+	 * only way and has no name. */
+	char *sql = xasprintf("CREATE DATABASE %s TEMPLATE %s%s ALLOW_CONNECTIONS false", qn, qd,
+	                      db_server_major(c) >= 15 ? " STRATEGY FILE_COPY" : "");
+	rc = DG_OK;
+	if (db_exec(c, sql, err, errlen) < 0)
+		rc = DG_NO;
+	free(sql);
+	if (rc == DG_OK) {
+		char *lit = db_quote_literal(c, name), *v = NULL;
+		sql = xasprintf("SELECT pg_catalog.pg_database_size(%s)", lit);
+		if (db_query_value(c, sql, &v, NULL, 0) == 0 && v)
+			res->bytes = strtoll(v, NULL, 10);
+		free(v);
+		free(sql);
+		free(lit);
+	}
+	free(qn);
+	free(qd);
+	db_close(c);
+	if (rc != DG_OK) {
+		clone_result_free(res);
+		return rc;
+	}
+	/* The same fingerprint after the copy: nothing committed in between,
+	 * so the counts read before describe the clone too. */
+	char *fp2 = NULL, *why2 = NULL;
+	char e2[256];
+	int same = res->fingerprint && source_state(t, &fp2, &why2, NULL, e2, sizeof e2) == DG_OK &&
+	           fp2 && strcmp(fp2, res->fingerprint) == 0;
+	free(fp2);
+	free(why2);
+	if (!same) {
+		if (res->fingerprint) {
+			free(res->fingerprint);
+			res->fingerprint = NULL;
+			free(res->fingerprint_why);
+			res->fingerprint_why = xstrdup("the database changed while it was being cloned");
+		}
+		table_counts_free(&res->counts);
+		if (clone_pg_counts(t, name, &res->counts, err, errlen) < 0) {
+			clone_pg_drop(t, name, e2, sizeof e2);
+			clone_result_free(res);
+			return DG_NO;
+		}
+	}
+	return DG_OK;
+}
