@@ -296,12 +296,6 @@ static void print_summary(const struct target *t, const struct now *n, const cha
 	}
 }
 
-static void die_of_signal(int sig)
-{
-	signal(sig, SIG_DFL);
-	raise(sig);
-	exit(128 + sig);
-}
 
 int main(int argc, char **argv)
 {
