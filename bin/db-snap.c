@@ -1,5 +1,6 @@
 /* db-snap — take a compressed, checksummed, atomic snapshot of the project's
  * database into the snapshot store; list, verify and prune the store. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,10 +16,12 @@
 #include "store/compress.h"
 #include "model/config.h"
 #include "engine/engine.h"
+#include "base/checksum.h"
 #include "base/exitcodes.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
+#include "snap/clone.h"
 #include "snap/snapshot.h"
 #include "store/store.h"
 #include "model/target.h"
@@ -29,9 +32,12 @@
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"
-	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [--always] [-o FILE|- [--meta=FILE]]\n"
+	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [--always] [--tier=auto|clone|dump]\n"
+	"               [-o FILE|- [--meta=FILE]]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --list [--all] [--format=human|tsv|json]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --latest\n"
+	"       db-snap [-qv] [-C DIR] [--url=URL] --export SNAPSHOT -o FILE|- [--meta=FILE]\n"
+	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [--reason=TEXT]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --verify [--all] [SNAPSHOT...]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --prune [--keep=N] [--keep-days=D]\n"
 	"               [--keep-hourly=N] [--keep-daily=N] [--keep-weekly=N] [--keep-monthly=N]\n"
@@ -56,12 +62,15 @@ static void usage(int status)
 		      "      --always         a new snapshot even when the database provably has\n"
 		      "                       not changed since the newest one (else that one's\n"
 		      "                       path is printed)\n"
+		      "      --tier=T         clone (PostgreSQL: a copy inside the server), dump, or\n"
+		      "                       auto (clone for a local server); default: [db-snap] tier\n"
 		      "  -o, --output=FILE    write the snapshot to FILE (metadata to FILE.meta)\n"
 		      "  -o -                 stream it to standard output\n"
 		      "      --meta=FILE      write the metadata to FILE (with -o -: else stderr)\n"
 		      "      --list           the snapshots of the database, newest first\n"
 		      "      --format=FORMAT  for --list: human, tsv or json\n"
 		      "      --latest         print the newest good snapshot's path\n"
+		      "      --export SNAP    write the portable dump of the clone SNAP to -o\n"
 		      "      --verify         check checksum, compression and metadata of the\n"
 		      "                       given snapshots, else of all the database's\n"
 		      "      --prune          remove old snapshots (see the retention options)\n"
@@ -87,11 +96,13 @@ static void usage(int status)
 /* A second snapshot of one database may wait this long for the first. */
 #define LOCK_WAIT_SECONDS 600
 
-enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE };
+enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE, MODE_EXPORT };
 
 struct opts {
 	enum mode mode;
 	int mode_set, all, dry_run, test_run, format, always;
+	const char *tier;           /* NULL: [db-snap] tier */
+	const char *export;         /* --export SNAPSHOT */
 	long target;                /* 1 = primary; N = the Nth database db-envcheck lists */
 	const char *url, *label, *reason, *compress, *output, *meta;
 	struct prune_policy policy;
@@ -116,11 +127,16 @@ struct ctx {
 	char *project, *store;
 	struct target_list targets;
 	int resolved;
+	/* --export: the clone to dump, and the database it is a clone of. */
+	struct target *override;
+	const char *export_of;
 };
 
 /* The primary target, or exit 3/2 saying why there is none. */
 static struct target *primary(struct ctx *cx, const struct opts *o)
 {
+	if (cx->override)
+		return cx->override;
 	if (!cx->resolved) {
 		struct resolve_opts ro = { o->url, o->test_run, NULL };
 		resolve_targets(&ro, &cx->targets);
@@ -270,6 +286,266 @@ static char *sanitized_label(const char *label)
 	return l;
 }
 
+/* ---- the clone tier ---- */
+
+static int is_pg(const struct target *t)
+{
+	const char *e = target_get(t, TF_ENGINE);
+	return e && strcmp(e, "postgres") == 0;
+}
+
+/* A loopback host or a socket: the server runs on this machine, where a
+ * clone costs disk the user sees. */
+static int is_local(const struct target *t)
+{
+	const char *h = target_host(t);
+	return !h || h[0] == '/' || strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
+	       strcmp(h, "::1") == 0;
+}
+
+/* "clone", "dump" or "auto" from the configuration; exits 2 on another. */
+static const char *config_tier(void)
+{
+	const char *v = config_get("db-snap", "tier");
+	if (!v)
+		return "dump";
+	if (strcmp(v, "auto") && strcmp(v, "clone") && strcmp(v, "dump"))
+		die(DG_USAGE, "%s: tier: '%s' is not auto, clone or dump", config_source("db-snap", "tier"), v);
+	return v;
+}
+
+/* The clone named in a .pgclone file (malloc'd), or NULL. */
+static char *clone_of_file(const char *path)
+{
+	size_t len;
+	char *text = read_file(path, &len);
+	char *p = text ? strstr(text, "clone=") : NULL, *name = NULL;
+	if (p) {
+		p += 6;
+		name = xstrndup(p, strcspn(p, "\n"));
+		if (strncmp(name, CLONE_PG_PREFIX, strlen(CLONE_PG_PREFIX)) != 0) {
+			free(name);
+			name = NULL;
+		}
+	}
+	free(text);
+	return name;
+}
+
+/* Under the store's lock: the clones of runs that died before their
+ * snapshot was complete (a temporary .pgclone file, or one without
+ * metadata) are dropped and their files removed. */
+static void clean_stale_clones(const char *store, const char *dbkey, const struct target *t)
+{
+	DIR *d = opendir(store);
+	if (!d)
+		return;
+	struct dirent *de;
+	size_t k = strlen(dbkey);
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		int temp = n[0] == '.' && strncmp(n + 1, dbkey, k) == 0 && n[1 + k] == '_' &&
+		           strstr(n, ".pgclone.tmp.");
+		size_t len = strlen(n);
+		int orphan = !temp && strncmp(n, dbkey, k) == 0 && n[k] == '_' && len > 8 &&
+		             strcmp(n + len - 8, ".pgclone") == 0;
+		if (!temp && !orphan)
+			continue;
+		char *path = path_join(store, n), *meta = xasprintf("%s.meta", path);
+		if (orphan && file_exists(meta)) {
+			free(path);
+			free(meta);
+			continue;
+		}
+		char *clone = clone_of_file(path), err[512];
+		if (clone && clone_pg_drop(t, clone, err, sizeof err) < 0) {
+			warn("cannot drop the clone '%s' of a snapshot that did not finish: %s", clone, err);
+		} else {
+			if (clone)
+				verbose("dropped the clone '%s' of a snapshot that did not finish", clone);
+			unlink(path);
+		}
+		free(clone);
+		free(path);
+		free(meta);
+	}
+	closedir(d);
+}
+
+/* Remove a snapshot; a clone's database goes first. */
+static int remove_snapshot(const struct snapshot *s, const struct target *t)
+{
+	if (store_meta_is_clone(&s->meta) && s->meta.clone) {
+		char err[512];
+		if (!t) {
+			error("cannot drop the clone '%s' of '%s': name its database (not --all)",
+			      s->meta.clone, s->name);
+			return -1;
+		}
+		if (clone_pg_drop(t, s->meta.clone, err, sizeof err) < 0) {
+			error("cannot drop the clone '%s' of '%s': %s", s->meta.clone, s->name, err);
+			return -1;
+		}
+	}
+	if (store_remove(s) < 0) {
+		error("cannot remove '%s':", s->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* keep_clones: clones beyond the newest keep go (room: one more, for the
+ * clone about to be made; else never the newest snapshot). */
+static void enforce_keep_clones(struct ctx *cx, const struct target *t, int room)
+{
+	long keep = config_get_long("db-snap", "keep_clones", 3) - (room ? 1 : 0);
+	struct snapshot_list l;
+	store_list_target(cx->store, t, &l);
+	const struct snapshot *newest = room ? NULL : store_latest(&l);
+	long seen = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		const struct snapshot *s = &l.v[i];
+		if (!s->good || !store_meta_is_clone(&s->meta) || ++seen <= keep || s == newest)
+			continue;
+		if (remove_snapshot(s, t) == 0)
+			verbose("removed the clone %s (keep_clones = %ld)", s->name, keep);
+	}
+	snapshot_list_free(&l);
+}
+
+/* A clone of t's database into the store: DG_OK with its path printed,
+ * another status on failure (reported), or -1: take a dump instead. */
+static int take_clone(struct ctx *cx, const struct opts *o, struct target *t, const char *dbkey,
+                      const char *label)
+{
+	char err[512], *why = NULL;
+	if (clone_pg_blocked(t, &why, err, sizeof err) < 0) {
+		verbose("a dump instead of a clone: %s", err);
+		return -1;
+	}
+	if (why) {
+		verbose("a dump instead of a clone: %s", why);
+		free(why);
+		return -1;
+	}
+	const char *db = target_get(t, TF_DATABASE);
+	char *path = NULL, *meta_path = NULL, *tmp = NULL, *clone = NULL;
+	time_t created = 0;
+	for (int tries = 0;; tries++) {
+		created = time(NULL);
+		char *name = store_snapshot_name(dbkey, created, label, "pgclone");
+		free(path);
+		free(meta_path);
+		path = path_join(cx->store, name);
+		meta_path = xasprintf("%s.meta", path);
+		free(name);
+		if ((!file_exists(path) && !file_exists(meta_path)) || tries == 3)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec = 0;
+		ts.tv_nsec = 1000000000L - ts.tv_nsec;
+		nanosleep(&ts, NULL);
+	}
+	clone = clone_pg_name(db, created);
+	int rc = DG_NO;
+	struct clone_result cr = { 0 };
+	struct snapshot_meta m = { 0 };
+	/* The file naming the clone exists before the clone does: a run
+	 * killed at any moment leaves it for the next run to clean up. */
+	int fd = make_temp_beside(path, &tmp, 0600);
+	char *text = xasprintf("dbguard-clone-1\nclone=%s\n", clone);
+	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+		error("cannot write '%s':", tmp ? tmp : path);
+		goto out;
+	}
+	/* Old clones go first: dropping one is a transaction, which after
+	 * the clone would make its fingerprint stale at once. */
+	enforce_keep_clones(cx, t, 1);
+	verbose("cloning '%s' into '%s'", db, clone);
+	rc = clone_pg_create(t, clone, &cr, err, sizeof err);
+	if (rc != DG_OK) {
+		if (strstr(err, "other users")) {
+			verbose("a dump instead of a clone: %s", err);
+			rc = -1;
+		} else {
+			error("cannot clone '%s': %s", db, err);
+		}
+		goto out;
+	}
+	rc = DG_NO;
+	struct stat st;
+	char hex[SHA256_HEX_SIZE];
+	if (fstat(fd, &st) < 0 || sha256_file(tmp, hex) < 0) {
+		error("cannot read '%s':", tmp);
+		goto drop;
+	}
+	m.engine = xstrdup("postgres");
+	m.server_version = xstrdup(cr.server_version);
+	m.database = xstrdup(db);
+	m.host = xstrdup(target_host(t) ? target_host(t) : "");
+	m.port = target_port(t);
+	m.created = created;
+	m.dbguard_version = xstrdup(DBGUARD_VERSION);
+	m.label = xstrdup(label ? label : "");
+	m.reason = xstrdup(o->reason ? o->reason : "");
+	m.compression = xstrdup("none");
+	m.raw_bytes = m.size = (unsigned long long)st.st_size;
+	m.sha256 = xstrdup(hex);
+	m.kind = xstrdup("clone");
+	m.clone = xstrdup(clone);
+	m.clone_bytes = cr.bytes > 0 ? (unsigned long long)cr.bytes : 0;
+	m.fingerprint = cr.fingerprint;
+	cr.fingerprint = NULL;
+	if (!m.fingerprint)
+		verbose("no fingerprint recorded: %s", cr.fingerprint_why ? cr.fingerprint_why : "unknown");
+	m.tables = cr.counts;
+	cr.counts.v = NULL;
+	cr.counts.n = 0;
+	for (size_t i = 0; i < m.tables.n; i++)
+		m.rows += m.tables.v[i].rows;
+	snapshot_guard_hold(1);
+	if (rename_noreplace(tmp, path) < 0) {
+		error("cannot rename '%s' to '%s':", tmp, path);
+	} else if (fsync_dir_of(path) < 0 || write_meta(meta_path, &m) < 0) {
+		error("cannot write '%s':", meta_path);
+		unlink(path);
+		unlink(meta_path);
+	} else {
+		free(tmp);
+		tmp = NULL;
+		rc = DG_OK;
+	}
+	snapshot_guard_hold(0);
+	if (rc == DG_OK) {
+		if (msg_verbosity >= 2) {
+			char sz[32];
+			verbose("%zu tables, %lld rows; a clone of %s", m.tables.n, m.rows,
+			        human_bytes(m.clone_bytes, sz, sizeof sz));
+		}
+		printf("%s\n", path);
+		goto out;
+	}
+drop:
+	if (clone_pg_drop(t, clone, err, sizeof err) < 0)
+		warn("cannot drop the clone '%s': %s", clone, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		/* No clone (or it was dropped): the file naming it goes too. */
+		unlink(tmp);
+		free(tmp);
+	}
+	free(text);
+	free(path);
+	free(meta_path);
+	free(clone);
+	clone_result_free(&cr);
+	store_meta_free(&m);
+	return rc;
+}
+
 /* The newest good snapshot of t when the database provably has not changed
  * since it was taken (equal fingerprints, doc/change-detection.md), else
  * NULL; -v says which and why. */
@@ -363,6 +639,8 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 				error("cannot lock '%s/.lock.%s':", cx->store, dbkey);
 			goto out;
 		}
+		if (is_pg(t))
+			clean_stale_clones(cx->store, dbkey, t);
 		store_clean_stale(cx->store, dbkey);
 		char *same = o->always ? NULL : unchanged_since(cx, t, job, label);
 		if (same) {
@@ -371,6 +649,21 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 			free(same);
 			rc = DG_OK;
 			goto out;
+		}
+		const char *tier = o->tier ? o->tier : config_tier();
+		if (is_pg(t) && (strcmp(tier, "clone") == 0 || (strcmp(tier, "auto") == 0 && is_local(t)))) {
+			/* A session of ours on the database would stop the copy. */
+			snapshot_close(job);
+			job = NULL;
+			rc = take_clone(cx, o, t, dbkey, label);
+			if (rc != -1)
+				goto out;
+			rc = snapshot_open(t, &job, err, sizeof err);
+			if (rc != DG_OK) {
+				error("%s", err);
+				goto out;
+			}
+			rc = DG_NO;
 		}
 		if (check_space(cx->store, job, &spec, dbkey) < 0)
 			goto out;
@@ -475,7 +768,7 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 		fd = -1;
 	}
 
-	const char *db = target_get(t, TF_DATABASE);
+	const char *db = cx->export_of ? cx->export_of : target_get(t, TF_DATABASE);
 	char *real = strcmp(snapshot_engine(job), "sqlite") == 0 ? realpath(db, NULL) : NULL;
 	m.engine = xstrdup(snapshot_engine(job));
 	m.server_version = xstrdup(snapshot_server_version(job));
@@ -613,6 +906,64 @@ static int do_latest(struct ctx *cx, const struct opts *o)
 	return rc;
 }
 
+/* The configured target whose server holds clone m (its credentials
+ * reach the clone), or NULL. */
+static struct target *server_of(struct ctx *cx, const struct opts *o, const struct snapshot_meta *m)
+{
+	if (!cx->resolved) {
+		struct resolve_opts ro = { o->url, o->test_run, NULL };
+		resolve_targets(&ro, &cx->targets);
+		cx->resolved = 1;
+	}
+	for (size_t i = 0; i < cx->targets.n; i++) {
+		struct target *t = &cx->targets.v[i];
+		if (is_pg(t) && target_port(t) == m->port &&
+		    strcmp(target_host(t) ? target_host(t) : "", m->host ? m->host : "") == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/* A clone as it is recorded: the database exists, with the row counts of
+ * its metadata.  0, or -1 with the problem in err. */
+static int verify_clone(struct ctx *cx, const struct opts *o, const struct snapshot_meta *m,
+                        char *err, size_t errlen)
+{
+	struct target *t = server_of(cx, o, m);
+	if (!t) {
+		snprintf(err, errlen, "no database configured here is on its server %s:%d, so the clone "
+		         "cannot be checked (--url names one)", m->host, m->port);
+		return -1;
+	}
+	char e[256];
+	int ex = clone_pg_exists(t, m->clone, e, sizeof e);
+	if (ex <= 0) {
+		snprintf(err, errlen, ex < 0 ? "cannot check the clone '%s': %s"
+		                             : "the clone '%s' is gone from the server%s", m->clone,
+		         ex < 0 ? e : "");
+		return -1;
+	}
+	struct table_counts now;
+	if (clone_pg_counts(t, m->clone, &now, e, sizeof e) < 0) {
+		snprintf(err, errlen, "cannot count the rows of the clone '%s': %s", m->clone, e);
+		return -1;
+	}
+	int rc = 0;
+	if (now.n != m->tables.n) {
+		snprintf(err, errlen, "the clone '%s' has %zu tables, the metadata says %zu", m->clone,
+		         now.n, m->tables.n);
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < now.n; i++)
+		if (strcmp(now.v[i].name, m->tables.v[i].name) || now.v[i].rows != m->tables.v[i].rows) {
+			snprintf(err, errlen, "the clone '%s' has %lld rows in '%s', the metadata says %lld in '%s'",
+			         m->clone, now.v[i].rows, now.v[i].name, m->tables.v[i].rows, m->tables.v[i].name);
+			rc = -1;
+		}
+	table_counts_free(&now);
+	return rc;
+}
+
 /* An operand names a file, or a snapshot in the store by its name. */
 static char *operand_path(const struct ctx *cx, const char *arg)
 {
@@ -653,7 +1004,8 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 	for (size_t i = 0; i < paths.n; i++) {
 		char err[512];
 		struct snapshot_meta m;
-		if (store_verify(paths.v[i], &m, err, sizeof err) == 0) {
+		if (store_verify(paths.v[i], &m, err, sizeof err) == 0 &&
+		    (!store_meta_is_clone(&m) || verify_clone(cx, o, &m, err, sizeof err) == 0)) {
 			if (msg_verbosity >= 1)
 				printf("%s: OK\n", paths.v[i]);
 		} else {
@@ -669,6 +1021,56 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 	sv_free(&paths);
 	free(dbkey);
 	return bad ? DG_INTEGRITY : DG_OK;
+}
+
+struct export_arg {
+	struct ctx *cx;
+	struct opts o;
+};
+
+static int export_clone(void *arg, const struct target *clone)
+{
+	struct export_arg *a = arg;
+	a->cx->override = (struct target *)clone;
+	int rc = take_snapshot(a->cx, &a->o);
+	a->cx->override = NULL;
+	return rc;
+}
+
+/* --export: a clone's portable dump, into -o FILE or standard output. */
+static int do_export(struct ctx *cx, const struct opts *o)
+{
+	char *path = operand_path(cx, o->export), err[512];
+	struct snapshot_meta m;
+	int rc = DG_OK;
+	if (store_verify(path, &m, err, sizeof err) < 0) {
+		error("'%s' failed verification: %s", path, err);
+		rc = file_exists(path) ? DG_INTEGRITY : DG_NOTHING;
+	} else if (!store_meta_is_clone(&m)) {
+		error("'%s' is a dump, portable as it is: copy it (or restore it with db-restore)", path);
+		rc = DG_USAGE;
+	} else {
+		struct target *t = server_of(cx, o, &m);
+		if (!t) {
+			error("no database configured here is on the server %s:%d of '%s'; --url names one",
+			      m.host, m.port, path);
+			rc = DG_NOTHING;
+		} else {
+			struct export_arg a = { cx, *o };
+			a.o.always = 1;
+			a.o.tier = "dump";
+			a.o.mode = MODE_SNAP;
+			cx->export_of = m.database;
+			verbose("dumping the clone '%s' of '%s'", m.clone, m.database);
+			rc = clone_pg_with_connections(t, m.clone, export_clone, &a, err, sizeof err);
+			cx->export_of = NULL;
+			if (rc != DG_OK && *err)
+				error("cannot dump the clone '%s': %s", m.clone, err);
+		}
+	}
+	store_meta_free(&m);
+	free(path);
+	return rc;
 }
 
 static int do_prune(struct ctx *cx, const struct opts *o)
@@ -696,6 +1098,16 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 		store_list(cx->store, NULL, &l);
 	char **keep = xcalloc(l.n ? l.n : 1, sizeof *keep);
 	store_prune_plan(&l, &p, time(NULL), keep);
+	/* Clones have their own limit on top (keep_clones): the newest
+	 * snapshot of each database stays whatever it is. */
+	long keep_clones = config_get_long("db-snap", "keep_clones", 3), clones = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		if (!l.v[i].good || !store_meta_is_clone(&l.v[i].meta) || ++clones <= keep_clones ||
+		    !keep[i] || strstr(keep[i], "newest"))
+			continue;
+		free(keep[i]);
+		keep[i] = NULL;
+	}
 	size_t gone = 0, failed = 0;
 	unsigned long long bytes = 0;
 	for (size_t i = 0; i < l.n; i++) {
@@ -704,8 +1116,7 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 			verbose("keep %s (%s)", s->name, keep[i]);
 			continue;
 		}
-		if (!o->dry_run && store_remove(s) < 0) {
-			error("cannot remove '%s':", s->path);
+		if (!o->dry_run && remove_snapshot(s, t) < 0) {
 			failed++;
 			continue;
 		}
@@ -731,7 +1142,7 @@ int main(int argc, char **argv)
 	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
-	       OPT_DRY_RUN, OPT_VERSION, OPT_ALWAYS };
+	       OPT_DRY_RUN, OPT_VERSION, OPT_ALWAYS, OPT_TIER, OPT_EXPORT };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -740,6 +1151,8 @@ int main(int argc, char **argv)
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ "always", no_argument, NULL, OPT_ALWAYS },
+		{ "tier", required_argument, NULL, OPT_TIER },
+		{ "export", required_argument, NULL, OPT_EXPORT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "meta", required_argument, NULL, OPT_META },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -781,9 +1194,17 @@ int main(int argc, char **argv)
 		case OPT_REASON: o.reason = optarg; break;
 		case OPT_COMPRESS: o.compress = optarg; break;
 		case OPT_ALWAYS: o.always = 1; break;
+		case OPT_TIER:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "clone") && strcmp(optarg, "dump")) {
+				error("--tier: '%s' is not auto, clone or dump", optarg);
+				usage(DG_USAGE);
+			}
+			o.tier = optarg;
+			break;
 		case 'o': o.output = optarg; break;
 		case OPT_META: o.meta = optarg; break;
 		case OPT_LIST: m = MODE_LIST; break;
+		case OPT_EXPORT: m = MODE_EXPORT; o.export = optarg; break;
 		case OPT_LATEST: m = MODE_LATEST; break;
 		case OPT_VERIFY: m = MODE_VERIFY; break;
 		case OPT_PRUNE: m = MODE_PRUNE; break;
@@ -815,7 +1236,7 @@ int main(int argc, char **argv)
 		}
 		if (m != MODE_SNAP) {
 			if (o.mode_set && o.mode != m) {
-				error("--list, --latest, --verify and --prune go one at a time");
+				error("--list, --latest, --verify, --prune and --export go one at a time");
 				usage(DG_USAGE);
 			}
 			o.mode = m;
@@ -842,8 +1263,13 @@ int main(int argc, char **argv)
 		error("--label: at most 64 characters, it goes into file names");
 		usage(DG_USAGE);
 	}
-	if (o.mode != MODE_SNAP && (o.output || o.meta || o.label || o.reason || o.compress || o.always)) {
-		error("-o, --meta, --label, --reason, --compress and --always go with taking a snapshot");
+	if (o.mode != MODE_SNAP && o.mode != MODE_EXPORT &&
+	    (o.output || o.meta || o.label || o.reason || o.compress || o.always || o.tier)) {
+		error("-o, --meta, --label, --reason, --compress, --always and --tier go with taking a snapshot");
+		usage(DG_USAGE);
+	}
+	if (o.mode == MODE_EXPORT && (!o.output || o.label || o.always || o.tier)) {
+		error("--export takes -o FILE (or -o -), and --meta, --reason and --compress");
 		usage(DG_USAGE);
 	}
 
@@ -865,6 +1291,7 @@ int main(int argc, char **argv)
 	case MODE_LATEST: status = do_latest(&cx, &o); break;
 	case MODE_VERIFY: status = do_verify(&cx, &o, argv + optind, argc - optind); break;
 	case MODE_PRUNE: status = do_prune(&cx, &o); break;
+	case MODE_EXPORT: status = do_export(&cx, &o); break;
 	default: status = take_snapshot(&cx, &o); break;
 	}
 	if (cx.resolved)

@@ -217,9 +217,17 @@ int db_marker_write(struct dbconn *c, const char *marker, char *err, size_t errl
 int db_fingerprint(struct dbconn *c, int for_snapshot, char **fp, char **why,
                    char *err, size_t errlen)
 {
+	return db_fingerprint_text(c, for_snapshot, fp, why, NULL, err, errlen);
+}
+
+int db_fingerprint_text(struct dbconn *c, int for_snapshot, char **fp, char **why, char **text,
+                        char *err, size_t errlen)
+{
 	struct strbuf state = STRBUF_INIT;
 	*fp = NULL;
 	*why = NULL;
+	if (text)
+		*text = NULL;
 	if (c->ops->fingerprint(c, for_snapshot, &state, why, err, errlen) < 0) {
 		sb_free(&state);
 		free(*why);
@@ -238,6 +246,8 @@ int db_fingerprint(struct dbconn *c, int for_snapshot, char **fp, char **why,
 		return -1;
 	}
 	sha256_update(&h, state.buf ? state.buf : "", state.len);
+	if (text)
+		*text = sb_detach(&state);
 	sb_free(&state);
 	if (sha256_final(&h, hex) < 0) {
 		engine_err(err, errlen, "cannot compute a SHA-256");

@@ -73,6 +73,11 @@ char *db_quote_literal(struct dbconn *c, const char *value);
  * sees exactly the state fingerprinted.  0, or -1 with err. */
 int db_fingerprint(struct dbconn *c, int for_snapshot, char **fp, char **why,
                    char *err, size_t errlen);
+/* The same, and the text that was hashed in *state (malloc'd; NULL with
+ * *why): "key=value" lines, for a caller that must compare parts of it
+ * (the PostgreSQL clone tier accounts for its own CREATE DATABASE). */
+int db_fingerprint_text(struct dbconn *c, int for_snapshot, char **fp, char **why, char **state,
+                        char *err, size_t errlen);
 
 /* How to run this engine's client programs (pg_dump, psql, mariadb-dump,
  * mariadb) against t without a password in argv: appends connection options

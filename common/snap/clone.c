@@ -179,10 +179,11 @@ int clone_pg_drop(const struct target *t, const char *name, char *err, size_t er
 	return rc;
 }
 
-/* Fingerprint (and, when counts is not NULL, the row counts) of t's
- * database in one read-only transaction; the session ends before return. */
-static int source_state(const struct target *t, char **fp, char **why, struct table_counts *counts,
-                        char *err, size_t errlen)
+/* Fingerprint (its text in *text; and, when counts is not NULL, the row
+ * counts) of t's database in one read-only transaction; the session ends
+ * before return. */
+static int source_state(const struct target *t, char **fp, char **why, char **text,
+                        struct table_counts *counts, char *err, size_t errlen)
 {
 	struct dbconn *c;
 	int rc = db_connect(t, &c, err, errlen);
@@ -191,7 +192,7 @@ static int source_state(const struct target *t, char **fp, char **why, struct ta
 	rc = DG_NO;
 	if (db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
 		goto out;
-	if (db_fingerprint(c, 1, fp, why, err, errlen) < 0)
+	if (db_fingerprint_text(c, 1, fp, why, text, err, errlen) < 0)
 		goto out;
 	if (counts && db_tables(c, counts, err, errlen) < 0)
 		goto out;
@@ -202,12 +203,84 @@ out:
 	return rc;
 }
 
+/* A PostgreSQL snapshot "xmin:xmax:xip,..." (xid8 values). */
+struct pgsnap {
+	unsigned long long xmin, xmax, *xip;
+	size_t n;
+};
+
+static int pgsnap_parse(const char *text, struct pgsnap *s)
+{
+	memset(s, 0, sizeof *s);
+	const char *p = strstr(text, "snapshot=");
+	if (!p)
+		return -1;
+	p += 9;
+	char *end;
+	s->xmin = strtoull(p, &end, 10);
+	if (*end != ':')
+		return -1;
+	s->xmax = strtoull(end + 1, &end, 10);
+	if (*end != ':')
+		return -1;
+	p = end + 1;
+	while (*p >= '0' && *p <= '9') {
+		s->xip = xrealloc(s->xip, (s->n + 1) * sizeof *s->xip);
+		s->xip[s->n++] = strtoull(p, &end, 10);
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int pgsnap_done(const struct pgsnap *s, unsigned long long x)
+{
+	if (x >= s->xmax)
+		return 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->xip[i] == x)
+			return 0;
+	return 1;
+}
+
+/* Everything but the snapshot line equal, and the transactions completed
+ * at after = those completed at before, and ours (x, 32 bits) alone. */
+static int only_ours(const char *before, const char *after, unsigned long long x32)
+{
+	const char *sb = strstr(before, "snapshot="), *sa = strstr(after, "snapshot=");
+	if (!sb || !sa)
+		return 0;
+	size_t lb = strcspn(sb, "\n"), la = strcspn(sa, "\n");
+	if ((size_t)(sb - before) != (size_t)(sa - after) || strncmp(before, after, (size_t)(sb - before)) ||
+	    strcmp(sb + lb, sa + la))
+		return 0;
+	struct pgsnap b, a;
+	int ok = 0;
+	if (pgsnap_parse(before, &b) == 0 && pgsnap_parse(after, &a) == 0 && a.xmax > 0) {
+		/* The full xid: the epoch of the newest snapshot's xmax. */
+		unsigned long long x = (a.xmax & ~0xffffffffULL) | (x32 & 0xffffffffULL);
+		if (x >= a.xmax && x >= (1ULL << 32))
+			x -= 1ULL << 32;
+		unsigned long long lo = b.xmin < a.xmin ? b.xmin : a.xmin;
+		unsigned long long hi = b.xmax > a.xmax ? b.xmax : a.xmax;
+		ok = hi - lo <= 1000000;
+		for (unsigned long long i = lo; ok && i < hi; i++)
+			if (pgsnap_done(&a, i) != (pgsnap_done(&b, i) || i == x))
+				ok = 0;
+	}
+	free(b.xip);
+	free(a.xip);
+	return ok;
+}
+
 int clone_pg_create(const struct target *t, const char *name, struct clone_result *res,
                     char *err, size_t errlen)
 {
 	memset(res, 0, sizeof *res);
 	const char *db = target_get(t, TF_DATABASE);
-	int rc = source_state(t, &res->fingerprint, &res->fingerprint_why, &res->counts, err, errlen);
+	char *before = NULL;
+	unsigned long long xid = 0;
+	int rc = source_state(t, &res->fingerprint, &res->fingerprint_why, &before, &res->counts,
+	                      err, errlen);
 	if (rc != DG_OK)
 		return rc;
 	struct dbconn *c;
@@ -234,23 +307,42 @@ int clone_pg_create(const struct target *t, const char *name, struct clone_resul
 			res->bytes = strtoll(v, NULL, 10);
 		free(v);
 		free(sql);
+		/* The transaction of our CREATE DATABASE, which the snapshot
+		 * after it shows completed. */
+		v = NULL;
+		sql = xasprintf("SELECT xmin FROM pg_catalog.pg_database WHERE datname = %s", lit);
+		if (db_query_value(c, sql, &v, NULL, 0) == 0 && v)
+			xid = strtoull(v, NULL, 10);
+		free(v);
+		free(sql);
 		free(lit);
 	}
 	free(qn);
 	free(qd);
 	db_close(c);
 	if (rc != DG_OK) {
+		free(before);
 		clone_result_free(res);
 		return rc;
 	}
-	/* The same fingerprint after the copy: nothing committed in between,
-	 * so the counts read before describe the clone too. */
-	char *fp2 = NULL, *why2 = NULL;
+	/* The fingerprint after the copy: when no transaction but our CREATE
+	 * DATABASE completed in between, the source did not change, the counts
+	 * read before describe the clone, and the fingerprint after (which
+	 * counts our transaction) is the clone's state as of now. */
+	char *fp2 = NULL, *why2 = NULL, *after = NULL;
 	char e2[256];
-	int same = res->fingerprint && source_state(t, &fp2, &why2, NULL, e2, sizeof e2) == DG_OK &&
-	           fp2 && strcmp(fp2, res->fingerprint) == 0;
+	int same = res->fingerprint && xid &&
+	           source_state(t, &fp2, &why2, &after, NULL, e2, sizeof e2) == DG_OK && fp2 &&
+	           before && after && only_ours(before, after, xid);
+	if (same) {
+		free(res->fingerprint);
+		res->fingerprint = fp2;
+		fp2 = NULL;
+	}
 	free(fp2);
 	free(why2);
+	free(before);
+	free(after);
 	if (!same) {
 		if (res->fingerprint) {
 			free(res->fingerprint);

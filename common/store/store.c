@@ -24,7 +24,8 @@
 #define TS_LEN 16   /* YYYYMMDDTHHMMSSZ */
 
 /* Longest first: "x.sqlite.zst" must not be taken for "x.sqlite" + ".zst". */
-static const char *const exts[] = { "sqlite.zst", "sqlite.gz", "sql.zst", "sql.gz", "sqlite", "sql", NULL };
+static const char *const exts[] = { "sqlite.zst", "sqlite.gz", "sql.zst", "sql.gz", "pgclone", "sqlite",
+                                     "sql", NULL };
 
 char *store_dir(const char *project_dir)
 {
@@ -226,6 +227,8 @@ void store_meta_free(struct snapshot_meta *m)
 	free(m->sha256);
 	free(m->dbguard_version);
 	free(m->fingerprint);
+	free(m->kind);
+	free(m->clone);
 	table_counts_free(&m->tables);
 	memset(m, 0, sizeof *m);
 }
@@ -332,6 +335,19 @@ int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, s
 			str = &m->reason;
 		} else if (strcmp(k, "fingerprint") == 0) {
 			str = &m->fingerprint;
+		} else if (strcmp(k, "kind") == 0) {
+			if (strcmp(v, "clone") && strcmp(v, "dump")) {
+				problem = "unknown kind (expected clone or dump)";
+				break;
+			}
+			str = &m->kind;
+		} else if (strcmp(k, "clone") == 0) {
+			str = &m->clone;
+		} else if (strcmp(k, "clone_bytes") == 0) {
+			if (parse_ull(v, &m->clone_bytes) < 0) {
+				problem = "invalid number";
+				break;
+			}
 		} else if (strcmp(k, "compression") == 0) {
 			if (strcmp(v, "zstd") && strcmp(v, "gzip") && strcmp(v, "none")) {
 				problem = "unknown compression";
@@ -448,6 +464,11 @@ char *store_meta_format(const struct snapshot_meta *m)
 	meta_kv(&sb, "sha256", m->sha256);
 	if (m->fingerprint && *m->fingerprint)
 		meta_kv(&sb, "fingerprint", m->fingerprint);
+	if (store_meta_is_clone(m)) {
+		meta_kv(&sb, "kind", "clone");
+		meta_kv(&sb, "clone", m->clone);
+		sb_addf(&sb, "clone_bytes=%llu\n", m->clone_bytes);
+	}
 	long long rows = 0;
 	for (size_t i = 0; i < m->tables.n; i++)
 		rows += m->tables.v[i].rows;
@@ -613,6 +634,16 @@ static const char *ext_compression(const char *ext)
 	return "none";
 }
 
+int store_meta_is_clone(const struct snapshot_meta *m)
+{
+	return m->kind && strcmp(m->kind, "clone") == 0;
+}
+
+const char *store_meta_kind(const struct snapshot_meta *m)
+{
+	return store_meta_is_clone(m) ? "clone" : "dump";
+}
+
 int store_verify(const char *snapshot_path, struct snapshot_meta *mp, char *err, size_t errlen)
 {
 	struct snapshot_meta own;
@@ -643,7 +674,12 @@ int store_verify(const char *snapshot_path, struct snapshot_meta *mp, char *err,
 	if (store_parse_name(base, NULL, NULL, NULL, &ext) == 0) {
 		const char *want = ext_compression(ext);
 		int sqlite_name = strncmp(ext, "sqlite", 6) == 0;
-		if (strcmp(want, m->compression) != 0) {
+		int clone_name = strcmp(ext, "pgclone") == 0;
+		if (clone_name != store_meta_is_clone(m) || (clone_name && strcmp(m->engine, "postgres"))) {
+			snprintf(err, errlen, "its name says %s, the metadata says %s", clone_name ?
+			         "a PostgreSQL clone" : "a dump", store_meta_is_clone(m) ? "a clone" : "a dump");
+			name_bad = 1;
+		} else if (strcmp(want, m->compression) != 0) {
 			snprintf(err, errlen, "its name says %s, the metadata says %s", want, m->compression);
 			name_bad = 1;
 		} else if (sqlite_name != (strcmp(m->engine, "sqlite") == 0)) {
@@ -779,7 +815,7 @@ static const char *orempty(const char *s) { return s ? s : ""; }
 static void print_tsv(FILE *f, const struct snapshot_list *l)
 {
 	fputs("path\tdatabase\tengine\tcreated\tlabel\tsize\traw_bytes\tcompression\ttables\trows"
-	      "\tstatus\treason\tproblem\n", f);
+	      "\tstatus\treason\tproblem\tkind\n", f);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct snapshot *s = &l->v[i];
 		char created[32];
@@ -799,7 +835,7 @@ static void print_tsv(FILE *f, const struct snapshot_list *l)
 		tsv_field(f, s->meta.reason);
 		putc('\t', f);
 		tsv_field(f, s->problem);
-		putc('\n', f);
+		fprintf(f, "\t%s\n", s->good ? store_meta_kind(&s->meta) : "");
 	}
 }
 
@@ -835,6 +871,11 @@ static void print_json(FILE *f, const struct snapshot_list *l)
 				fputs(",\"port\":null", f);
 			json_kv(f, "label", m->label && *m->label ? m->label : NULL);
 			json_kv(f, "reason", m->reason && *m->reason ? m->reason : NULL);
+			json_kv(f, "kind", store_meta_kind(m));
+			if (store_meta_is_clone(m)) {
+				json_kv(f, "clone", m->clone);
+				fprintf(f, ",\"clone_bytes\":%llu", m->clone_bytes);
+			}
 			json_kv(f, "compression", m->compression);
 			fprintf(f, ",\"size\":%llu,\"raw_bytes\":%llu", m->size, m->raw_bytes);
 			json_kv(f, "sha256", m->sha256);
@@ -860,45 +901,49 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 	char cwd[4096];
 	size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
 	size_t n = l->n;
-	char **cell = xcalloc(n * 7 + 7, sizeof *cell);
-	const char *head[7] = { "CREATED (UTC)", "DATABASE", "LABEL", "SIZE", "ROWS", "SNAPSHOT", "REASON" };
-	size_t w[7] = { 0 };
-	for (int c = 0; c < 7; c++) {
+	char **cell = xcalloc(n * 8 + 8, sizeof *cell);
+	const char *head[8] = { "CREATED (UTC)", "DATABASE", "LABEL", "KIND", "SIZE", "ROWS", "SNAPSHOT",
+	                        "REASON" };
+	size_t w[8] = { 0 };
+	for (int c = 0; c < 8; c++) {
 		cell[c] = xstrdup(head[c]);
 		w[c] = strlen(head[c]);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct snapshot *s = &l->v[i];
-		char **row = cell + (i + 1) * 7, size[32];
+		char **row = cell + (i + 1) * 8, size[32];
 		struct tm tm;
 		char created[32];
 		strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", gmtime_r(&s->when, &tm));
 		row[0] = xstrdup(created);
 		row[1] = xstrdup(s->dbkey);
 		row[2] = xstrdup(s->meta.label && *s->meta.label ? s->meta.label : "-");
-		row[3] = xstrdup(s->good ? human_bytes(s->meta.size, size, sizeof size) : "-");
-		row[4] = s->good ? xasprintf("%lld", s->meta.rows) : xstrdup("-");
+		row[3] = xstrdup(s->good ? store_meta_kind(&s->meta) : "-");
+		/* A clone's size is the database's in the server, not its file's. */
+		row[4] = xstrdup(s->good ? human_bytes(store_meta_is_clone(&s->meta) ? s->meta.clone_bytes
+		                                        : s->meta.size, size, sizeof size) : "-");
+		row[5] = s->good ? xasprintf("%lld", s->meta.rows) : xstrdup("-");
 		const char *shown = s->path;
 		if (cl > 1 && strncmp(shown, cwd, cl) == 0 && shown[cl] == '/')
 			shown += cl + 1;
-		row[5] = xstrdup(shown);
-		row[6] = s->good ? xstrdup(orempty(s->meta.reason)) : xasprintf("NOT GOOD: %s", s->problem);
-		for (int c = 0; c < 7; c++)
+		row[6] = xstrdup(shown);
+		row[7] = s->good ? xstrdup(orempty(s->meta.reason)) : xasprintf("NOT GOOD: %s", s->problem);
+		for (int c = 0; c < 8; c++)
 			if (strlen(row[c]) > w[c])
 				w[c] = strlen(row[c]);
 	}
 	for (size_t i = 0; i <= n; i++) {
-		char **row = cell + i * 7;
+		char **row = cell + i * 8;
 		struct strbuf sb = STRBUF_INIT;
-		for (int c = 0; c < 7; c++) {
+		for (int c = 0; c < 8; c++) {
 			if (c == 1 && !with_db)
 				continue;
-			if (c == 6) {
+			if (c == 7) {
 				sb_adds(&sb, row[c]);
 				break;
 			}
 			/* SIZE and ROWS are numbers: right-aligned. */
-			if (c == 3 || c == 4)
+			if (c == 4 || c == 5)
 				sb_addf(&sb, "%*s  ", (int)w[c], row[c]);
 			else
 				sb_addf(&sb, "%-*s  ", (int)w[c], row[c]);
@@ -908,7 +953,7 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 		fprintf(f, "%s\n", sb_str(&sb));
 		sb_free(&sb);
 	}
-	for (size_t i = 0; i < n * 7 + 7; i++)
+	for (size_t i = 0; i < n * 8 + 8; i++)
 		free(cell[i]);
 	free(cell);
 }

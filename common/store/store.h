@@ -5,8 +5,9 @@
  * A snapshot is two files in the store directory:
  *   <database>_<YYYYMMDDTHHMMSSZ>[_<label>].<ext>       the data
  *   <database>_<YYYYMMDDTHHMMSSZ>[_<label>].<ext>.meta  its metadata
- * <ext> is sql.zst, sql.gz or sql (PostgreSQL, MySQL: plain SQL dumps) and
- * sqlite.zst, sqlite.gz or sqlite (a SQLite database file).  <database> is
+ * <ext> is sql.zst, sql.gz or sql (PostgreSQL, MySQL: plain SQL dumps),
+ * sqlite.zst, sqlite.gz or sqlite (a SQLite database file) and pgclone (a
+ * clone inside the PostgreSQL server: the file holds "clone=<name>").  <database> is
  * the database name (a SQLite file's base name without its extension) with
  * every byte outside [A-Za-z0-9_.-] replaced by '-', and a leading '.' too
  * (names starting with '.' are temporary files); likewise the label.
@@ -29,6 +30,9 @@
  *   sha256=<64 hex>             (of the snapshot file, as sha256sum prints it)
  *   fingerprint=postgres1:<hex> (db_fingerprint() of the state dumped; absent
  *                                when no signal could prove it)
+ *   kind=clone                  (only for clones; absent: a dump)
+ *   clone=dbguard_clone_...     (the clone database's name)
+ *   clone_bytes=123456          (the clone database's size)
  *   tables=2
  *   rows=2500
  *   table=<name>\t<rows>        (one line per table, sorted by name, as of
@@ -50,6 +54,8 @@ struct snapshot_meta {
 	char *engine, *server_version, *database, *host, *label, *reason;
 	char *compression, *sha256, *dbguard_version;
 	char *fingerprint;          /* NULL when none was recorded */
+	char *kind, *clone;         /* "clone" and the clone's name; NULL for a dump */
+	unsigned long long clone_bytes;
 	int port;
 	time_t created;             /* UTC */
 	unsigned long long raw_bytes, size;
@@ -91,6 +97,10 @@ int store_meta_write(const char *meta_path, const struct snapshot_meta *m);
  * tables= count are computed from m->tables. */
 char *store_meta_format(const struct snapshot_meta *m);
 void store_meta_free(struct snapshot_meta *m);
+/* 1 when m describes a clone (kind=clone). */
+int store_meta_is_clone(const struct snapshot_meta *m);
+/* "clone" or "dump". */
+const char *store_meta_kind(const struct snapshot_meta *m);
 
 /* Every snapshot in dir (dbkey NULL: all databases), newest first, good or
  * not; stray temporary files are not listed. */
@@ -127,7 +137,7 @@ int store_parse_time(const char *s, time_t *out);
 /* The listing db-snap --list and db-restore --list print: fmt FMT_HUMAN (a
  * table; with_db adds the database column), FMT_TSV (a header line, then
  * path, database, engine, created, label, size, raw_bytes, compression,
- * tables, rows, status, reason, problem) or FMT_JSON (an array of objects). */
+ * tables, rows, status, reason, problem, kind) or FMT_JSON (an array of objects). */
 void store_print_list(FILE *f, const struct snapshot_list *l, enum out_format fmt, int with_db);
 
 /* Retention (db-snap --prune).  A field of -1 is not set.  A snapshot stays
