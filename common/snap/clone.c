@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/checksum.h"
 #include "base/exitcodes.h"
@@ -171,6 +172,23 @@ int clone_pg_drop(const struct target *t, const char *name, char *err, size_t er
 	if (admin(t, &c, err, errlen) != DG_OK)
 		return -1;
 	char *q = db_quote_ident(c, name);
+	char *lit = db_quote_literal(c, name);
+	char *busy = xasprintf("SELECT count(pg_catalog.pg_cancel_backend(pid)) FROM"
+	                       " pg_catalog.pg_stat_activity WHERE state = 'active'"
+	                       " AND query LIKE 'CREATE DATABASE %%' AND pg_catalog.strpos(query, %s) > 0"
+	                       " AND pid <> pg_catalog.pg_backend_pid()", lit);
+	for (int i = 0; i < 600; i++) {
+		char *v = NULL;
+		if (db_query_value(c, busy, &v, NULL, 0) < 0 || !v || strcmp(v, "0") == 0) {
+			free(v);
+			break;
+		}
+		free(v);
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	free(busy);
+	free(lit);
 	char *sql = xasprintf("DROP DATABASE IF EXISTS %s", q);
 	int rc = db_exec(c, sql, err, errlen);
 	free(q);

@@ -41,7 +41,9 @@ int clone_pg_create(const struct target *t, const char *name, struct clone_resul
                     char *err, size_t errlen);
 void clone_result_free(struct clone_result *res);
 
-/* DROP DATABASE name (IF EXISTS).  0, or -1 with err. */
+/* DROP DATABASE name (IF EXISTS).  A CREATE DATABASE of that name still
+ * running for a db-snap that was killed is cancelled first (the server
+ * would otherwise finish it after the drop).  0, or -1 with err. */
 int clone_pg_drop(const struct target *t, const char *name, char *err, size_t errlen);
 
 /* 1 when database name exists on t's server, 0 not, -1 with err. */
