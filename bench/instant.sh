@@ -6,20 +6,14 @@
 # PostgreSQL database.  Target: the time safe-run adds ≤ 0.5 × that anchor,
 # on every engine, and no growth with the database's size (the tiny
 # database is measured the same way) and no byte added to the store.
-# With --clone, also the PostgreSQL clone tier against pg_dump and
-# pg_dump -Fc + pg_restore (section 2).  Writes the "instant" section of
+# Then the PostgreSQL clone tier (section 2) on the large database with no
+# other session: db-snap --tier=clone against pg_dump > /dev/null, db-restore
+# of the clone against zstd -dc S | psql, and the snapshot-and-restore cycle
+# against pg_dump -Fc + pg_restore.  Writes the "instant" section of
 # RESULTS.md.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-CLONE=0
-args=()
-for a; do
-    case $a in
-    --clone) CLONE=1 ;;
-    *) args+=("$a") ;;
-    esac
-done
-bench_options "${args[@]}"
+bench_options "$@"
 bench_init
 G_ROUNDS_TEXT="$TINY_ROUNDS timed rounds after a warm-up round"
 
@@ -111,6 +105,74 @@ if want sqlite; then
     sq_build_tiny
     unchanged_group sqlite "SQLite: large.sqlite ($(fmt_bytes "$(stat -c %s "$SQ_LARGE")")) unchanged" \
         "sqlite://$SQ_LARGE" "sqlite://$SQ_TINY"
+fi
+# ------------------------------------------------------- the clone tier
+
+PGC=(-h 127.0.0.1 -p "$PG_PORT" -U "$BENCH_USER")
+psql_q() { PGPASSWORD=$BENCH_PW "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "${PGC[@]}" "$@"; }
+# The clone snapshot is taken with --always (a changed database costs the
+# same: the fingerprint read is one query) and dropped after each round.
+c_clone() { (cd "$PROJ" && "${T[@]}" "$DBSNAP" --tier=clone --always >"$OUT"); }
+post_clone() {
+    local s c
+    for s in "$PROJ"/backups/*.pgclone; do
+        [ -e "$s" ] || continue
+        c=$(sed -n 's/^clone=//p' "$s.meta")
+        [ "$s" = "$KEEP_CLONE" ] && continue
+        pg_admin postgres "DROP DATABASE IF EXISTS \"$c\"" >/dev/null
+        rm -f "$s" "$s.meta"
+    done
+}
+c_pg_null() { PGPASSWORD=$BENCH_PW "${T[@]}" "$PG_BIN/pg_dump" "${PGC[@]}" bench_large >/dev/null; }
+c_pg_fc() { PGPASSWORD=$BENCH_PW "${T[@]}" "$PG_BIN/pg_dump" "${PGC[@]}" -Fc bench_large >"$WORK/large.dump"; }
+# Restores go into bench_target, made fresh (not timed) before each.
+prep_target() { pg_admin postgres "DROP DATABASE IF EXISTS bench_target" >/dev/null; }
+prep_target_empty() { prep_target && pg_admin postgres "CREATE DATABASE bench_target" >/dev/null; }
+c_restore_clone() {
+    (cd "$PROJ" && "${T[@]}" "$DBGUARD_BIN/db-restore" --into=bench_target --confirm=bench_target \
+        --no-safety-snap "$KEEP_CLONE")
+}
+c_psql_load() { zstd -dc "$WORK/large.sql.zst" | PGPASSWORD=$BENCH_PW "${T[@]}" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "${PGC[@]}" bench_target >/dev/null; }
+c_pg_restore() { PGPASSWORD=$BENCH_PW "${T[@]}" "$PG_BIN/pg_restore" "${PGC[@]}" -d bench_target "$WORK/large.dump"; }
+
+if want pg; then
+    PROJ=$WORK/proj-clone
+    mkdir -p "$PROJ"
+    printf 'APP_ENV=local\nDATABASE_URL=%s\n' "$(pg_url bench_large)" >"$PROJ/.env"
+    KEEP_CLONE=
+    KEEP_CLONE=$(cd "$PROJ" && "$DBSNAP" --tier=clone --always) || die "cannot take a clone of bench_large"
+    PGPASSWORD=$BENCH_PW "$PG_BIN/pg_dump" "${PGC[@]}" bench_large | zstd -q -3 >"$WORK/large.sql.zst"
+    PGPASSWORD=$BENCH_PW "$PG_BIN/pg_dump" "${PGC[@]}" -Fc bench_large >"$WORK/large.dump"
+
+    group_begin clone-snap "PostgreSQL clone tier: snapshot of bench_large ($(fmt_bytes "$(pg_db_size bench_large)")), no other session" "$ROUNDS"
+    contender 'db-snap --tier=clone' c_clone --needs="$DBSNAP" --sample=db-snap --post=post_clone
+    contender 'pg_dump > /dev/null' c_pg_null
+    contender 'pg_dump -Fc > f' c_pg_fc
+    group_run
+    group_table 'pg_dump > /dev/null'
+    target_ratio 'db-snap --tier=clone' 'pg_dump > /dev/null' 0.35
+    md ""
+    snap_us=${C_MED[$(ci 'db-snap --tier=clone')]:-} fc_us=${C_MED[$(ci 'pg_dump -Fc > f')]:-}
+    group_end
+
+    group_begin clone-restore "PostgreSQL clone tier: restore of bench_large" "$ROUNDS"
+    contender 'db-restore (clone)' c_restore_clone --needs="$DBGUARD_BIN/db-restore" --prep=prep_target
+    contender 'zstd -dc S | psql' c_psql_load --prep=prep_target_empty
+    contender 'pg_restore' c_pg_restore --prep=prep_target_empty
+    group_run
+    group_table 'zstd -dc S | psql'
+    target_ratio 'db-restore (clone)' 'zstd -dc S | psql' 0.1
+    r_us=${C_MED[$(ci 'db-restore (clone)')]:-} pr_us=${C_MED[$(ci 'pg_restore')]:-}
+    if [ -n "$snap_us" ] && [ -n "$fc_us" ] && [ -n "$r_us" ] && [ -n "$pr_us" ]; then
+        f=$(ratio $((fc_us + pr_us)) $((snap_us + r_us)))
+        check_line "$(awk -v f="$f" 'BEGIN { print (f >= 10 ? "PASS" : "MISS") }')" \
+            "snapshot-then-restore cycle ≥ 10 × faster than \`pg_dump -Fc\` + \`pg_restore\`: $f × ($(fmt_us $((snap_us + r_us))) against $(fmt_us $((fc_us + pr_us))))"
+    fi
+    md ""
+    group_end
+    prep_target
+    KEEP_CLONE=
+    post_clone
 fi
 bench_pg_stop
 

@@ -546,6 +546,118 @@ out:
 	return rc;
 }
 
+/* A SQLite clone: the database file copied as it is into the store (a
+ * reflink where the file system shares blocks).  DG_OK with its path
+ * printed, or a failure reported. */
+static int take_sqlite_clone(struct ctx *cx, const struct opts *o, struct target *t,
+                             struct snapshot_job *job, const char *dbkey, const char *label)
+{
+	char *path = NULL, *meta_path = NULL, *tmp = NULL, err[512];
+	time_t created = 0;
+	for (int tries = 0;; tries++) {
+		created = time(NULL);
+		char *name = store_snapshot_name(dbkey, created, label, "sqlite");
+		free(path);
+		free(meta_path);
+		path = path_join(cx->store, name);
+		meta_path = xasprintf("%s.meta", path);
+		free(name);
+		if ((!file_exists(path) && !file_exists(meta_path)) || tries == 3)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec = 0;
+		ts.tv_nsec = 1000000000L - ts.tv_nsec;
+		nanosleep(&ts, NULL);
+	}
+	int rc = DG_NO;
+	struct snapshot_result res = { 0 };
+	struct snapshot_meta m = { 0 };
+	const char *how = NULL;
+	int fd = make_temp_beside(path, &tmp, 0600);
+	if (fd < 0) {
+		error("cannot create a temporary file beside '%s':", path);
+		goto out;
+	}
+	close(fd);
+	snapshot_guard_path(tmp, 0);
+	rc = snapshot_copy(job, tmp, &how, &res, err, sizeof err);
+	if (rc != DG_OK) {
+		if (res.write_errno)
+			error("cannot write '%s': %s", path, strerror(res.write_errno));
+		else
+			error("%s", err);
+		rc = DG_NO;
+		goto out;
+	}
+	rc = DG_NO;
+	struct stat st;
+	char hex[SHA256_HEX_SIZE];
+	if (stat(tmp, &st) < 0 || sha256_file(tmp, hex) < 0) {
+		error("cannot read '%s':", tmp);
+		goto out;
+	}
+	const char *db = target_get(t, TF_DATABASE);
+	char *real = realpath(db, NULL);
+	m.engine = xstrdup("sqlite");
+	m.server_version = xstrdup(snapshot_server_version(job));
+	m.database = xstrdup(real ? real : db);
+	free(real);
+	m.host = xstrdup("");
+	m.created = created;
+	m.dbguard_version = xstrdup(DBGUARD_VERSION);
+	m.label = xstrdup(label ? label : "");
+	m.reason = xstrdup(o->reason ? o->reason : "");
+	m.compression = xstrdup("none");
+	m.raw_bytes = m.size = m.clone_bytes = (unsigned long long)st.st_size;
+	m.sha256 = xstrdup(hex);
+	m.kind = xstrdup("clone");
+	m.fingerprint = res.fingerprint;
+	res.fingerprint = NULL;
+	if (!m.fingerprint)
+		verbose("no fingerprint recorded: %s", res.fingerprint_why ? res.fingerprint_why : "unknown");
+	m.tables = res.counts;
+	res.counts.v = NULL;
+	res.counts.n = 0;
+	for (size_t i = 0; i < m.tables.n; i++)
+		m.rows += m.tables.v[i].rows;
+	snapshot_guard_hold(1);
+	snapshot_guard_path(path, 0);
+	snapshot_guard_path(meta_path, 0);
+	if (rename_noreplace(tmp, path) < 0) {
+		error("cannot rename '%s' to '%s':", tmp, path);
+	} else if (fsync_dir_of(path) < 0 || write_meta(meta_path, &m) < 0) {
+		error("cannot write '%s':", meta_path);
+		unlink(path);
+		unlink(meta_path);
+	} else {
+		rc = DG_OK;
+	}
+	snapshot_guard_forget(path);
+	snapshot_guard_forget(meta_path);
+	snapshot_guard_hold(0);
+	if (rc == DG_OK) {
+		if (msg_verbosity >= 2) {
+			char sz[32];
+			verbose("%zu tables, %lld rows; a %s of %s", m.tables.n, m.rows, how,
+			        human_bytes(m.size, sz, sizeof sz));
+		}
+		printf("%s\n", path);
+		enforce_keep_clones(cx, t, 0);
+	}
+out:
+	if (tmp) {
+		unlink(tmp);
+		snapshot_guard_forget(tmp);
+		free(tmp);
+	}
+	free(path);
+	free(meta_path);
+	snapshot_result_free(&res);
+	store_meta_free(&m);
+	return rc;
+}
+
 /* The newest good snapshot of t when the database provably has not changed
  * since it was taken (equal fingerprints, doc/change-detection.md), else
  * NULL; -v says which and why. */
@@ -651,6 +763,10 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 			goto out;
 		}
 		const char *tier = o->tier ? o->tier : config_tier();
+		if (strcmp(snapshot_engine(job), "sqlite") == 0 && strcmp(tier, "dump") != 0) {
+			rc = take_sqlite_clone(cx, o, t, job, dbkey, label);
+			goto out;
+		}
 		if (is_pg(t) && (strcmp(tier, "clone") == 0 || (strcmp(tier, "auto") == 0 && is_local(t)))) {
 			/* A session of ours on the database would stop the copy. */
 			snapshot_close(job);
@@ -1005,7 +1121,7 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 		char err[512];
 		struct snapshot_meta m;
 		if (store_verify(paths.v[i], &m, err, sizeof err) == 0 &&
-		    (!store_meta_is_clone(&m) || verify_clone(cx, o, &m, err, sizeof err) == 0)) {
+		    (!m.clone || verify_clone(cx, o, &m, err, sizeof err) == 0)) {
 			if (msg_verbosity >= 1)
 				printf("%s: OK\n", paths.v[i]);
 		} else {
@@ -1046,8 +1162,9 @@ static int do_export(struct ctx *cx, const struct opts *o)
 	if (store_verify(path, &m, err, sizeof err) < 0) {
 		error("'%s' failed verification: %s", path, err);
 		rc = file_exists(path) ? DG_INTEGRITY : DG_NOTHING;
-	} else if (!store_meta_is_clone(&m)) {
-		error("'%s' is a dump, portable as it is: copy it (or restore it with db-restore)", path);
+	} else if (!m.clone) {
+		error("'%s' is a %s, portable as it is: copy it (or restore it with db-restore)", path,
+		      store_meta_is_clone(&m) ? "SQLite database file" : "dump");
 		rc = DG_USAGE;
 	} else {
 		struct target *t = server_of(cx, o, &m);

@@ -48,6 +48,12 @@ void snapshot_fingerprint(struct snapshot_job *j, char **fp, char **why);
 int snapshot_run(struct snapshot_job *j, struct compressor *c, const char *tmp_beside,
                  void (*progress)(void *arg, unsigned long long raw), void *arg,
                  struct snapshot_result *res, char *err, size_t errlen);
+/* SQLite only: the database copied as it is into out_path (an existing,
+ * empty file): a reflink (FICLONE) when the file system shares blocks and
+ * the WAL is empty, else a page copy through the online backup API; *how
+ * says which.  res as for snapshot_run.  DG_OK, or DG_NO with err. */
+int snapshot_copy(struct snapshot_job *j, const char *out_path, const char **how,
+                  struct snapshot_result *res, char *err, size_t errlen);
 void snapshot_close(struct snapshot_job *j);
 void snapshot_result_free(struct snapshot_result *res);
 

@@ -466,7 +466,8 @@ char *store_meta_format(const struct snapshot_meta *m)
 		meta_kv(&sb, "fingerprint", m->fingerprint);
 	if (store_meta_is_clone(m)) {
 		meta_kv(&sb, "kind", "clone");
-		meta_kv(&sb, "clone", m->clone);
+		if (m->clone)
+			meta_kv(&sb, "clone", m->clone);
 		sb_addf(&sb, "clone_bytes=%llu\n", m->clone_bytes);
 	}
 	long long rows = 0;
@@ -675,7 +676,8 @@ int store_verify(const char *snapshot_path, struct snapshot_meta *mp, char *err,
 		const char *want = ext_compression(ext);
 		int sqlite_name = strncmp(ext, "sqlite", 6) == 0;
 		int clone_name = strcmp(ext, "pgclone") == 0;
-		if (clone_name != store_meta_is_clone(m) || (clone_name && strcmp(m->engine, "postgres"))) {
+		int pg_clone = store_meta_is_clone(m) && strcmp(m->engine, "postgres") == 0;
+		if (clone_name != pg_clone || (clone_name && strcmp(m->engine, "postgres"))) {
 			snprintf(err, errlen, "its name says %s, the metadata says %s", clone_name ?
 			         "a PostgreSQL clone" : "a dump", store_meta_is_clone(m) ? "a clone" : "a dump");
 			name_bad = 1;
