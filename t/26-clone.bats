@@ -177,3 +177,31 @@ my_clones() { clones | grep "_$(printf %s "$db" | sha256sum | cut -c1-12)\$" || 
         [ "$want" = "$have" ]
     done
 }
+
+@test "db-restore of a clone killed at any moment: the database is either as it was or restored" {
+    run -0 --separate-stderr db-snap
+    snap=$output
+    name=$(clone_of "$snap")
+    for delay in 0 0.02 0.05 0.1 0.2 0.4; do
+        pg_sql "DELETE FROM items WHERE id > 100" "$db" >/dev/null
+        db-restore --confirm="$db" --no-safety-snap "$snap" >/dev/null 2>&1 &
+        snap_pid=$!
+        sleep "$delay"
+        kill -KILL "$snap_pid" 2>/dev/null || true
+        wait "$snap_pid" 2>/dev/null || true
+        snap_pid=
+        # Whatever the moment: the old state (100 rows) or the restored one
+        # (300), never another; the next restore cleans up and restores.
+        for _ in $(seq 100); do
+            [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbguard'
+                AND pid <> pg_backend_pid()" postgres)" = 0 ] && break
+            sleep 0.05
+        done
+        n=$(pg_sql 'SELECT count(*) FROM items' "$db")
+        [ "$n" = 100 ] || [ "$n" = 300 ]
+        run -0 --separate-stderr db-restore --confirm="$db" --no-safety-snap "$snap"
+        [ "$(pg_sql 'SELECT count(*) FROM items' "$db")" = 300 ]
+        [ "$(pg_sql "SELECT count(*) FROM pg_database WHERE datname LIKE '${db}\\_\\_dbguard%'" postgres)" = 0 ]
+        [ "$(pg_sql "SELECT count(*) FROM pg_database WHERE datname = '$name'" postgres)" = 1 ]
+    done
+}
