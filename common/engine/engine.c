@@ -132,6 +132,15 @@ out:
 }
 
 
+long db_table_count(struct dbconn *c, char *err, size_t errlen)
+{
+	struct strvec names = STRVEC_INIT, refs = STRVEC_INIT;
+	long n = c->ops->list_tables(c, &names, &refs, err, errlen) < 0 ? -1 : (long)names.n;
+	sv_free(&names);
+	sv_free(&refs);
+	return n;
+}
+
 static int marker_valid(const char *m)
 {
 	size_t n = strlen(m);

@@ -42,6 +42,10 @@ long long db_size(struct dbconn *c, char *err, size_t errlen);
  * (then they are read in it).  0 or -1 with err; out is empty on error. */
 int db_tables(struct dbconn *c, struct table_counts *out, char *err, size_t errlen);
 
+/* The number of base tables db_tables() would list, without counting their
+ * rows (one catalog query); -1 with err. */
+long db_table_count(struct dbconn *c, char *err, size_t errlen);
+
 /* The dbguard marker: "production", "staging", or NULL when none.
  * PostgreSQL: COMMENT ON DATABASE containing "dbguard:production";
  * MySQL/SQLite: one-row table dbguard_marker(class TEXT, set_at TEXT).
