@@ -687,6 +687,8 @@ static char *unchanged_since(struct ctx *cx, struct target *t, struct snapshot_j
 			verbose("a new snapshot: %s", why);
 		else if (strcmp(fp, s->meta.fingerprint) != 0)
 			verbose("changed since %s", s->path);
+		else if (s->meta.clone && clone_pg_exists(t, s->meta.clone, NULL, 0) != 1)
+			verbose("unchanged since %s, but its clone '%s' is gone", s->path, s->meta.clone);
 		else
 			reuse = xstrdup(s->path);
 	}

@@ -205,3 +205,19 @@ my_clones() { clones | grep "_$(printf %s "$db" | sha256sum | cut -c1-12)\$" || 
         [ "$(pg_sql "SELECT count(*) FROM pg_database WHERE datname = '$name'" postgres)" = 1 ]
     done
 }
+
+@test "unchanged, but the clone was dropped behind dbguard's back: a new snapshot" {
+    run -0 --separate-stderr db-snap
+    snap=$output
+    name=$(clone_of "$snap")
+    run -0 --separate-stderr db-snap -v
+    [ "$output" = "$snap" ]
+    pg_sql "DROP DATABASE \"$name\"" postgres
+    # (The DROP is a transaction, so the fingerprint moves too; db-snap
+    # also checks that a clone it would hand out still exists.)
+    run -0 --separate-stderr db-snap -v
+    snap2=$output
+    [ "$snap2" != "$snap" ]
+    [ "$(pg_sql "SELECT count(*) FROM pg_database WHERE datname = '$(clone_of "$snap2")'" postgres)" = 1 ]
+    run -5 --separate-stderr db-snap --verify "$snap"
+}
