@@ -1,34 +1,31 @@
 /* db-snap — take a compressed, checksummed, atomic snapshot of the project's
  * database into the snapshot store; list, verify and prune the store. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "store/compress.h"
-#include "model/config.h"
-#include "engine/engine.h"
-#include "base/checksum.h"
 #include "base/exitcodes.h"
-#include "base/io.h"
+#include "cli/cli.h"
 #include "base/msg.h"
 #include "base/output.h"
-#include "snap/clone.h"
-#include "snap/snapshot.h"
-#include "store/store.h"
-#include "model/target.h"
 #include "base/term.h"
 #include "base/xalloc.h"
+#include "model/config.h"
 #include "model/project.h"
+#include "model/target.h"
 #include "resolve/resolve.h"
+#include "snap/clone.h"
+#include "snap/guard.h"
+#include "snap/instant.h"
+#include "snap/output.h"
+#include "snap/snapshot.h"
+#include "store/compress.h"
+#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"
@@ -62,8 +59,9 @@ static void usage(int status)
 		      "      --always         a new snapshot even when the database provably has\n"
 		      "                       not changed since the newest one (else that one's\n"
 		      "                       path is printed)\n"
-		      "      --tier=T         clone (PostgreSQL: a copy inside the server), dump, or\n"
-		      "                       auto (clone for a local server); default: [db-snap] tier\n"
+		      "      --tier=T         clone (a copy by the engine: PostgreSQL, SQLite),\n"
+		      "                       dump, or auto (clone for a local server); default:\n"
+		      "                       [db-snap] tier\n"
 		      "  -o, --output=FILE    write the snapshot to FILE (metadata to FILE.meta)\n"
 		      "  -o -                 stream it to standard output\n"
 		      "      --meta=FILE      write the metadata to FILE (with -o -: else stderr)\n"
@@ -106,7 +104,7 @@ struct opts {
 	long target;                /* 1 = primary; N = the Nth database db-envcheck lists */
 	const char *url, *label, *reason, *compress, *output, *meta;
 	struct prune_policy policy;
-	int policy_given;
+	int policy_given, retention;
 };
 
 static long parse_count(const char *opt, const char *s)
@@ -147,39 +145,10 @@ static struct target *primary(struct ctx *cx, const struct opts *o)
 	if (cx->targets.n == 0)
 		die(DG_NOTHING, "no database configured here: no --url, DATABASE_URL, DB_* variables "
 		    "or .env naming one%s", o->mode == MODE_SNAP ? "" : " (--all works on the whole store)");
-	if ((size_t)o->target > cx->targets.n)
-		die(DG_NOTHING, "--target=%ld: only %zu database%s configured here (db-envcheck --format=tsv lists them)",
-		    o->target, cx->targets.n, cx->targets.n == 1 ? " is" : "s are");
-	return &cx->targets.v[o->target - 1];
+	return cli_pick_target(&cx->targets, (int)o->target);
 }
 
 /* ---- taking a snapshot ---- */
-
-struct progress_arg {
-	struct progress p;
-};
-
-static void on_progress(void *arg, unsigned long long raw)
-{
-	progress_update(&((struct progress_arg *)arg)->p, raw);
-}
-
-static int file_exists(const char *path)
-{
-	struct stat st;
-	return lstat(path, &st) == 0;
-}
-
-static int rename_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	/* Some file systems cannot promise "no replace"; the lock and the
-	 * existence check before the dump are then all we have. */
-	if (errno == EINVAL || errno == ENOSYS)
-		return rename(from, to);
-	return -1;
-}
 
 /* The compression from --compress, from -o FILE's extension, or from the
  * configuration. */
@@ -194,524 +163,56 @@ static void choose_compression(const struct opts *o, struct compress_spec *spec)
 	}
 	if (compress_parse(cfg ? cfg : "zstd", spec, &err) < 0)
 		die(DG_USAGE, "%s: compress: %s", config_source("db-snap", "compress"), err);
-	if (!o->output || strcmp(o->output, "-") == 0)
-		return;
-	size_t n = strlen(o->output);
-	enum compress_kind want = spec->kind;
-	if (n > 4 && strcmp(o->output + n - 4, ".zst") == 0)
-		want = COMPRESS_ZSTD;
-	else if (n > 3 && strcmp(o->output + n - 3, ".gz") == 0)
-		want = COMPRESS_GZIP;
-	else if ((n > 4 && strcmp(o->output + n - 4, ".sql") == 0) ||
-	         (n > 7 && strcmp(o->output + n - 7, ".sqlite") == 0) ||
-	         (n > 3 && strcmp(o->output + n - 3, ".db") == 0))
-		want = COMPRESS_NONE;
-	if (want != spec->kind) {
-		spec->kind = want;
-		spec->level = want == COMPRESS_ZSTD ? COMPRESS_ZSTD_DEFAULT_LEVEL
-		            : want == COMPRESS_GZIP ? COMPRESS_GZIP_DEFAULT_LEVEL : 0;
-	}
+	if (o->output && strcmp(o->output, "-") != 0)
+		compress_spec_for_name(spec, o->output);
 }
 
-/* Refuse to start when the output's file system cannot hold the snapshot
- * as far as the database size lets us guess: compressed dumps are far
- * smaller than the database, so half of it is a generous estimate. */
-static int check_space(const char *dir, struct snapshot_job *job, const struct compress_spec *spec,
-                       const char *what)
+/* In the store, under its lock: the newest snapshot when nothing changed
+ * since, or a clone when the tier asks for one and the engine can make it.
+ * DG_OK with the path printed, another status after an error line, or -1:
+ * take a dump (with *job, which may have been reopened). */
+static int without_dump(struct ctx *cx, const struct opts *o, struct target *t,
+                        struct snapshot_job **job, struct snap_output *d, const char *dbkey,
+                        const char *label)
 {
-	long long size = snapshot_size_estimate(job);
-	struct statvfs vfs;
-	if (size <= 0 || statvfs(dir, &vfs) < 0)
-		return 0;
-	unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-	unsigned long long need = (unsigned long long)(spec->kind == COMPRESS_NONE ? size : size / 2)
-	                        + (unsigned long long)snapshot_scratch_bytes(job) + (1u << 20);
-	if (avail >= need)
-		return 0;
-	char a[32], nd[32], s[32];
-	error("not enough free space in '%s' for a snapshot of '%s': %s free, about %s needed "
-	      "(database size %s); free some space, remove old snapshots with --prune, "
-	      "or write elsewhere with -o FILE", dir, what, human_bytes(avail, a, sizeof a),
-	      human_bytes(need, nd, sizeof nd), human_bytes((unsigned long long)size, s, sizeof s));
-	return -1;
-}
-
-static int isatty_path(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	int tty = fd >= 0 && isatty(fd);
-	if (fd >= 0)
-		close(fd);
-	return tty;
-}
-
-/* Metadata into a file: replaced atomically when it is a regular file (or
- * does not exist yet), written as it is when it is a device or a pipe —
- * renaming over /dev/null would replace the device itself. */
-static int write_meta_file(const char *path, const char *text)
-{
-	struct stat st;
-	if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
-		return atomic_write_file(path, text, strlen(text), 0600);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (snap_output_lock(d, cx->store, LOCK_WAIT_SECONDS, dbkey, t) < 0)
+		return DG_NO;
+	char *path = o->always ? NULL : snap_unchanged_since(cx->store, t, *job, label);
+	int rc = DG_OK;
+	const char *tier = snap_tier(o->tier);
+	if (path) {
+		verbose("unchanged since %s", path);
+	} else if (!snap_wants_clone(tier, t)) {
 		return -1;
-	int rc = write_all(fd, text, strlen(text));
-	int e = errno;
-	if (close(fd) < 0 && rc == 0)
-		return -1;
-	errno = e;
-	return rc;
-}
-
-static int write_meta(const char *path, const struct snapshot_meta *m)
-{
-	char *text = store_meta_format(m);
-	int rc = write_meta_file(path, text);
-	int e = errno;
-	free(text);
-	errno = e;
-	return rc;
-}
-
-static char *sanitized_label(const char *label)
-{
-	if (!label || !*label)
-		return NULL;
-	/* The name's rules; the metadata records what the name says. */
-	char *name = store_snapshot_name("x", 0, label, "sql");
-	char *l = NULL;
-	store_parse_name(name, NULL, NULL, &l, NULL);
-	free(name);
-	return l;
-}
-
-/* ---- the clone tier ---- */
-
-static int is_pg(const struct target *t)
-{
-	const char *e = target_get(t, TF_ENGINE);
-	return e && strcmp(e, "postgres") == 0;
-}
-
-/* A loopback host or a socket: the server runs on this machine, where a
- * clone costs disk the user sees. */
-static int is_local(const struct target *t)
-{
-	const char *h = target_host(t);
-	return !h || h[0] == '/' || strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
-	       strcmp(h, "::1") == 0;
-}
-
-/* "clone", "dump" or "auto" from the configuration; exits 2 on another. */
-static const char *config_tier(void)
-{
-	const char *v = config_get("db-snap", "tier");
-	if (!v)
-		return "dump";
-	if (strcmp(v, "auto") && strcmp(v, "clone") && strcmp(v, "dump"))
-		die(DG_USAGE, "%s: tier: '%s' is not auto, clone or dump", config_source("db-snap", "tier"), v);
-	return v;
-}
-
-/* The clone named in a .pgclone file (malloc'd), or NULL. */
-static char *clone_of_file(const char *path)
-{
-	size_t len;
-	char *text = read_file(path, &len);
-	char *p = text ? strstr(text, "clone=") : NULL, *name = NULL;
-	if (p) {
-		p += 6;
-		name = xstrndup(p, strcspn(p, "\n"));
-		if (strncmp(name, CLONE_PG_PREFIX, strlen(CLONE_PG_PREFIX)) != 0) {
-			free(name);
-			name = NULL;
-		}
-	}
-	free(text);
-	return name;
-}
-
-/* Under the store's lock: the clones of runs that died before their
- * snapshot was complete (a temporary .pgclone file, or one without
- * metadata) are dropped and their files removed. */
-static void clean_stale_clones(const char *store, const char *dbkey, const struct target *t)
-{
-	DIR *d = opendir(store);
-	if (!d)
-		return;
-	struct dirent *de;
-	size_t k = strlen(dbkey);
-	while ((de = readdir(d))) {
-		const char *n = de->d_name;
-		int temp = n[0] == '.' && strncmp(n + 1, dbkey, k) == 0 && n[1 + k] == '_' &&
-		           strstr(n, ".pgclone.tmp.");
-		size_t len = strlen(n);
-		int orphan = !temp && strncmp(n, dbkey, k) == 0 && n[k] == '_' && len > 8 &&
-		             strcmp(n + len - 8, ".pgclone") == 0;
-		if (!temp && !orphan)
-			continue;
-		char *path = path_join(store, n), *meta = xasprintf("%s.meta", path);
-		if (orphan && file_exists(meta)) {
-			free(path);
-			free(meta);
-			continue;
-		}
-		char *clone = clone_of_file(path), err[512];
-		if (clone && clone_pg_drop(t, clone, err, sizeof err) < 0) {
-			warn("cannot drop the clone '%s' of a snapshot that did not finish: %s", clone, err);
-		} else {
-			if (clone)
-				verbose("dropped the clone '%s' of a snapshot that did not finish", clone);
-			unlink(path);
-		}
-		free(clone);
-		free(path);
-		free(meta);
-	}
-	closedir(d);
-}
-
-/* Remove a snapshot; a clone's database goes first. */
-static int remove_snapshot(const struct snapshot *s, const struct target *t)
-{
-	if (store_meta_is_clone(&s->meta) && s->meta.clone) {
-		char err[512];
-		if (!t) {
-			error("cannot drop the clone '%s' of '%s': name its database (not --all)",
-			      s->meta.clone, s->name);
-			return -1;
-		}
-		if (clone_pg_drop(t, s->meta.clone, err, sizeof err) < 0) {
-			error("cannot drop the clone '%s' of '%s': %s", s->meta.clone, s->name, err);
-			return -1;
-		}
-	}
-	if (store_remove(s) < 0) {
-		error("cannot remove '%s':", s->path);
-		return -1;
-	}
-	return 0;
-}
-
-/* keep_clones: clones beyond the newest keep go (room: one more, for the
- * clone about to be made; else never the newest snapshot). */
-static void enforce_keep_clones(struct ctx *cx, const struct target *t, int room)
-{
-	long keep = config_get_long("db-snap", "keep_clones", 3) - (room ? 1 : 0);
-	struct snapshot_list l;
-	store_list_target(cx->store, t, &l);
-	const struct snapshot *newest = room ? NULL : store_latest(&l);
-	long seen = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		const struct snapshot *s = &l.v[i];
-		if (!s->good || !store_meta_is_clone(&s->meta) || ++seen <= keep || s == newest)
-			continue;
-		if (remove_snapshot(s, t) == 0)
-			verbose("removed the clone %s (keep_clones = %ld)", s->name, keep);
-	}
-	snapshot_list_free(&l);
-}
-
-/* A clone of t's database into the store: DG_OK with its path printed,
- * another status on failure (reported), or -1: take a dump instead. */
-static int take_clone(struct ctx *cx, const struct opts *o, struct target *t, const char *dbkey,
-                      const char *label)
-{
-	char err[512], *why = NULL;
-	if (clone_pg_blocked(t, &why, err, sizeof err) < 0) {
-		verbose("a dump instead of a clone: %s", err);
-		return -1;
-	}
-	if (why) {
-		verbose("a dump instead of a clone: %s", why);
-		free(why);
-		return -1;
-	}
-	const char *db = target_get(t, TF_DATABASE);
-	char *path = NULL, *meta_path = NULL, *tmp = NULL, *clone = NULL;
-	time_t created = 0;
-	for (int tries = 0;; tries++) {
-		created = time(NULL);
-		char *name = store_snapshot_name(dbkey, created, label, "pgclone");
-		free(path);
-		free(meta_path);
-		path = path_join(cx->store, name);
-		meta_path = xasprintf("%s.meta", path);
-		free(name);
-		if ((!file_exists(path) && !file_exists(meta_path)) || tries == 3)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec = 0;
-		ts.tv_nsec = 1000000000L - ts.tv_nsec;
-		nanosleep(&ts, NULL);
-	}
-	clone = clone_pg_name(db, created);
-	int rc = DG_NO;
-	struct clone_result cr = { 0 };
-	struct snapshot_meta m = { 0 };
-	/* The file naming the clone exists before the clone does: a run
-	 * killed at any moment leaves it for the next run to clean up. */
-	int fd = make_temp_beside(path, &tmp, 0600);
-	char *text = xasprintf("dbguard-clone-1\nclone=%s\n", clone);
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-		error("cannot write '%s':", tmp ? tmp : path);
-		goto out;
-	}
-	/* Old clones go first: dropping one is a transaction, which after
-	 * the clone would make its fingerprint stale at once. */
-	enforce_keep_clones(cx, t, 1);
-	verbose("cloning '%s' into '%s'", db, clone);
-	rc = clone_pg_create(t, clone, &cr, err, sizeof err);
-	if (rc != DG_OK) {
-		if (strstr(err, "other users")) {
-			verbose("a dump instead of a clone: %s", err);
-			rc = -1;
-		} else {
-			error("cannot clone '%s': %s", db, err);
-		}
-		goto out;
-	}
-	rc = DG_NO;
-	struct stat st;
-	char hex[SHA256_HEX_SIZE];
-	if (fstat(fd, &st) < 0 || sha256_file(tmp, hex) < 0) {
-		error("cannot read '%s':", tmp);
-		goto drop;
-	}
-	m.engine = xstrdup("postgres");
-	m.server_version = xstrdup(cr.server_version);
-	m.database = xstrdup(db);
-	m.host = xstrdup(target_host(t) ? target_host(t) : "");
-	m.port = target_port(t);
-	m.created = created;
-	m.dbguard_version = xstrdup(DBGUARD_VERSION);
-	m.label = xstrdup(label ? label : "");
-	m.reason = xstrdup(o->reason ? o->reason : "");
-	m.compression = xstrdup("none");
-	m.raw_bytes = m.size = (unsigned long long)st.st_size;
-	m.sha256 = xstrdup(hex);
-	m.kind = xstrdup("clone");
-	m.clone = xstrdup(clone);
-	m.clone_bytes = cr.bytes > 0 ? (unsigned long long)cr.bytes : 0;
-	m.fingerprint = cr.fingerprint;
-	cr.fingerprint = NULL;
-	if (!m.fingerprint)
-		verbose("no fingerprint recorded: %s", cr.fingerprint_why ? cr.fingerprint_why : "unknown");
-	m.tables = cr.counts;
-	cr.counts.v = NULL;
-	cr.counts.n = 0;
-	for (size_t i = 0; i < m.tables.n; i++)
-		m.rows += m.tables.v[i].rows;
-	snapshot_guard_hold(1);
-	if (rename_noreplace(tmp, path) < 0) {
-		error("cannot rename '%s' to '%s':", tmp, path);
-	} else if (fsync_dir_of(path) < 0 || write_meta(meta_path, &m) < 0) {
-		error("cannot write '%s':", meta_path);
-		unlink(path);
-		unlink(meta_path);
+	} else if (strcmp(snapshot_engine(*job), "sqlite") == 0) {
+		rc = snap_take_sqlite_clone(cx->store, t, *job, dbkey, label, o->reason, &path);
 	} else {
-		free(tmp);
-		tmp = NULL;
-		rc = DG_OK;
-	}
-	snapshot_guard_hold(0);
-	if (rc == DG_OK) {
-		if (msg_verbosity >= 2) {
-			char sz[32];
-			verbose("%zu tables, %lld rows; a clone of %s", m.tables.n, m.rows,
-			        human_bytes(m.clone_bytes, sz, sizeof sz));
+		/* A session of ours on the database would stop the copy. */
+		snapshot_close(*job);
+		*job = NULL;
+		rc = snap_take_pg_clone(cx->store, t, dbkey, label, o->reason, &path);
+		if (rc == -1) {
+			char err[512];
+			int r = snapshot_open(t, job, err, sizeof err);
+			if (r != DG_OK) {
+				error("%s", err);
+				return r;
+			}
 		}
+	}
+	if (path)
 		printf("%s\n", path);
-		goto out;
-	}
-drop:
-	if (clone_pg_drop(t, clone, err, sizeof err) < 0)
-		warn("cannot drop the clone '%s': %s", clone, err);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		/* No clone (or it was dropped): the file naming it goes too. */
-		unlink(tmp);
-		free(tmp);
-	}
-	free(text);
 	free(path);
-	free(meta_path);
-	free(clone);
-	clone_result_free(&cr);
-	store_meta_free(&m);
 	return rc;
 }
 
-/* A SQLite clone: the database file copied as it is into the store (a
- * reflink where the file system shares blocks).  DG_OK with its path
- * printed, or a failure reported. */
-static int take_sqlite_clone(struct ctx *cx, const struct opts *o, struct target *t,
-                             struct snapshot_job *job, const char *dbkey, const char *label)
-{
-	char *path = NULL, *meta_path = NULL, *tmp = NULL, err[512];
-	time_t created = 0;
-	for (int tries = 0;; tries++) {
-		created = time(NULL);
-		char *name = store_snapshot_name(dbkey, created, label, "sqlite");
-		free(path);
-		free(meta_path);
-		path = path_join(cx->store, name);
-		meta_path = xasprintf("%s.meta", path);
-		free(name);
-		if ((!file_exists(path) && !file_exists(meta_path)) || tries == 3)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec = 0;
-		ts.tv_nsec = 1000000000L - ts.tv_nsec;
-		nanosleep(&ts, NULL);
-	}
-	int rc = DG_NO;
-	struct snapshot_result res = { 0 };
-	struct snapshot_meta m = { 0 };
-	const char *how = NULL;
-	int fd = make_temp_beside(path, &tmp, 0600);
-	if (fd < 0) {
-		error("cannot create a temporary file beside '%s':", path);
-		goto out;
-	}
-	close(fd);
-	snapshot_guard_path(tmp, 0);
-	rc = snapshot_copy(job, tmp, &how, &res, err, sizeof err);
-	if (rc != DG_OK) {
-		if (res.write_errno)
-			error("cannot write '%s': %s", path, strerror(res.write_errno));
-		else
-			error("%s", err);
-		rc = DG_NO;
-		goto out;
-	}
-	rc = DG_NO;
-	struct stat st;
-	char hex[SHA256_HEX_SIZE];
-	if (stat(tmp, &st) < 0 || sha256_file(tmp, hex) < 0) {
-		error("cannot read '%s':", tmp);
-		goto out;
-	}
-	const char *db = target_get(t, TF_DATABASE);
-	char *real = realpath(db, NULL);
-	m.engine = xstrdup("sqlite");
-	m.server_version = xstrdup(snapshot_server_version(job));
-	m.database = xstrdup(real ? real : db);
-	free(real);
-	m.host = xstrdup("");
-	m.created = created;
-	m.dbguard_version = xstrdup(DBGUARD_VERSION);
-	m.label = xstrdup(label ? label : "");
-	m.reason = xstrdup(o->reason ? o->reason : "");
-	m.compression = xstrdup("none");
-	m.raw_bytes = m.size = m.clone_bytes = (unsigned long long)st.st_size;
-	m.sha256 = xstrdup(hex);
-	m.kind = xstrdup("clone");
-	m.fingerprint = res.fingerprint;
-	res.fingerprint = NULL;
-	if (!m.fingerprint)
-		verbose("no fingerprint recorded: %s", res.fingerprint_why ? res.fingerprint_why : "unknown");
-	m.tables = res.counts;
-	res.counts.v = NULL;
-	res.counts.n = 0;
-	for (size_t i = 0; i < m.tables.n; i++)
-		m.rows += m.tables.v[i].rows;
-	snapshot_guard_hold(1);
-	snapshot_guard_path(path, 0);
-	snapshot_guard_path(meta_path, 0);
-	if (rename_noreplace(tmp, path) < 0) {
-		error("cannot rename '%s' to '%s':", tmp, path);
-	} else if (fsync_dir_of(path) < 0 || write_meta(meta_path, &m) < 0) {
-		error("cannot write '%s':", meta_path);
-		unlink(path);
-		unlink(meta_path);
-	} else {
-		rc = DG_OK;
-	}
-	snapshot_guard_forget(path);
-	snapshot_guard_forget(meta_path);
-	snapshot_guard_hold(0);
-	if (rc == DG_OK) {
-		if (msg_verbosity >= 2) {
-			char sz[32];
-			verbose("%zu tables, %lld rows; a %s of %s", m.tables.n, m.rows, how,
-			        human_bytes(m.size, sz, sizeof sz));
-		}
-		printf("%s\n", path);
-		enforce_keep_clones(cx, t, 0);
-	}
-out:
-	if (tmp) {
-		unlink(tmp);
-		snapshot_guard_forget(tmp);
-		free(tmp);
-	}
-	free(path);
-	free(meta_path);
-	snapshot_result_free(&res);
-	store_meta_free(&m);
-	return rc;
-}
-
-/* The newest good snapshot of t when the database provably has not changed
- * since it was taken (equal fingerprints, doc/change-detection.md), else
- * NULL; -v says which and why. */
-static char *unchanged_since(struct ctx *cx, struct target *t, struct snapshot_job *job,
-                             const char *label)
-{
-	struct snapshot_list l;
-	store_list_target(cx->store, t, &l);
-	const struct snapshot *s = store_latest(&l);
-	char *fp = NULL, *why = NULL, *reuse = NULL;
-	const char *db = target_get(t, TF_DATABASE);
-	char *real = strcmp(snapshot_engine(job), "sqlite") == 0 ? realpath(db, NULL) : NULL;
-	if (!s) {
-		verbose("no earlier snapshot to compare with");
-	} else if (!s->meta.fingerprint) {
-		verbose("%s has no fingerprint to compare with", s->name);
-	} else if (label && strcmp(label, s->meta.label ? s->meta.label : "") != 0) {
-		verbose("a new snapshot for the label '%s'", label);
-	} else if (strcmp(s->meta.engine, snapshot_engine(job)) != 0 ||
-	           strcmp(s->meta.database, real ? real : db) != 0 ||
-	           strcmp(s->meta.host ? s->meta.host : "", target_host(t) ? target_host(t) : "") != 0 ||
-	           s->meta.port != target_port(t)) {
-		verbose("%s is of another database or server", s->name);
-	} else {
-		snapshot_fingerprint(job, &fp, &why);
-		if (!fp)
-			verbose("a new snapshot: %s", why);
-		else if (strcmp(fp, s->meta.fingerprint) != 0)
-			verbose("changed since %s", s->path);
-		else if (s->meta.clone && clone_pg_exists(t, s->meta.clone, NULL, 0) != 1)
-			verbose("unchanged since %s, but its clone '%s' is gone", s->path, s->meta.clone);
-		else
-			reuse = xstrdup(s->path);
-	}
-	free(real);
-	free(fp);
-	free(why);
-	snapshot_list_free(&l);
-	return reuse;
-}
-
-static int take_snapshot(struct ctx *cx, const struct opts *o)
+static int do_snap(struct ctx *cx, const struct opts *o)
 {
 	struct target *t = primary(cx, o);
 	struct compress_spec spec;
 	choose_compression(o, &spec);
-	/* A stream: standard output, or an -o that names a device or a pipe
-	 * (/dev/null, /dev/stdout, a FIFO), written as it is, never replaced. */
-	int to_stdout = o->output && strcmp(o->output, "-") == 0;
-	struct stat ost;
-	int direct = to_stdout || (o->output && stat(o->output, &ost) == 0 && !S_ISREG(ost.st_mode));
-	const char *out_name = to_stdout ? "standard output" : o->output;
-	if ((to_stdout && term_is_tty(1)) || (direct && !to_stdout && S_ISCHR(ost.st_mode) &&
-	                                      isatty_path(o->output)))
+	struct snap_output d;
+	if (snap_output_init(&d, o->output, o->meta))
 		die(DG_USAGE, "refusing to write a snapshot to a terminal; redirect standard output "
 		    "or use -o FILE");
 	if (o->meta && !o->output)
@@ -725,253 +226,44 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 		return rc;
 	}
 	char *dbkey = store_dbkey(t);
-	char *label = sanitized_label(o->label);
-	int lock = -1, fd = -1;
-	char *path = NULL, *meta_path = NULL, *tmp = NULL, *scratch = NULL;
-	struct compressor *comp = NULL;
+	char *label = store_label(o->label);
 	struct snapshot_result res = { 0 };
 	struct snapshot_meta m = { 0 };
+	struct compress_result cres;
 	time_t created = time(NULL);
-	rc = DG_NO;
 	verbose("%s %s, server %s", snapshot_engine(job), dbkey, snapshot_server_version(job));
 
-	if (!o->output) {
-		if (store_ensure(cx->store) < 0) {
-			error("cannot create the snapshot store '%s':", cx->store);
-			goto out;
-		}
-		lock = store_lock(cx->store, dbkey, 0);
-		if (lock < 0 && errno == EWOULDBLOCK) {
-			info("waiting for another snapshot or restore of '%s' to finish", dbkey);
-			lock = store_lock(cx->store, dbkey, LOCK_WAIT_SECONDS);
-		}
-		if (lock < 0) {
-			if (errno == EWOULDBLOCK)
-				error("another snapshot or restore of '%s' has held the store's lock for "
-				      "%d seconds; try again when it is done", dbkey, LOCK_WAIT_SECONDS);
-			else
-				error("cannot lock '%s/.lock.%s':", cx->store, dbkey);
-			goto out;
-		}
-		if (is_pg(t))
-			clean_stale_clones(cx->store, dbkey, t);
-		store_clean_stale(cx->store, dbkey);
-		char *same = o->always ? NULL : unchanged_since(cx, t, job, label);
-		if (same) {
-			verbose("unchanged since %s", same);
-			printf("%s\n", same);
-			free(same);
-			rc = DG_OK;
-			goto out;
-		}
-		const char *tier = o->tier ? o->tier : config_tier();
-		if (strcmp(snapshot_engine(job), "sqlite") == 0 && strcmp(tier, "dump") != 0) {
-			rc = take_sqlite_clone(cx, o, t, job, dbkey, label);
-			goto out;
-		}
-		if (is_pg(t) && (strcmp(tier, "clone") == 0 || (strcmp(tier, "auto") == 0 && is_local(t)))) {
-			/* A session of ours on the database would stop the copy. */
-			snapshot_close(job);
-			job = NULL;
-			rc = take_clone(cx, o, t, dbkey, label);
-			if (rc != -1)
-				goto out;
-			rc = snapshot_open(t, &job, err, sizeof err);
-			if (rc != DG_OK) {
-				error("%s", err);
-				goto out;
-			}
-			rc = DG_NO;
-		}
-		if (check_space(cx->store, job, &spec, dbkey) < 0)
-			goto out;
-		char *ext = xasprintf("%s%s", strcmp(snapshot_engine(job), "sqlite") == 0 ? "sqlite" : "sql",
-		                      compress_suffix(spec.kind));
-		/* Names have whole seconds: a second snapshot within the same
-		 * second waits for the next one rather than replace the first. */
-		for (int tries = 0;; tries++) {
-			created = time(NULL);
-			char *name = store_snapshot_name(dbkey, created, label, ext);
-			free(path);
-			free(meta_path);
-			path = path_join(cx->store, name);
-			meta_path = xasprintf("%s.meta", path);
-			free(name);
-			if ((!file_exists(path) && !file_exists(meta_path)) || tries == 3)
-				break;
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec = 0;
-			ts.tv_nsec = 1000000000L - ts.tv_nsec;
-			nanosleep(&ts, NULL);
-		}
-		free(ext);
-		scratch = xstrdup(path);
-	} else if (!direct) {
-		path = xstrdup(o->output);
-		meta_path = o->meta ? xstrdup(o->meta) : xasprintf("%s.meta", path);
-		char *dir = path_dir(path);
-		if (check_space(dir, job, &spec, dbkey) < 0) {
-			free(dir);
-			goto out;
-		}
-		free(dir);
-		scratch = xstrdup(path);
-	} else {
-		const char *tmpdir = getenv("TMPDIR");
-		scratch = path_join(tmpdir && *tmpdir ? tmpdir : "/tmp", "db-snap");
-	}
-
-	if (to_stdout) {
-		fd = 1;
-	} else if (direct) {
-		fd = open(o->output, O_WRONLY | O_CLOEXEC);
-		if (fd < 0) {
-			error("cannot open '%s':", o->output);
-			goto out;
-		}
-	} else {
-		fd = make_temp_beside(path, &tmp, 0600);
-		if (fd < 0) {
-			error("cannot create a temporary file beside '%s':", path);
-			goto out;
-		}
-		snapshot_guard_path(tmp, 0);
-	}
-	comp = compressor_open(fd, spec.kind, spec.level);
-	if (!comp) {
-		error("cannot start %s compression:", compress_name(spec.kind));
-		goto out;
-	}
-	struct progress_arg pa;
-	long long est = snapshot_size_estimate(job);
-	progress_start(&pa.p, dbkey, est > 0 ? (unsigned long long)est : 0);
-	rc = snapshot_run(job, comp, scratch, on_progress, &pa, &res, err, sizeof err);
-	progress_end(&pa.p);
-	if (rc != DG_OK) {
-		compressor_abort(comp);
-		comp = NULL;
-		if (res.write_errno)
-			error("cannot write '%s': %s", direct ? out_name : path, strerror(res.write_errno));
-		else
-			error("%s", err);
-		rc = DG_NO;
-		goto out;
-	}
-	struct compress_result cres;
-	int cr = compressor_close(comp, &cres);
-	comp = NULL;
-	if (cr < 0) {
-		error("cannot write '%s':", direct ? out_name : path);
-		rc = DG_NO;
-		goto out;
-	}
 	rc = DG_NO;
-	if (!direct) {
-		struct stat st;
-		if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
-			error("cannot write '%s':", path);
+	if (!o->output) {
+		rc = without_dump(cx, o, t, &job, &d, dbkey, label);
+		if (rc != -1)
 			goto out;
+		rc = DG_NO;
+	}
+	if (snap_output_open(&d, cx->store, LOCK_WAIT_SECONDS, job, &spec, dbkey, label, &created) == 0 &&
+	    snapshot_write(job, d.fd, &spec, d.scratch, dbkey, d.shown, !d.direct, &cres, &res) == DG_OK) {
+		snapshot_describe(job, created, label, o->reason, spec.kind, &cres, &res, &m);
+		if (cx->export_of) {
+			free(m.database);
+			m.database = xstrdup(cx->export_of);
 		}
-		if ((unsigned long long)st.st_size != cres.out_bytes) {
-			error("cannot write '%s': %llu bytes on disk, %llu written", path,
-			      (unsigned long long)st.st_size, cres.out_bytes);
-			goto out;
+		rc = snap_output_finish(&d, &m);
+	}
+	if (rc == DG_OK && !d.direct) {
+		if (msg_verbosity >= 2) {
+			char sz[32], raw[32];
+			verbose("%zu tables, %lld rows; %s (%s uncompressed)", m.tables.n, m.rows,
+			        human_bytes(m.size, sz, sizeof sz), human_bytes(m.raw_bytes, raw, sizeof raw));
 		}
-		if (close(fd) < 0) {
-			fd = -1;
-			error("cannot write '%s':", path);
-			goto out;
-		}
-		fd = -1;
+		printf("%s\n", d.path);
 	}
-
-	const char *db = cx->export_of ? cx->export_of : target_get(t, TF_DATABASE);
-	char *real = strcmp(snapshot_engine(job), "sqlite") == 0 ? realpath(db, NULL) : NULL;
-	m.engine = xstrdup(snapshot_engine(job));
-	m.server_version = xstrdup(snapshot_server_version(job));
-	m.database = xstrdup(real ? real : db);
-	free(real);
-	m.host = xstrdup(target_host(t) ? target_host(t) : "");
-	m.port = target_port(t);
-	m.created = created;
-	m.dbguard_version = xstrdup(DBGUARD_VERSION);
-	m.label = xstrdup(label ? label : "");
-	m.reason = xstrdup(o->reason ? o->reason : "");
-	m.compression = xstrdup(compress_name(spec.kind));
-	m.raw_bytes = cres.raw_bytes;
-	m.size = cres.out_bytes;
-	m.sha256 = xstrdup(cres.sha256);
-	m.fingerprint = res.fingerprint;
-	res.fingerprint = NULL;
-	if (!m.fingerprint)
-		verbose("no fingerprint recorded: %s", res.fingerprint_why ? res.fingerprint_why : "unknown");
-	m.tables = res.counts;
-	res.counts.v = NULL;
-	res.counts.n = 0;
-	for (size_t i = 0; i < m.tables.n; i++)
-		m.rows += m.tables.v[i].rows;
-
-	if (direct) {
-		char *text = store_meta_format(&m);
-		int bad = o->meta ? write_meta_file(o->meta, text) : write_all(2, text, strlen(text));
-		if (bad < 0 && o->meta)
-			error("cannot write '%s':", o->meta);
-		free(text);
-		if (bad < 0)
-			goto out;
-		rc = DG_OK;
-		goto out;
-	}
-
-	/* Rename, then the metadata: a data file without metadata is never
-	 * taken for a snapshot, and a signal now removes both. */
-	struct stat mst;
-	int meta_is_file = stat(meta_path, &mst) < 0 || S_ISREG(mst.st_mode);
-	snapshot_guard_hold(1);
-	snapshot_guard_path(path, 0);
-	if (meta_is_file)
-		snapshot_guard_path(meta_path, 0);
-	if ((o->output ? rename(tmp, path) : rename_noreplace(tmp, path)) < 0) {
-		error("cannot rename '%s' to '%s':", tmp, path);
-	} else if (fsync_dir_of(path) < 0 || write_meta(meta_path, &m) < 0) {
-		error("cannot write '%s':", meta_path);
-		unlink(path);
-		if (meta_is_file)
-			unlink(meta_path);
-	} else {
-		rc = DG_OK;
-	}
-	snapshot_guard_forget(path);
-	snapshot_guard_forget(meta_path);
-	snapshot_guard_hold(0);
-	if (rc != DG_OK)
-		goto out;
-	if (msg_verbosity >= 2) {
-		char sz[32], raw[32];
-		verbose("%zu tables, %lld rows; %s (%s uncompressed)", m.tables.n, m.rows,
-		        human_bytes(m.size, sz, sizeof sz), human_bytes(m.raw_bytes, raw, sizeof raw));
-	}
-	printf("%s\n", path);
 out:
-	if (comp)
-		compressor_abort(comp);
-	if (fd > 2)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		snapshot_guard_forget(tmp);
-		free(tmp);
-	}
-	store_unlock(lock);
+	snap_output_free(&d);
 	snapshot_result_free(&res);
 	store_meta_free(&m);
 	snapshot_close(job);
 	free(dbkey);
 	free(label);
-	free(path);
-	free(meta_path);
-	free(scratch);
 	return rc;
 }
 
@@ -1024,8 +316,8 @@ static int do_latest(struct ctx *cx, const struct opts *o)
 	return rc;
 }
 
-/* The configured target whose server holds clone m (its credentials
- * reach the clone), or NULL. */
+/* The configured target whose server holds clone m (its credentials reach
+ * the clone), or NULL. */
 static struct target *server_of(struct ctx *cx, const struct opts *o, const struct snapshot_meta *m)
 {
 	if (!cx->resolved) {
@@ -1035,67 +327,32 @@ static struct target *server_of(struct ctx *cx, const struct opts *o, const stru
 	}
 	for (size_t i = 0; i < cx->targets.n; i++) {
 		struct target *t = &cx->targets.v[i];
-		if (is_pg(t) && target_port(t) == m->port &&
+		const char *e = target_get(t, TF_ENGINE);
+		if (e && strcmp(e, "postgres") == 0 && target_port(t) == m->port &&
 		    strcmp(target_host(t) ? target_host(t) : "", m->host ? m->host : "") == 0)
 			return t;
 	}
 	return NULL;
 }
 
-/* A clone as it is recorded: the database exists, with the row counts of
- * its metadata.  0, or -1 with the problem in err. */
-static int verify_clone(struct ctx *cx, const struct opts *o, const struct snapshot_meta *m,
-                        char *err, size_t errlen)
+struct verify_arg {
+	struct ctx *cx;
+	const struct opts *o;
+};
+
+/* A PostgreSQL clone is also checked in its server. */
+static int check_clone(void *arg, const struct snapshot_meta *m, char *err, size_t errlen)
 {
-	struct target *t = server_of(cx, o, m);
+	struct verify_arg *a = arg;
+	if (!m->clone)
+		return 0;
+	struct target *t = server_of(a->cx, a->o, m);
 	if (!t) {
 		snprintf(err, errlen, "no database configured here is on its server %s:%d, so the clone "
 		         "cannot be checked (--url names one)", m->host, m->port);
 		return -1;
 	}
-	char e[256];
-	int ex = clone_pg_exists(t, m->clone, e, sizeof e);
-	if (ex <= 0) {
-		snprintf(err, errlen, ex < 0 ? "cannot check the clone '%s': %s"
-		                             : "the clone '%s' is gone from the server%s", m->clone,
-		         ex < 0 ? e : "");
-		return -1;
-	}
-	struct table_counts now;
-	if (clone_pg_counts(t, m->clone, &now, e, sizeof e) < 0) {
-		snprintf(err, errlen, "cannot count the rows of the clone '%s': %s", m->clone, e);
-		return -1;
-	}
-	int rc = 0;
-	if (now.n != m->tables.n) {
-		snprintf(err, errlen, "the clone '%s' has %zu tables, the metadata says %zu", m->clone,
-		         now.n, m->tables.n);
-		rc = -1;
-	}
-	for (size_t i = 0; rc == 0 && i < now.n; i++)
-		if (strcmp(now.v[i].name, m->tables.v[i].name) || now.v[i].rows != m->tables.v[i].rows) {
-			snprintf(err, errlen, "the clone '%s' has %lld rows in '%s', the metadata says %lld in '%s'",
-			         m->clone, now.v[i].rows, now.v[i].name, m->tables.v[i].rows, m->tables.v[i].name);
-			rc = -1;
-		}
-	table_counts_free(&now);
-	return rc;
-}
-
-/* An operand names a file, or a snapshot in the store by its name. */
-static char *operand_path(const struct ctx *cx, const char *arg)
-{
-	size_t n = strlen(arg);
-	char *p = n > 5 && strcmp(arg + n - 5, ".meta") == 0 ? xstrndup(arg, n - 5) : xstrdup(arg);
-	if (!file_exists(p) && !strchr(p, '/')) {
-		char *in_store = path_join(cx->store, p);
-		if (file_exists(in_store)) {
-			free(p);
-			return in_store;
-		}
-		free(in_store);
-	}
-	return p;
+	return snap_verify_clone(t, m, err, errlen);
 }
 
 static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int nops)
@@ -1104,7 +361,7 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 	char *dbkey = NULL;
 	if (nops > 0) {
 		for (int i = 0; i < nops; i++)
-			sv_push_owned(&paths, operand_path(cx, operands[i]));
+			sv_push_owned(&paths, store_find(cx->store, operands[i]));
 	} else {
 		struct snapshot_list l;
 		list_store(cx, o, &l, &dbkey);
@@ -1118,24 +375,8 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 			return DG_NOTHING;
 		}
 	}
-	size_t bad = 0;
-	for (size_t i = 0; i < paths.n; i++) {
-		char err[512];
-		struct snapshot_meta m;
-		if (store_verify(paths.v[i], &m, err, sizeof err) == 0 &&
-		    (!m.clone || verify_clone(cx, o, &m, err, sizeof err) == 0)) {
-			if (msg_verbosity >= 1)
-				printf("%s: OK\n", paths.v[i]);
-		} else {
-			printf("%s: FAILED\n", paths.v[i]);
-			fflush(stdout);
-			error("'%s' failed verification: %s", paths.v[i], err);
-			bad++;
-		}
-		store_meta_free(&m);
-	}
-	if (bad && paths.n > 1)
-		error("%zu of %zu snapshots failed verification", bad, paths.n);
+	struct verify_arg va = { cx, o };
+	size_t bad = store_verify_all_with(paths.v, paths.n, stdout, check_clone, &va);
 	sv_free(&paths);
 	free(dbkey);
 	return bad ? DG_INTEGRITY : DG_OK;
@@ -1150,7 +391,7 @@ static int export_clone(void *arg, const struct target *clone)
 {
 	struct export_arg *a = arg;
 	a->cx->override = (struct target *)clone;
-	int rc = take_snapshot(a->cx, &a->o);
+	int rc = do_snap(a->cx, &a->o);
 	a->cx->override = NULL;
 	return rc;
 }
@@ -1158,12 +399,12 @@ static int export_clone(void *arg, const struct target *clone)
 /* --export: a clone's portable dump, into -o FILE or standard output. */
 static int do_export(struct ctx *cx, const struct opts *o)
 {
-	char *path = operand_path(cx, o->export), err[512];
+	char *path = store_find(cx->store, o->export), err[512] = "";
 	struct snapshot_meta m;
 	int rc = DG_OK;
 	if (store_verify(path, &m, err, sizeof err) < 0) {
 		error("'%s' failed verification: %s", path, err);
-		rc = file_exists(path) ? DG_INTEGRITY : DG_NOTHING;
+		rc = access(path, F_OK) == 0 ? DG_INTEGRITY : DG_NOTHING;
 	} else if (!m.clone) {
 		error("'%s' is a %s, portable as it is: copy it (or restore it with db-restore)", path,
 		      store_meta_is_clone(&m) ? "SQLite database file" : "dump");
@@ -1192,6 +433,15 @@ static int do_export(struct ctx *cx, const struct opts *o)
 	return rc;
 }
 
+struct prune_arg {
+	const struct target *t;
+};
+
+static int prune_remove(void *arg, const struct snapshot *s)
+{
+	return snap_remove(s, ((struct prune_arg *)arg)->t);
+}
+
 static int do_prune(struct ctx *cx, const struct opts *o)
 {
 	struct prune_policy p = o->policy;
@@ -1215,53 +465,27 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 		store_list_target(cx->store, t, &l);
 	else
 		store_list(cx->store, NULL, &l);
-	char **keep = xcalloc(l.n ? l.n : 1, sizeof *keep);
-	store_prune_plan(&l, &p, time(NULL), keep);
-	/* Clones have their own limit on top (keep_clones): the newest
-	 * snapshot of each database stays whatever it is. */
-	long keep_clones = config_get_long("db-snap", "keep_clones", 3), clones = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		if (!l.v[i].good || !store_meta_is_clone(&l.v[i].meta) || ++clones <= keep_clones ||
-		    !keep[i] || strstr(keep[i], "newest"))
-			continue;
-		free(keep[i]);
-		keep[i] = NULL;
-	}
-	size_t gone = 0, failed = 0;
-	unsigned long long bytes = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		const struct snapshot *s = &l.v[i];
-		if (keep[i]) {
-			verbose("keep %s (%s)", s->name, keep[i]);
-			continue;
-		}
-		if (!o->dry_run && remove_snapshot(s, t) < 0) {
-			failed++;
-			continue;
-		}
-		printf("%s\n", s->path);
-		gone++;
-		bytes += s->meta.size;
-	}
-	char b[32];
-	info("%s %zu snapshot%s (%s), kept %zu", o->dry_run ? "would remove" : "removed", gone,
-	     gone == 1 ? "" : "s", human_bytes(bytes, b, sizeof b), l.n - gone - failed);
-	for (size_t i = 0; i < l.n; i++)
-		free(keep[i]);
-	free(keep);
+	p.keep_clones = snap_keep_clones_limit();
+	struct prune_arg pa = { t };
+	size_t failed = store_prune_with(&l, &p, time(NULL), o->dry_run, stdout, prune_remove, &pa);
 	snapshot_list_free(&l);
 	store_unlock(lock);
 	free(dbkey);
 	return failed ? DG_NO : DG_OK;
 }
 
-int main(int argc, char **argv)
+static void set_keep(struct opts *o, long *field, const char *opt)
 {
-	msg_init(argv[0]);
-	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
+	*field = parse_count(opt, optarg);
+	o->retention = o->policy_given = 1;
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_URL = CLI_OPT_FIRST, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
-	       OPT_DRY_RUN, OPT_VERSION, OPT_ALWAYS, OPT_TIER, OPT_EXPORT };
+	       OPT_DRY_RUN, OPT_ALWAYS, OPT_TIER, OPT_EXPORT };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -1269,9 +493,6 @@ int main(int argc, char **argv)
 		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
-		{ "always", no_argument, NULL, OPT_ALWAYS },
-		{ "tier", required_argument, NULL, OPT_TIER },
-		{ "export", required_argument, NULL, OPT_EXPORT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "meta", required_argument, NULL, OPT_META },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -1289,108 +510,103 @@ int main(int argc, char **argv)
 		{ "prune-labelled", no_argument, NULL, OPT_PRUNE_LABELLED },
 		{ "prune-labeled", no_argument, NULL, OPT_PRUNE_LABELLED },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+		{ "always", no_argument, NULL, OPT_ALWAYS },
+		{ "tier", required_argument, NULL, OPT_TIER },
+		{ "export", required_argument, NULL, OPT_EXPORT },
+		CLI_COMMON_LONGOPTS
 	};
-	struct opts o = { .mode = MODE_SNAP, .format = -1, .target = 1, .policy = PRUNE_POLICY_INIT };
-	int retention = 0, opt;
+	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:o:", longopts, NULL)) != -1) {
 		enum mode m = MODE_SNAP;
 		switch (opt) {
-		case OPT_URL: o.url = optarg; break;
-		case OPT_TEST_RUN: o.test_run = 1; break;
+		case OPT_URL: o->url = optarg; break;
+		case OPT_TEST_RUN: o->test_run = 1; break;
 		case OPT_TARGET:
-			o.target = parse_count("--target", optarg);
-			if (o.target < 1) {
-				error("--target counts from 1 (the primary database)");
-				usage(DG_USAGE);
-			}
+			o->target = cli_target_number(optarg, usage);
 			break;
-		case OPT_LABEL: o.label = optarg; break;
-		case OPT_REASON: o.reason = optarg; break;
-		case OPT_COMPRESS: o.compress = optarg; break;
-		case OPT_ALWAYS: o.always = 1; break;
+		case OPT_LABEL: o->label = optarg; break;
+		case OPT_REASON: o->reason = optarg; break;
+		case OPT_COMPRESS: o->compress = optarg; break;
+		case 'o': o->output = optarg; break;
+		case OPT_META: o->meta = optarg; break;
+		case OPT_LIST: m = MODE_LIST; break;
+		case OPT_LATEST: m = MODE_LATEST; break;
+		case OPT_VERIFY: m = MODE_VERIFY; break;
+		case OPT_PRUNE: m = MODE_PRUNE; break;
+		case OPT_ALL: o->all = 1; break;
+		case OPT_FORMAT:
+			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
+			break;
+		case OPT_KEEP: set_keep(o, &o->policy.keep_last, "--keep"); break;
+		case OPT_KEEP_DAYS: set_keep(o, &o->policy.keep_days, "--keep-days"); break;
+		case OPT_KEEP_HOURLY: set_keep(o, &o->policy.keep_hourly, "--keep-hourly"); break;
+		case OPT_KEEP_DAILY: set_keep(o, &o->policy.keep_daily, "--keep-daily"); break;
+		case OPT_KEEP_WEEKLY: set_keep(o, &o->policy.keep_weekly, "--keep-weekly"); break;
+		case OPT_KEEP_MONTHLY: set_keep(o, &o->policy.keep_monthly, "--keep-monthly"); break;
+		case OPT_PRUNE_LABELLED: o->policy.prune_labelled = o->retention = 1; break;
+		case OPT_DRY_RUN: o->dry_run = 1; break;
+		case OPT_ALWAYS: o->always = 1; break;
 		case OPT_TIER:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "clone") && strcmp(optarg, "dump")) {
 				error("--tier: '%s' is not auto, clone or dump", optarg);
 				usage(DG_USAGE);
 			}
-			o.tier = optarg;
+			o->tier = optarg;
 			break;
-		case 'o': o.output = optarg; break;
-		case OPT_META: o.meta = optarg; break;
-		case OPT_LIST: m = MODE_LIST; break;
-		case OPT_EXPORT: m = MODE_EXPORT; o.export = optarg; break;
-		case OPT_LATEST: m = MODE_LATEST; break;
-		case OPT_VERIFY: m = MODE_VERIFY; break;
-		case OPT_PRUNE: m = MODE_PRUNE; break;
-		case OPT_ALL: o.all = 1; break;
-		case OPT_FORMAT:
-			o.format = out_format_parse(optarg);
-			if (o.format != FMT_HUMAN && o.format != FMT_TSV && o.format != FMT_JSON) {
-				error("unknown format '%s'; use human, tsv or json", optarg);
-				usage(DG_USAGE);
-			}
-			break;
-		case OPT_KEEP: o.policy.keep_last = parse_count("--keep", optarg); retention = o.policy_given = 1; break;
-		case OPT_KEEP_DAYS: o.policy.keep_days = parse_count("--keep-days", optarg); retention = o.policy_given = 1; break;
-		case OPT_KEEP_HOURLY: o.policy.keep_hourly = parse_count("--keep-hourly", optarg); retention = o.policy_given = 1; break;
-		case OPT_KEEP_DAILY: o.policy.keep_daily = parse_count("--keep-daily", optarg); retention = o.policy_given = 1; break;
-		case OPT_KEEP_WEEKLY: o.policy.keep_weekly = parse_count("--keep-weekly", optarg); retention = o.policy_given = 1; break;
-		case OPT_KEEP_MONTHLY: o.policy.keep_monthly = parse_count("--keep-monthly", optarg); retention = o.policy_given = 1; break;
-		case OPT_PRUNE_LABELLED: o.policy.prune_labelled = retention = 1; break;
-		case OPT_DRY_RUN: o.dry_run = 1; break;
-		case 'C':
-			if (chdir(optarg) < 0)
-				die(DG_USAGE, "cannot change to '%s':", optarg);
-			break;
-		case 'q': msg_verbosity = 0; break;
-		case 'v': msg_verbosity = 2; break;
-		case 'h': usage(DG_OK); break;
-		case OPT_VERSION: print_version();
-		default: usage(DG_USAGE);
+		case OPT_EXPORT: m = MODE_EXPORT; o->export = optarg; break;
+		default: cli_common(opt, optarg, usage);
 		}
 		if (m != MODE_SNAP) {
-			if (o.mode_set && o.mode != m) {
+			if (o->mode_set && o->mode != m) {
 				error("--list, --latest, --verify, --prune and --export go one at a time");
 				usage(DG_USAGE);
 			}
-			o.mode = m;
-			o.mode_set = 1;
+			o->mode = m;
+			o->mode_set = 1;
 		}
 	}
-	if (optind < argc && o.mode != MODE_VERIFY) {
+}
+
+/* Options that do not go together. */
+static void check_args(int argc, char **argv, const struct opts *o)
+{
+	if (optind < argc && o->mode != MODE_VERIFY) {
 		error("unexpected argument '%s'", argv[optind]);
 		usage(DG_USAGE);
 	}
-	if ((retention || o.dry_run) && o.mode != MODE_PRUNE) {
+	if ((o->retention || o->dry_run) && o->mode != MODE_PRUNE) {
 		error("the retention options and --dry-run go with --prune");
 		usage(DG_USAGE);
 	}
-	if (o.format >= 0 && o.mode != MODE_LIST) {
+	if (o->format >= 0 && o->mode != MODE_LIST) {
 		error("--format goes with --list");
 		usage(DG_USAGE);
 	}
-	if (o.all && (o.mode == MODE_SNAP || o.mode == MODE_LATEST)) {
+	if (o->all && (o->mode == MODE_SNAP || o->mode == MODE_LATEST)) {
 		error("--all goes with --list, --verify and --prune");
 		usage(DG_USAGE);
 	}
-	if (o.label && strlen(o.label) > 64) {
+	if (o->label && strlen(o->label) > 64) {
 		error("--label: at most 64 characters, it goes into file names");
 		usage(DG_USAGE);
 	}
-	if (o.mode != MODE_SNAP && o.mode != MODE_EXPORT &&
-	    (o.output || o.meta || o.label || o.reason || o.compress || o.always || o.tier)) {
+	if (o->mode != MODE_SNAP && o->mode != MODE_EXPORT &&
+	    (o->output || o->meta || o->label || o->reason || o->compress || o->always || o->tier)) {
 		error("-o, --meta, --label, --reason, --compress, --always and --tier go with taking a snapshot");
 		usage(DG_USAGE);
 	}
-	if (o.mode == MODE_EXPORT && (!o.output || o.label || o.always || o.tier)) {
+	if (o->mode == MODE_EXPORT && (!o->output || o->label || o->always || o->tier)) {
 		error("--export takes -o FILE (or -o -), and --meta, --reason and --compress");
 		usage(DG_USAGE);
 	}
+}
+
+int main(int argc, char **argv)
+{
+	msg_init(argv[0]);
+	struct opts o = { .mode = MODE_SNAP, .format = -1, .target = 1, .policy = PRUNE_POLICY_INIT };
+	parse_args(argc, argv, &o);
+	check_args(argc, argv, &o);
 
 	/* A reader gone away, or a file-size limit, must fail a write with an
 	 * error we report and clean up after, not kill us mid-way. */
@@ -1411,7 +627,7 @@ int main(int argc, char **argv)
 	case MODE_VERIFY: status = do_verify(&cx, &o, argv + optind, argc - optind); break;
 	case MODE_PRUNE: status = do_prune(&cx, &o); break;
 	case MODE_EXPORT: status = do_export(&cx, &o); break;
-	default: status = take_snapshot(&cx, &o); break;
+	default: status = do_snap(&cx, &o); break;
 	}
 	if (cx.resolved)
 		target_list_free(&cx.targets);
