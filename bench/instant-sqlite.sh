@@ -29,7 +29,7 @@ project() {
     mkdir -p "$PROJ"
     cp "$SQ_LARGE" "$PROJ/app.sqlite"
     printf 'DATABASE_URL=sqlite://%s/app.sqlite\n' "$PROJ" >"$PROJ/.env"
-    printf '[db-snap]\ntier = clone\nkeep_clones = 1\n' >"$PROJ/.dbguard.conf"
+    printf '[db-snap]\ntier = clone\nkeep_clones = 100\n' >"$PROJ/.dbguard.conf"
     KEEP=$(cd "$PROJ" && "$DBSNAP" --always) || die "cannot snapshot '$PROJ/app.sqlite'"
 }
 
