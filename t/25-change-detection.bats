@@ -36,7 +36,11 @@ setup() {
 
 # snap: one db-snap -v of $DATABASE_URL; its path in $snap, its stderr in $why.
 snap() {
-    run -0 --separate-stderr db-snap -v "$@"
+    run --separate-stderr db-snap -v "$@"
+    if [ "$status" -ne 0 ]; then
+        printf 'db-snap exited with %s:\n%s\n' "$status" "$stderr" >&2
+        return 1
+    fi
     snap=$output
     why=$stderr
     [ -f "$snap" ]
