@@ -29,10 +29,14 @@
 #include "base/xalloc.h"
 #include "model/project.h"
 #include "model/confirm.h"
+#include "rehearsal/rehearsal.h"
 
 static const char usage_text[] =
 	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME] [--require-db]\n"
 	"                [--no-snap] [--test-run] [--dry-run] [--] COMMAND [ARG...]\n"
+	"       safe-run --rehearse [--format=human|json] [--then-run [-R] [--accept-loss]]\n"
+	"                [-qv] [--allow-production] [--confirm=NAME] [--no-snap] [--test-run]\n"
+	"                [--] COMMAND [ARG...]\n"
 	"       safe-run --journal [-n N] [--format=human|tsv|json]\n";
 
 static void usage(int status)
@@ -50,16 +54,24 @@ static void usage(int status)
 		      "      --test-run            treat COMMAND as a test command\n"
 		      "  -R, --rollback-on-failure restore the snapshot when COMMAND fails\n"
 		      "      --dry-run             say what would happen, do nothing\n"
+		      "      --rehearse            run COMMAND on throwaway copies of the databases and\n"
+		      "                            report what it would lose (safe-run(1), REHEARSAL)\n"
+		      "      --then-run            with --rehearse: when nothing would be lost, run\n"
+		      "                            COMMAND on the real databases (snapshot first)\n"
+		      "      --accept-loss         with --then-run: run it even if data would be lost\n"
 		      "      --journal             print the last runs from the journal\n"
 		      "  -n N                      with --journal: how many (default 10)\n"
-		      "      --format=FORMAT       with --journal: human, tsv or json\n"
+		      "      --format=FORMAT       with --journal: human, tsv or json; with --rehearse:\n"
+		      "                            human or json\n"
 		      "  -q, --quiet               only errors\n"
 		      "  -v, --verbose             say each step\n"
 		      "  -h, --help                this help\n"
 		      "      --version             version\n"
 		      "\n"
 		      "Exit status: COMMAND's own; 125 refused or failed before running it;\n"
-		      "126 COMMAND cannot be executed; 127 COMMAND not found; 2 usage error.\n", stdout);
+		      "126 COMMAND cannot be executed; 127 COMMAND not found; 2 usage error.\n"
+		      "--rehearse: 0 nothing lost, 1 data would be lost or COMMAND failed on the\n"
+		      "copy, 125 the rehearsal could not be made or COMMAND changed an original.\n", stdout);
 	exit(status);
 }
 
@@ -73,6 +85,7 @@ struct found {
 
 static struct {
 	int allow_production, require_db, no_snap, test_run, rollback, dry_run;
+	int rehearse, then_run, accept_loss;
 	const char *confirm;
 } opt;
 
@@ -442,7 +455,7 @@ int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
 	enum { OPT_ALLOW = 256, OPT_CONFIRM, OPT_REQUIRE, OPT_NO_SNAP, OPT_TEST_RUN, OPT_DRY, OPT_JOURNAL,
-	       OPT_FORMAT, OPT_VERSION };
+	       OPT_FORMAT, OPT_VERSION, OPT_REHEARSE, OPT_THEN_RUN, OPT_ACCEPT_LOSS };
 	static const struct option longopts[] = {
 		{ "allow-production", no_argument, NULL, OPT_ALLOW },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
@@ -452,6 +465,9 @@ int main(int argc, char **argv)
 		{ "rollback-on-failure", no_argument, NULL, 'R' },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "journal", no_argument, NULL, OPT_JOURNAL },
+		{ "rehearse", no_argument, NULL, OPT_REHEARSE },
+		{ "then-run", no_argument, NULL, OPT_THEN_RUN },
+		{ "accept-loss", no_argument, NULL, OPT_ACCEPT_LOSS },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -472,6 +488,9 @@ int main(int argc, char **argv)
 		case 'R': opt.rollback = 1; break;
 		case OPT_DRY: opt.dry_run = 1; break;
 		case OPT_JOURNAL: show_journal_mode = 1; break;
+		case OPT_REHEARSE: opt.rehearse = 1; break;
+		case OPT_THEN_RUN: opt.then_run = 1; break;
+		case OPT_ACCEPT_LOSS: opt.accept_loss = 1; break;
 		case 'n': {
 			char *end;
 			journal_n = strtol(optarg, &end, 10);
@@ -504,6 +523,15 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		error("no command given");
+		usage(DG_USAGE);
+	}
+	if ((opt.then_run && !opt.rehearse) || (opt.accept_loss && !opt.then_run)) {
+		error("%s", opt.accept_loss && !opt.then_run ? "--accept-loss goes with --rehearse --then-run"
+		                                            : "--then-run goes with --rehearse");
+		usage(DG_USAGE);
+	}
+	if (opt.rehearse && (format == FMT_TSV || opt.dry_run)) {
+		error("%s", opt.dry_run ? "--rehearse and --dry-run go alone" : "--rehearse reports in human or json");
 		usage(DG_USAGE);
 	}
 	if (config_errors)
@@ -593,6 +621,30 @@ int main(int argc, char **argv)
 		error("%s: '%s'", cmd_status == DG_NOT_FOUND ? "command not found" : "cannot execute", cmd[0]);
 		journal(start, now(), masked, found, nfound, cmd_status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
 		return finish(cmd_status);
+	}
+
+	if (opt.rehearse) {
+		struct rehearsal_target *rt = xcalloc(nfound + 1, sizeof *rt);
+		for (size_t i = 0; i < nfound; i++)
+			rt[i] = (struct rehearsal_target){ found[i].col[C_ENGINE], found[i].col[C_DATABASE], found[i].describe };
+		struct rehearsal_opts ro = { format == FMT_JSON, opt.test_run, opt.no_snap };
+		char *verdict = NULL;
+		int loss_only = 0, rc = rehearsal_run(cmd, masked, rt, nfound, &ro, &verdict, &loss_only);
+		free(rt);
+		journal(start, now(), masked, found, nfound, verdict);
+		free(verdict);
+		if (rc < 0)
+			die_of_signal(finish(-rc));
+		if (!opt.then_run || (rc != 0 && !(loss_only && opt.accept_loss))) {
+			if (opt.then_run && rc != 0)
+				error("not running '%s' on the real databases: %s", masked,
+				      loss_only ? "data would be lost (--accept-loss runs it anyway)"
+				                : "the rehearsal did not pass");
+			return finish(rc);
+		}
+		info("the rehearsal %s; running '%s' on the real databases", rc ? "lost data (--accept-loss)" : "passed",
+		     masked);
+		start = now();
 	}
 
 	size_t taken = 0;
