@@ -26,7 +26,7 @@
 #include "base/xalloc.h"
 
 static const char usage_text[] =
-	"usage: db-rehearse --prepare --dir=DIR [--id=N] [--snapshot=FILE] [-qv] [--target=N] [--test-run]\n"
+	"usage: db-rehearse --prepare --dir=DIR [--id=N] [--snap=REASON] [-qv] [--target=N] [--test-run]\n"
 	"       db-rehearse --report --dir=DIR [--format=human|json] [--keep] [-qv] [--target=N] [--test-run]\n"
 	"       db-rehearse --drop=COPY [-qv] [--target=N] [--test-run]\n"
 	"       db-rehearse --clean [-qv] [--target=N] [--test-run]\n";
@@ -43,15 +43,16 @@ static _Noreturn void usage(int status)
 		      "\n"
 		      "      --prepare            copy the database beside itself; write its checksum,\n"
 		      "                           the copy's inventory and the redirecting environment\n"
-		      "                           into DIR; print the copy's name and how it was made\n"
+		      "                           into DIR; print the copy's name, how it was made\n"
+		      "                           and the snapshot taken (if any), tab-separated\n"
 		      "      --report             compare the copy with its inventory, print the\n"
 		      "                           report, check the original, drop the copy\n"
 		      "      --drop=COPY          drop a rehearsal copy\n"
 		      "      --clean              drop the copies of rehearsals that did not finish\n"
 		      "      --dir=DIR            where --prepare leaves what --report reads (0700)\n"
 		      "      --id=N               the run the copy belongs to (default: the parent)\n"
-		      "      --snapshot=FILE      load the copy from this snapshot when it must be\n"
-		      "                           loaded (else db-snap takes one)\n"
+		      "      --snap=REASON        with --prepare: snapshot the original first (db-snap\n"
+		      "                           --reason=REASON), after the redirect is known\n"
 		      "      --format=FORMAT      with --report: human or json\n"
 		      "      --keep               with --report: do not drop the copy\n"
 		      "      --target=N           the Nth database db-envcheck lists (1 = primary)\n"
@@ -71,14 +72,14 @@ enum mode { M_NONE, M_PREPARE, M_REPORT, M_DROP, M_CLEAN };
 
 struct opts {
 	enum mode mode;
-	const char *dir, *snapshot, *drop;
+	const char *dir, *snap, *drop;
 	long id;
 	int target, test_run, format, keep;
 };
 
 static void parse_options(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PREPARE = CLI_OPT_FIRST, OPT_REPORT, OPT_DROP, OPT_CLEAN, OPT_DIR, OPT_ID, OPT_SNAPSHOT,
+	enum { OPT_PREPARE = CLI_OPT_FIRST, OPT_REPORT, OPT_DROP, OPT_CLEAN, OPT_DIR, OPT_ID, OPT_SNAP,
 	       OPT_FORMAT, OPT_KEEP, OPT_TARGET, OPT_TEST_RUN };
 	static const struct option longopts[] = {
 		{ "prepare", no_argument, NULL, OPT_PREPARE },
@@ -87,7 +88,7 @@ static void parse_options(int argc, char **argv, struct opts *o)
 		{ "clean", no_argument, NULL, OPT_CLEAN },
 		{ "dir", required_argument, NULL, OPT_DIR },
 		{ "id", required_argument, NULL, OPT_ID },
-		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+		{ "snap", required_argument, NULL, OPT_SNAP },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "keep", no_argument, NULL, OPT_KEEP },
 		{ "target", required_argument, NULL, OPT_TARGET },
@@ -113,7 +114,7 @@ static void parse_options(int argc, char **argv, struct opts *o)
 			}
 			break;
 		}
-		case OPT_SNAPSHOT: o->snapshot = optarg; break;
+		case OPT_SNAP: o->snap = optarg; break;
 		case OPT_FORMAT: o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_JSON, usage); break;
 		case OPT_KEEP: o->keep = 1; break;
 		case OPT_TARGET: o->target = cli_target_number(optarg, usage); break;
@@ -191,7 +192,7 @@ static int do_prepare(const struct opts *o, const struct target *t)
 	struct strvec env = STRVEC_INIT;
 	char *pinned = NULL;
 	int status = DG_NO;
-	char *sum = NULL;
+	char *sum = NULL, *snapshot = NULL;
 	const char *how = "";
 	if (rh_redirect(t, copy, o->target == 1, &env, &pinned) < 0) {
 		error("cannot point the command at a copy of '%s': %s pins it, and a command reading it would run "
@@ -200,11 +201,13 @@ static int do_prepare(const struct opts *o, const struct target *t)
 		goto out;
 	}
 	rh_copy_clean(t);
+	if (o->snap && !(snapshot = rh_snapshot(o->target, o->test_run, o->snap)))
+		goto out;
 	/* Before the copy: a PostgreSQL template must have no session, ours included. */
 	if (!(sum = checksum_of(t)))
 		goto out;
 	verbose("copying '%s' to '%s'", target_get(t, TF_DATABASE), copy);
-	status = rh_copy_make(t, o->target, o->test_run, copy, o->snapshot, &how);
+	status = rh_copy_make(t, o->target, o->test_run, copy, &snapshot, &how);
 	if (status != DG_OK)
 		goto out;
 	struct target ct;
@@ -244,7 +247,7 @@ static int do_prepare(const struct opts *o, const struct target *t)
 		rh_copy_drop(t, copy);
 		status = DG_NO;
 	} else {
-		printf("%s\t%s\n", copy, how);
+		printf("%s\t%s\t%s\n", copy, how, snapshot ? snapshot : "");
 	}
 	for (int i = 0; i < 4; i++)
 		free(paths[i]);
@@ -252,6 +255,9 @@ static int do_prepare(const struct opts *o, const struct target *t)
 	sb_free(&envtext);
 	sb_free(&copytext);
 out:
+	if (status != DG_OK && snapshot)
+		printf("\t\t%s\n", snapshot);
+	free(snapshot);
 	free(sum);
 	free(pinned);
 	sv_free(&env);
@@ -344,6 +350,14 @@ int main(int argc, char **argv)
 	}
 	const struct target *t = cli_pick_target(&list, o.target);
 	int status;
+	if (!target_get(t, TF_ENGINE) || !target_get(t, TF_DATABASE)) {
+		char *desc = target_describe(t);
+		error("cannot rehearse on %s: its %s is not known (db-envcheck --explain says why)", desc,
+		      target_get(t, TF_ENGINE) ? "database" : "engine");
+		free(desc);
+		target_list_free(&list);
+		return DG_NO;
+	}
 	switch (o.mode) {
 	case M_PREPARE: status = do_prepare(&o, t); break;
 	case M_REPORT: status = do_report(&o, t); break;

@@ -76,55 +76,47 @@ static int run_child(struct strvec *av, char **out)
 		*out = text;
 	else
 		free(text);
-	if (WIFSIGNALED(ws) && !interrupted)
+	/* A child ended by ^C (or a kill of the group): the user's, so ours too. */
+	if (WIFSIGNALED(ws) && !interrupted &&
+	    (WTERMSIG(ws) == SIGINT || WTERMSIG(ws) == SIGTERM || WTERMSIG(ws) == SIGHUP))
 		interrupted = WTERMSIG(ws);
 	return exit_status_of(ws);
 }
 
-static int snapshot(struct db *d, size_t index, const char *masked, const struct rehearsal_opts *o)
-{
-	struct strvec av = STRVEC_INIT;
-	sv_push_owned(&av, find_sibling_program("db-snap"));
-	sv_push(&av, "--reason");
-	sv_pushf(&av, "safe-run --rehearse: %s", masked);
-	common_args(&av, index, o);
-	char *out = NULL;
-	int rc = run_child(&av, &out);
-	sv_free(&av);
-	if (rc == 0 && out) {
-		out[strcspn(out, "\n")] = '\0';
-		d->snapshot = *out ? xstrdup(out) : NULL;
-	}
-	free(out);
-	if (rc != 0 || !d->snapshot) {
-		error("cannot rehearse: the snapshot of %s failed (db-snap exit %d); fix that, or rehearse without "
-		      "one: safe-run --rehearse --no-snap", d->t->describe, rc);
-		return -1;
-	}
-	return 0;
-}
-
-static int prepare(struct db *d, size_t index, const char *dir, const struct rehearsal_opts *o)
+static int prepare(struct db *d, size_t index, const char *dir, const char *masked,
+                   const struct rehearsal_opts *o)
 {
 	struct strvec av = STRVEC_INIT;
 	sv_push_owned(&av, find_sibling_program("db-rehearse"));
 	sv_push(&av, "--prepare");
 	sv_pushf(&av, "--dir=%s", dir);
 	sv_pushf(&av, "--id=%ld", (long)getpid());
-	if (d->snapshot)
-		sv_pushf(&av, "--snapshot=%s", d->snapshot);
+	if (!o->no_snap)
+		sv_pushf(&av, "--snap=safe-run --rehearse: %s", masked);
 	common_args(&av, index, o);
 	char *out = NULL;
 	int rc = run_child(&av, &out);
 	sv_free(&av);
-	if (rc == 0 && out && *out) {
-		out[strcspn(out, "\t\n")] = '\0';
-		d->copy = xstrdup(out);
-		verbose("rehearsing %s on its copy '%s'", d->t->describe, d->copy);
+	/* COPY <tab> HOW <tab> SNAPSHOT; a snapshot is kept for the undo even
+	 * when no copy could be made. */
+	struct strvec f = STRVEC_INIT;
+	if (out) {
+		out[strcspn(out, "\n")] = '\0';
+		for (char *p = out, *tab; p; p = tab ? tab + 1 : NULL) {
+			tab = strchr(p, '\t');
+			sv_push_owned(&f, xstrndup(p, tab ? (size_t)(tab - p) : strlen(p)));
+		}
+	}
+	if (f.n == 3 && *f.v[2])
+		d->snapshot = xstrdup(f.v[2]);
+	if (rc == 0 && f.n == 3 && *f.v[0]) {
+		d->copy = xstrdup(f.v[0]);
+		verbose("rehearsing %s on its copy '%s' (made by %s)", d->t->describe, d->copy, f.v[1]);
 	} else {
 		error("cannot rehearse: no copy of %s could be made (db-rehearse exit %d)", d->t->describe, rc);
 		rc = rc ? rc : DG_NO;
 	}
+	sv_free(&f);
 	free(out);
 	return rc;
 }
@@ -331,9 +323,7 @@ int rehearsal_run(char **cmd, const char *masked, const struct rehearsal_target 
 			      "create it", targets[i].database);
 			goto out;
 		}
-		if (!o->no_snap && snapshot(&dbs[i], i, masked, o) < 0)
-			goto out;
-		if (interrupted || prepare(&dbs[i], i, dir, o) != 0)
+		if (interrupted || prepare(&dbs[i], i, dir, masked, o) != 0)
 			goto out;
 	}
 	if (interrupted)

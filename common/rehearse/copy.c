@@ -62,27 +62,30 @@ static int run_sibling(struct strvec *av, char **out)
 	return exit_status_of(ws);
 }
 
-static int restore_into(int target_no, int test_run, const char *copy, const char *snapshot)
+char *rh_snapshot(int target_no, int test_run, const char *reason)
 {
+	struct strvec av = STRVEC_INIT;
+	sv_push_owned(&av, find_sibling_program("db-snap"));
+	sv_push(&av, "-q");
+	sv_pushf(&av, "--reason=%s", reason);
+	sv_pushf(&av, "--target=%d", target_no);
+	if (test_run)
+		sv_push(&av, "--test-run");
 	char *taken = NULL;
-	if (!snapshot) {
-		struct strvec av = STRVEC_INIT;
-		sv_push_owned(&av, find_sibling_program("db-snap"));
-		sv_push(&av, "-q");
-		sv_push(&av, "--label=rehearse");
-		sv_push(&av, "--reason=safe-run --rehearse: the copy's source");
-		sv_pushf(&av, "--target=%d", target_no);
-		if (test_run)
-			sv_push(&av, "--test-run");
-		int rc = run_sibling(&av, &taken);
-		sv_free(&av);
-		if (rc != 0 || !taken || !*taken) {
-			error("cannot make the copy '%s': the snapshot to load it from failed (db-snap exit %d)", copy, rc);
-			free(taken);
-			return rc ? rc : DG_NO;
-		}
-		snapshot = taken;
+	int rc = run_sibling(&av, &taken);
+	sv_free(&av);
+	if (rc != 0 || !taken || !*taken) {
+		error("the snapshot of database %d failed (db-snap exit %d)", target_no, rc);
+		free(taken);
+		return NULL;
 	}
+	return taken;
+}
+
+static int restore_into(int target_no, int test_run, const char *copy, char **snapshot)
+{
+	if (!*snapshot && !(*snapshot = rh_snapshot(target_no, test_run, "safe-run --rehearse: the copy's source")))
+		return DG_NO;
 	struct strvec av = STRVEC_INIT;
 	sv_push_owned(&av, find_sibling_program("db-restore"));
 	sv_push(&av, "-q");
@@ -92,17 +95,16 @@ static int restore_into(int target_no, int test_run, const char *copy, const cha
 	sv_pushf(&av, "--target=%d", target_no);
 	if (test_run)
 		sv_push(&av, "--test-run");
-	sv_push(&av, snapshot);
+	sv_push(&av, *snapshot);
 	int rc = run_sibling(&av, NULL);
 	sv_free(&av);
 	if (rc != 0)
-		error("cannot make the copy '%s': db-restore --into of '%s' failed (exit %d)", copy, snapshot, rc);
-	free(taken);
+		error("cannot make the copy '%s': db-restore --into of '%s' failed (exit %d)", copy, *snapshot, rc);
 	return rc;
 }
 
 int rh_copy_make(const struct target *t, int target_no, int test_run, const char *copy,
-                 const char *snapshot, const char **how)
+                 char **snapshot, const char **how)
 {
 	const struct rh_engine *e = rh_engine_of(target_get(t, TF_ENGINE));
 	if (!e) {

@@ -81,13 +81,17 @@ void rh_values_free(struct rh_values *v);
 char *rh_copy_name(const struct target *t, long pid);
 /* t with its database replaced by the copy's. */
 void rh_copy_target(const struct target *t, const char *copy, struct target *out);
+/* A snapshot of target number target_no by db-snap (reason for its
+ * metadata): its path (malloc'd), or NULL with the reason reported. */
+char *rh_snapshot(int target_no, int test_run, const char *reason);
 /* Make the copy of t: PostgreSQL CREATE DATABASE ... TEMPLATE when no other
  * session uses the original, else (and for MySQL) db-restore --into=COPY of
- * snapshot (taken by db-snap when NULL); SQLite the online backup API.
- * *how says which ("template", "snapshot", "backup").  DG_OK, or an exit
- * status with the reason reported. */
+ * the snapshot *snapshot, taken first (and returned there, malloc'd) when
+ * *snapshot is NULL; SQLite the online backup API.  *how says which
+ * ("template", "snapshot", "backup").  DG_OK, or an exit status with the
+ * reason reported. */
 int rh_copy_make(const struct target *t, int target_no, int test_run, const char *copy,
-                 const char *snapshot, const char **how);
+                 char **snapshot, const char **how);
 /* Drop a copy (never a name without RH_MARK).  0, or -1 reported. */
 int rh_copy_drop(const struct target *t, const char *copy);
 /* Drop the copies of t's database left by runs that no longer exist; how
