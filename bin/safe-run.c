@@ -626,13 +626,20 @@ int main(int argc, char **argv)
 	if (opt.rehearse) {
 		struct rehearsal_target *rt = xcalloc(nfound + 1, sizeof *rt);
 		for (size_t i = 0; i < nfound; i++)
-			rt[i] = (struct rehearsal_target){ found[i].col[C_ENGINE], found[i].col[C_DATABASE], found[i].describe };
+			rt[i] = (struct rehearsal_target){ found[i].col[C_ENGINE], found[i].col[C_DATABASE],
+			                                   found[i].describe, NULL };
 		struct rehearsal_opts ro = { format == FMT_JSON, opt.test_run, opt.no_snap };
 		char *verdict = NULL;
 		int loss_only = 0, rc = rehearsal_run(cmd, masked, rt, nfound, &ro, &verdict, &loss_only);
+		for (size_t i = 0; i < nfound; i++)
+			found[i].snapshot = rt[i].snapshot;
 		free(rt);
 		journal(start, now(), masked, found, nfound, verdict);
 		free(verdict);
+		for (size_t i = 0; i < nfound; i++) {
+			free(found[i].snapshot);
+			found[i].snapshot = NULL;
+		}
 		if (rc < 0)
 			die_of_signal(finish(-rc));
 		if (!opt.then_run || (rc != 0 && !(loss_only && opt.accept_loss))) {

@@ -11,6 +11,7 @@
 /* One database of the run, as db-envcheck reported it. */
 struct rehearsal_target {
 	const char *engine, *database, *describe;
+	char *snapshot;       /* out: the snapshot of the original (malloc'd), or NULL */
 };
 
 struct rehearsal_opts {
@@ -27,7 +28,7 @@ struct rehearsal_opts {
  * when the command succeeded and only a loss made it 1.  Interrupted by a
  * signal: the copies are dropped and -SIGNAL is returned, for the caller to
  * journal and die of. */
-int rehearsal_run(char **cmd, const char *masked, const struct rehearsal_target *targets, size_t n,
+int rehearsal_run(char **cmd, const char *masked, struct rehearsal_target *targets, size_t n,
                   const struct rehearsal_opts *o, char **verdict, int *loss_only);
 
 #endif

@@ -26,7 +26,7 @@
 
 /* What a run holds, for the clean-up on every way out. */
 struct db {
-	const struct rehearsal_target *t;
+	struct rehearsal_target *t;
 	char *snapshot;       /* db-snap's path, or NULL */
 	char *copy;           /* made by db-rehearse --prepare, or NULL */
 	char *section;        /* db-rehearse --report's output */
@@ -285,7 +285,7 @@ static void undo_hint(struct db *dbs, size_t n, size_t index, const struct rehea
 	error("to undo what it did: db-restore %s%s'%s'", o->test_run ? "--test-run " : "", target, d->snapshot);
 }
 
-int rehearsal_run(char **cmd, const char *masked, const struct rehearsal_target *targets, size_t n,
+int rehearsal_run(char **cmd, const char *masked, struct rehearsal_target *targets, size_t n,
                   const struct rehearsal_opts *o, char **verdict, int *loss_only)
 {
 	*loss_only = 0;
@@ -388,7 +388,10 @@ out:
 	if (!*verdict)
 		*verdict = xstrdup(interrupted ? "rehearsal: interrupted" : "rehearsal: could not be made");
 	for (size_t i = 0; i < n; i++) {
-		free(dbs[i].snapshot);
+		if (dbs[i].t)
+			dbs[i].t->snapshot = dbs[i].snapshot;
+		else
+			free(dbs[i].snapshot);
 		free(dbs[i].section);
 	}
 	free(dbs);

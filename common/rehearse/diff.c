@@ -144,7 +144,8 @@ static void diff_table(struct rh_report *r, const struct rh_table *tb, const str
 		f->loss = 1;
 	}
 	/* Columns gone and new; a gone one and a new one of the same type
-	 * holding as many values is a rename. */
+	 * holding as many values (not none: a NULL column dropped and another
+	 * added are just that) is a rename. */
 	int *matched = xcalloc(ta->ncol + 1, sizeof *matched);
 	for (size_t i = 0; i < tb->ncol; i++)
 		if (rh_column_find(ta, tb->col[i].name))
@@ -175,7 +176,7 @@ static void diff_table(struct rh_report *r, const struct rh_table *tb, const str
 		const struct rh_column *to = NULL;
 		for (size_t k = 0; k < ta->ncol && !to; k++)
 			if (!matched[k] && !rh_column_find(tb, ta->col[k].name) && !strcmp(ta->col[k].type, cb->type) &&
-			    ta->col[k].nonnull == cb->nonnull) {
+			    ta->col[k].nonnull == cb->nonnull && cb->nonnull > 0) {
 				to = &ta->col[k];
 				matched[k] = 1;
 			}
