@@ -137,6 +137,21 @@ assert r["verdict"] == "the command failed on the copy (exit 3)", r'
     [ -z "$(copies)" ]
 }
 
+@test "a Rails database.yml without ERB names the file itself: refused (125) naming its file and line" {
+    rm .env
+    mkdir -p config
+    printf 'development:\n  adapter: sqlite3\n  database: database/app.sqlite\n' > config/database.yml
+    run -125 --separate-stderr safe-run --rehearse sqlite3 database/app.sqlite 'DROP TABLE audit'
+    [[ $stderr == *"config/database.yml:3 database pins it"* ]]
+    untouched
+    # with ERB reading the environment it can be redirected
+    printf 'development:\n  adapter: sqlite3\n  database: <%%= ENV.fetch("DB_FILE", "database/app.sqlite") %%>\n' \
+        > config/database.yml
+    run -1 --separate-stderr safe-run --rehearse sh -c 'sqlite3 "${DB_FILE:-database/app.sqlite}" "DROP TABLE audit"'
+    [[ $output == *"LOST  table audit dropped, with 5 rows"* ]]
+    untouched
+}
+
 @test "options: --then-run and --accept-loss need --rehearse; no --dry-run or tsv; production still refused" {
     run -2 --separate-stderr safe-run --then-run true
     [[ $stderr == *"--then-run goes with --rehearse"* ]]

@@ -257,7 +257,7 @@ static void print_report(const struct rehearsal_opts *o, const char *masked, str
 	}
 	printf("rehearsal of '%s' on copies of its database%s\n", masked, n == 1 ? "" : "s");
 	printf("command: %s after %.2f s%s\n", status, duration, failed ? " (on the copy)" : "");
-	if (failed && output && *output) {
+	if ((failed || msg_verbosity > 1) && output && *output) {
 		printf("output of the command:\n");
 		for (const char *p = output; *p;) {
 			size_t len = strcspn(p, "\n");
@@ -329,6 +329,7 @@ int rehearsal_run(char **cmd, const char *masked, struct rehearsal_target *targe
 	if (interrupted)
 		goto out;
 	load_env(dir, n, &env);
+	info("running '%s' on the copies (its output goes into the report)", masked);
 	ws = run_command(cmd, &env, dir, &output, &duration);
 	if (ws < 0)
 		goto out;
