@@ -266,3 +266,17 @@ PY
     [[ $stderr == *"dropped '${app}__dbguard_rehearse_999999', the copy of a rehearsal that did not finish"* ]]
     untouched
 }
+
+@test "two databases, one from the environment and one from .env: both copied, both reported" {
+    other=${app}_other
+    pg_sql "CREATE DATABASE $other" postgres
+    pg_sql "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);" "$other" >/dev/null
+    printf 'DB_CONNECTION=pgsql\nDB_HOST=127.0.0.1\nDB_PORT=%s\nDB_DATABASE=%s\nDB_USERNAME=%s\n' \
+        "$PGPORT" "$other" "$PGUSER" > .env
+    DATABASE_URL=$url run -1 --separate-stderr safe-run --rehearse sh -c \
+        'psql -X -q "$DATABASE_URL" -c "DROP TABLE audit" && psql -X -q -d "$DB_DATABASE" -c "DELETE FROM t"'
+    [[ $output == *"/$app: DATA WOULD BE LOST"*"LOST  table audit dropped, with 5 rows"* ]]
+    [[ $output == *"/$other: DATA WOULD BE LOST"*"LOST  2 rows of t deleted (2 -> 0)"* ]]
+    untouched
+    [ "$(pg_sql "SELECT count(*) FROM t" "$other")" = 2 ]
+}
