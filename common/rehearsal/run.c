@@ -6,6 +6,7 @@
  * copies are dropped on every way out, ^C included. */
 #include "rehearsal/rehearsal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -171,14 +172,22 @@ static void load_env(const char *dir, size_t n, struct strvec *env)
 	}
 }
 
+/* The run's directory holds only files db-rehearse and we wrote. */
 static void remove_dir(const char *dir)
 {
-	char *argv[] = { "rm", "-rf", "--", (char *)dir, NULL };
-	if (strstr(dir, "/dbguard-rehearse.")) {
-		char *out = NULL;
-		run_capture(argv, NULL, -1, &out, NULL);
-		free(out);
-	}
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			char *p = path_join(dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+	closedir(d);
+	if (rmdir(dir) < 0)
+		warn("cannot remove the rehearsal's directory '%s':", dir);
 }
 
 /* The command, its output into a file of dir; the wait status, or -1. */
