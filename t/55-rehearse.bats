@@ -182,3 +182,16 @@ assert r["verdict"] == "the command failed on the copy (exit 3)", r'
     run -0 --separate-stderr safe-run --rehearse --then-run --accept-loss php artisan migrate
     [ "$(sqlite3 database/app.sqlite "SELECT count(*) FROM sqlite_master WHERE name = 'posts'")" = 0 ]
 }
+
+@test "the bash completion knows --rehearse, --then-run and --accept-loss, and a rehearsal's formats" {
+    source "$BATS_TEST_DIRNAME/../completions/safe-run"
+    COMP_WORDS=(safe-run --reh); COMP_CWORD=1
+    _safe_run || :   # its last test may be false
+    [ "${COMPREPLY[*]}" = --rehearse ]
+    COMP_WORDS=(safe-run --rehearse --); COMP_CWORD=2
+    _safe_run || :   # its last test may be false
+    [[ " ${COMPREPLY[*]} " == *" --then-run --accept-loss "* ]]
+    COMP_WORDS=(safe-run --rehearse --format=); COMP_CWORD=2
+    _safe_run || :   # its last test may be false
+    [ "${COMPREPLY[*]}" = "human json" ]
+}
