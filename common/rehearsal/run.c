@@ -226,6 +226,40 @@ static int run_command(char **cmd, struct strvec *env, const char *dir, char **o
 	return ws;
 }
 
+/* db-rehearse --report of each copy (which drops it): whether an original
+ * changed, whether anything would be lost; -1 when a report failed. */
+static int report_all(struct db *dbs, size_t n, const char *dir, const struct rehearsal_opts *o, int *changed,
+                      int *loss)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct db *d = &dbs[i];
+		if (d->skipped)
+			continue;
+		struct strvec av = STRVEC_INIT;
+		sv_push_owned(&av, find_sibling_program("db-rehearse"));
+		sv_push(&av, "--report");
+		sv_pushf(&av, "--dir=%s", dir);
+		sv_pushf(&av, "--format=%s", o->json ? "json" : "human");
+		common_args(&av, i, o);
+		d->report_status = run_child(&av, &d->section);
+		sv_free(&av);
+		/* A report that ran to its end dropped the copy; else drop() will. */
+		if (d->report_status == DG_OK || d->report_status == DG_NO || d->report_status == DG_INTEGRITY) {
+			free(d->copy);
+			d->copy = NULL;
+		}
+		if (d->report_status == DG_INTEGRITY) {
+			*changed = 1;
+		} else if (d->report_status == DG_NO) {
+			*loss = 1;
+		} else if (d->report_status != DG_OK) {
+			error("cannot report on %s (db-rehearse exit %d)", d->t->describe, d->report_status);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void json_targets(FILE *o, struct db *dbs, size_t n)
 {
 	fputs("[", o);
@@ -345,30 +379,8 @@ int rehearsal_run(char **cmd, const char *masked, struct rehearsal_target *targe
 	if (interrupted && WIFSIGNALED(ws))
 		goto out;
 	int changed = 0, loss = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct db *d = &dbs[i];
-		if (d->skipped)
-			continue;
-		struct strvec av = STRVEC_INIT;
-		sv_push_owned(&av, find_sibling_program("db-rehearse"));
-		sv_push(&av, "--report");
-		sv_pushf(&av, "--dir=%s", dir);
-		sv_pushf(&av, "--format=%s", o->json ? "json" : "human");
-		common_args(&av, i, o);
-		d->report_status = run_child(&av, &d->section);
-		sv_free(&av);
-		/* --report drops the copy, whatever it found. */
-		free(d->copy);
-		d->copy = NULL;
-		if (d->report_status == DG_INTEGRITY) {
-			changed = 1;
-		} else if (d->report_status == DG_NO) {
-			loss = 1;
-		} else if (d->report_status != DG_OK) {
-			error("cannot report on %s (db-rehearse exit %d)", d->t->describe, d->report_status);
-			goto out;
-		}
-	}
+	if (report_all(dbs, n, dir, o, &changed, &loss) < 0)
+		goto out;
 	int failed = !WIFEXITED(ws) || WEXITSTATUS(ws) != 0;
 	if (changed) {
 		*verdict = xstrdup("rehearsal: the command changed an original");
