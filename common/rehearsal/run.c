@@ -248,11 +248,13 @@ static int report_all(struct db *dbs, size_t n, const char *dir, const struct re
 			free(d->copy);
 			d->copy = NULL;
 		}
-		if (d->report_status == DG_INTEGRITY) {
+		/* 1 is a loss when a report was printed, else a failure. */
+		int printed = d->section && *d->section;
+		if (d->report_status == DG_INTEGRITY && printed) {
 			*changed = 1;
-		} else if (d->report_status == DG_NO) {
+		} else if (d->report_status == DG_NO && printed) {
 			*loss = 1;
-		} else if (d->report_status != DG_OK) {
+		} else if (d->report_status != DG_OK || !printed) {
 			error("cannot report on %s (db-rehearse exit %d)", d->t->describe, d->report_status);
 			return -1;
 		}
