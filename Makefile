@@ -65,8 +65,10 @@ db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
 db-restore_LAYERS  = cli restore snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
-safe-run_LAYERS    = saferun store model base
+safe-run_LAYERS    = cli saferun rehearsal store model base
 safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread
+db-rehearse_LAYERS = cli rehearse resolve compose engine model base
+db-rehearse_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
 portcheck_LAYERS   = cli portcheck compose model base
 portcheck_LIBS     = $(YAML_LIBS) $(CRYPTO_LIBS)
 
