@@ -1,0 +1,46 @@
+/* django_env.c — what settings files read from the environment:
+ * os.environ / os.getenv, django-environ and decouple lookups with their
+ * defaults, and database URLs (dj_database_url, env.db) as a map. */
+#include "resolve/django_impl.h"
+
+#include <stdlib.h>
+
+#include "base/xalloc.h"
+
+/* An environment lookup with an optional default: value, or NULL when
+ * unset and there is no default (which Python would raise on). */
+struct lit *django_env_lookup(struct ev *e, int line, const struct lit *key, const struct lit *def)
+{
+	const char *k = lit_text(key);
+	if (!k || key->kind != LIT_STR)
+		return django_opaque(e, line, "an environment lookup of a computed name");
+	char *where = NULL;
+	const char *v = e->io->getenv ? e->io->getenv(e->io->ctx, k, &where) : NULL;
+	if (v) {
+		struct lit *r = django_mk(LIT_STR, xstrdup(v), e, line);
+		free(r->where);
+		r->where = xasprintf("%s:%d (%s from %s)", e->file, line, k, where ? where : "the environment");
+		free(where);
+		return r;
+	}
+	free(where);
+	if (def) {
+		struct lit *r = django_lit_copy(def);
+		free(r->where);
+		r->where = xasprintf("%s:%d (%s unset: the default)", e->file, line, k);
+		return r;
+	}
+	return django_mk(LIT_OPAQUE, xasprintf("%s is not set: Django would stop", k), e, line);
+}
+
+/* A database URL (dj_database_url, env.db) as a map holding it. */
+struct lit *django_url_map(struct ev *e, int line, struct lit *url)
+{
+	if (!url || url->kind == LIT_NULL)
+		return django_mk(LIT_OPAQUE, xstrdup("no database URL is set"), e, line);
+	if (url->kind != LIT_STR)
+		return django_lit_copy(url);
+	struct lit *m = django_mk(LIT_MAP, NULL, e, line);
+	django_map_set(m, URL_KEY, django_lit_copy(url));
+	return m;
+}
