@@ -116,14 +116,6 @@ static void skip_group(struct ev *e)
 	}
 }
 
-struct args {
-	struct lit *pos[4];
-	size_t npos;
-	char *kw[6];
-	struct lit *kwv[6];
-	size_t nkw;
-};
-
 static void args_free(struct args *a)
 {
 	for (size_t i = 0; i < a->npos; i++)
@@ -134,7 +126,7 @@ static void args_free(struct args *a)
 	}
 }
 
-static struct lit *kwarg(struct args *a, const char *name)
+struct lit *django_kwarg(struct args *a, const char *name)
 {
 	for (size_t i = 0; i < a->nkw; i++)
 		if (strcmp(a->kw[i], name) == 0)
@@ -187,94 +179,38 @@ static char *chain_name(struct ev *e, size_t from, size_t to)
 	return sb_detach(&sb);
 }
 
-/* name(.name)*, then calls and subscripts. */
-static struct lit *primary_name(struct ev *e)
+/* Path(x), str(x), os.path.abspath(x)... keep the path; os.path.join joins
+ * literal parts.  NULL when fn is neither. */
+static struct lit *path_call(struct ev *e, const char *fn, struct args *a, int line)
 {
-	size_t start = e->i;
-	int line = e->ts->v[e->i].line;
-	e->i++;
-	while (django_is_op(e, ".") && e->i + 1 < e->end && e->ts->v[e->i + 1].type == T_NAME)
-		e->i += 2;
-	char *name = chain_name(e, start, e->i);
 	struct lit *v = NULL;
-	if (django_is_op(e, "(")) {
-		struct args a;
-		size_t open = e->i;
-		if (call_args(e, &a) < 0) {
-			args_free(&a);
-			e->i = open;
-			skip_group(e);
-			v = django_mk(LIT_OPAQUE, xasprintf("%s(...)", name), e, line);
-			free(name);
-			return v;
-		}
-		const char *fn = name;
-		/* Path-preserving wrappers: Path(x), str(x), os.path.abspath(x)... */
-		if ((!strcmp(fn, "str") || !strcmp(fn, "Path") || !strcmp(fn, "pathlib.Path") || !strcmp(fn, "os.fspath") ||
-		     !strcmp(fn, "os.path.abspath") || !strcmp(fn, "os.path.realpath") || !strcmp(fn, "os.path.normpath")) &&
-		    a.npos == 1) {
-			v = a.pos[0];
-			a.pos[0] = NULL;
-		} else if (!strcmp(fn, "os.path.join") && a.npos >= 1) {
-			char *acc = NULL;
-			for (size_t k = 0; k < a.npos; k++) {
-				const char *part = lit_text(a.pos[k]);
-				if (!part) {
-					free(acc);
-					acc = NULL;
-					break;
-				}
-				char *n = acc ? path_join(acc, part) : xstrdup(part);
+	if ((!strcmp(fn, "str") || !strcmp(fn, "Path") || !strcmp(fn, "pathlib.Path") || !strcmp(fn, "os.fspath") ||
+	     !strcmp(fn, "os.path.abspath") || !strcmp(fn, "os.path.realpath") || !strcmp(fn, "os.path.normpath")) &&
+	    a->npos == 1) {
+		v = a->pos[0];
+		a->pos[0] = NULL;
+	} else if (!strcmp(fn, "os.path.join") && a->npos >= 1) {
+		char *acc = NULL;
+		for (size_t k = 0; k < a->npos; k++) {
+			const char *part = lit_text(a->pos[k]);
+			if (!part) {
 				free(acc);
-				acc = n;
+				acc = NULL;
+				break;
 			}
-			v = acc ? django_mk(LIT_STR, acc, e, line) : django_mk(LIT_OPAQUE, xstrdup("os.path.join of a computed part"), e, line);
-		} else if ((!strcmp(fn, "os.environ.get") || !strcmp(fn, "os.getenv")) && a.npos >= 1) {
-			struct lit none = { .kind = LIT_NULL };
-			v = django_env_lookup(e, line, a.pos[0], a.npos > 1 ? a.pos[1] : kwarg(&a, "default") ? kwarg(&a, "default") : &none);
-		} else if ((!strcmp(fn, "env") || !strncmp(fn, "env.", 4) || !strcmp(fn, "config") ||
-		            !strcmp(fn, "decouple.config")) &&
-		           strcmp(fn, "env.db") && strcmp(fn, "env.db_url") && strcmp(fn, "env.read_env") && a.npos >= 1) {
-			struct lit *def = kwarg(&a, "default");
-			if (!def && a.npos > 1 && (!strcmp(fn, "config") || !strcmp(fn, "decouple.config")))
-				def = a.pos[1];
-			v = django_env_lookup(e, line, a.pos[0], def);
-		} else if (!strcmp(fn, "dj_database_url.config") || !strcmp(fn, "env.db") || !strcmp(fn, "env.db_url") ||
-		           !strcmp(fn, "environ.Env.db_url")) {
-			struct lit key = { .kind = LIT_STR, .s = (char *)"DATABASE_URL" };
-			struct lit *k = kwarg(&a, "env") ? kwarg(&a, "env") : kwarg(&a, "var") ? kwarg(&a, "var")
-			              : (strcmp(fn, "dj_database_url.config") && a.npos >= 1) ? a.pos[0] : &key;
-			struct lit *def = kwarg(&a, "default");
-			if (!def && strcmp(fn, "dj_database_url.config") && a.npos >= 2)
-				def = a.pos[1];
-			struct lit none = { .kind = LIT_NULL };
-			struct lit *url = django_env_lookup(e, line, k, def ? def : &none);
-			v = django_url_map(e, line, url);
-			lit_free(url);
-		} else if (!strcmp(fn, "dj_database_url.parse") && a.npos >= 1) {
-			v = django_url_map(e, line, a.pos[0]);
-		} else {
-			v = django_mk(LIT_OPAQUE, xasprintf("%s(...)", name), e, line);
+			char *n = acc ? path_join(acc, part) : xstrdup(part);
+			free(acc);
+			acc = n;
 		}
-		args_free(&a);
-	} else if (!strcmp(name, "True") || !strcmp(name, "False")) {
-		v = django_mk(LIT_BOOL, xstrdup(name[0] == 'T' ? "true" : "false"), e, line);
-	} else if (!strcmp(name, "None")) {
-		v = django_mk(LIT_NULL, NULL, e, line);
-	} else if (!strcmp(name, "os.environ") && django_is_op(e, "[")) {
-		e->i++;
-		struct lit *k = expr(e);
-		if (django_is_op(e, "]"))
-			e->i++;
-		v = django_env_lookup(e, line, k, NULL);
-		lit_free(k);
-	} else if (!strchr(name, '.') && lit_get(e->s->symbols_map, name)) {
-		v = django_lit_copy(lit_get(e->s->symbols_map, name));
-	} else {
-		v = django_mk(LIT_OPAQUE, xstrdup(name), e, line);
+		v = acc ? django_mk(LIT_STR, acc, e, line) : django_mk(LIT_OPAQUE, xstrdup("os.path.join of a computed part"), e, line);
 	}
-	free(name);
-	/* A trailing .resolve() / .parent etc. on a path is not followed. */
+	return v;
+}
+
+/* Subscripts and method calls after a value: a literal key of a literal
+ * dict is followed; a trailing .resolve() / .parent etc. on a path is not. */
+static struct lit *trailers(struct ev *e, struct lit *v, int line)
+{
 	while (django_is_op(e, "[") || django_is_op(e, ".") || django_is_op(e, "(")) {
 		if (django_is_op(e, "[")) {
 			e->i++;
@@ -307,6 +243,53 @@ static struct lit *primary_name(struct ev *e)
 		}
 	}
 	return v;
+}
+
+/* name(.name)*, then calls and subscripts. */
+static struct lit *primary_name(struct ev *e)
+{
+	size_t start = e->i;
+	int line = e->ts->v[e->i].line;
+	e->i++;
+	while (django_is_op(e, ".") && e->i + 1 < e->end && e->ts->v[e->i + 1].type == T_NAME)
+		e->i += 2;
+	char *name = chain_name(e, start, e->i);
+	struct lit *v = NULL;
+	if (django_is_op(e, "(")) {
+		struct args a;
+		size_t open = e->i;
+		if (call_args(e, &a) < 0) {
+			args_free(&a);
+			e->i = open;
+			skip_group(e);
+			v = django_mk(LIT_OPAQUE, xasprintf("%s(...)", name), e, line);
+			free(name);
+			return v;
+		}
+		v = path_call(e, name, &a, line);
+		if (!v)
+			v = django_env_call(e, name, &a, line);
+		if (!v)
+			v = django_mk(LIT_OPAQUE, xasprintf("%s(...)", name), e, line);
+		args_free(&a);
+	} else if (!strcmp(name, "True") || !strcmp(name, "False")) {
+		v = django_mk(LIT_BOOL, xstrdup(name[0] == 'T' ? "true" : "false"), e, line);
+	} else if (!strcmp(name, "None")) {
+		v = django_mk(LIT_NULL, NULL, e, line);
+	} else if (!strcmp(name, "os.environ") && django_is_op(e, "[")) {
+		e->i++;
+		struct lit *k = expr(e);
+		if (django_is_op(e, "]"))
+			e->i++;
+		v = django_env_lookup(e, line, k, NULL);
+		lit_free(k);
+	} else if (!strchr(name, '.') && lit_get(e->s->symbols_map, name)) {
+		v = django_lit_copy(lit_get(e->s->symbols_map, name));
+	} else {
+		v = django_mk(LIT_OPAQUE, xstrdup(name), e, line);
+	}
+	free(name);
+	return trailers(e, v, line);
 }
 
 static struct lit *atom(struct ev *e)
@@ -491,15 +474,11 @@ static char *module_of(struct ev *e, size_t from, size_t to)
 	return chain_name(e, from, to);
 }
 
-static void statement(struct ev *e, size_t a, size_t b, int depth)
+/* Markers anywhere in a statement: a .env read into os.environ, manage.py's
+ * default settings module. */
+static void note_markers(struct ev *e, size_t a, size_t b)
 {
 	struct django_settings *s = e->s;
-	const struct tok *t0 = &e->ts->v[a];
-	int indent = t0->col;
-	e->i = a;
-	e->end = b;
-	char where[512];
-	snprintf(where, sizeof where, "%s:%d", e->file, t0->line);
 	for (size_t i = a; i < b; i++) {
 		const struct tok *t = &e->ts->v[i];
 		if (django_is_name(t, "read_env") || django_is_name(t, "load_dotenv"))
@@ -510,17 +489,14 @@ static void statement(struct ev *e, size_t a, size_t b, int depth)
 			s->settings_default = xstrdup(e->ts->v[i + 4].str);
 		}
 	}
-	/* from X import * */
-	if (django_is_name(t0, "from") && b - a >= 4 && django_is_name(&e->ts->v[b - 2], "import") &&
-	    e->ts->v[b - 1].type == T_OP && *e->ts->v[b - 1].s == '*') {
-		char *mod = module_of(e, a + 1, b - 2);
-		if (e->io->import_star)
-			e->io->import_star(e->io->ctx, e->file, mod, s, depth + 1);
-		free(mod);
-		return;
-	}
-	/* DATABASES changed anywhere but at the start of a top-level statement
-	 * is a change we cannot place (if/else, try, a function). */
+}
+
+/* DATABASES changed anywhere but at the start of a top-level statement
+ * is a change we cannot place (if/else, try, a function): 1 when this
+ * statement is one (DATABASES is then opaque), else 0. */
+static int changed_in_block(struct ev *e, size_t a, size_t b, int indent, const char *where)
+{
+	struct django_settings *s = e->s;
 	for (size_t i = a; i < b; i++) {
 		if (!django_is_name(&e->ts->v[i], "DATABASES") || (i == a && indent == 0))
 			continue;
@@ -546,61 +522,66 @@ static void statement(struct ev *e, size_t a, size_t b, int depth)
 		if (!s->conditional)
 			django_set_opaque_databases(s, where, "DATABASES is changed inside a block (if, try, a function): which branch runs is decided at run time");
 		s->conditional = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* DATABASES = ..., DATABASES['alias'] = ..., DATABASES['alias']['KEY'] = ... */
+static void databases_statement(struct ev *e, size_t a, size_t b, int assign, const char *where)
+{
+	struct django_settings *s = e->s;
+	e->i = a + 1;
+	e->end = b;
+	if (assign) {
+		e->i++;
+		struct lit *v = expr(e);
+		lit_free(s->databases);
+		s->databases = v;
+		s->conditional = 0;
+		free(s->databases_where);
+		s->databases_where = xstrdup(where);
+		if (v->kind != LIT_MAP) {
+			free(s->why);
+			s->why = xasprintf("%s: DATABASES is %s, not a literal dict", where, v->s ? v->s : "not a dict");
+		}
 		return;
 	}
-	e->i = a;
-	if (b - a < 3 || t0->type != T_NAME)
-		return;
-	const struct tok *t1 = &e->ts->v[a + 1];
-	int assign = t1->type == T_OP && t1->n == 1 && *t1->s == '=';
-	if (django_is_name(t0, "DATABASES")) {
-		e->i = a + 1;
-		e->end = b;
-		if (assign) {
-			e->i++;
-			struct lit *v = expr(e);
-			lit_free(s->databases);
-			s->databases = v;
-			s->conditional = 0;
-			free(s->databases_where);
-			s->databases_where = xstrdup(where);
-			if (v->kind != LIT_MAP) {
-				free(s->why);
-				s->why = xasprintf("%s: DATABASES is %s, not a literal dict", where, v->s ? v->s : "not a dict");
-			}
-			return;
-		}
-		/* DATABASES['default'] = ... / DATABASES['default']['NAME'] = ... */
-		char *keys[2] = { NULL, NULL };
-		int nk = 0, ok = 1;
-		while (ok && django_is_op(e, "[") && nk < 2) {
-			e->i++;
-			struct lit *k = expr(e);
-			if (lit_text(k) && django_is_op(e, "]"))
-				keys[nk++] = xstrdup(lit_text(k)), e->i++;
-			else
-				ok = 0;
-			lit_free(k);
-		}
-		if (ok && nk > 0 && django_is_op(e, "=") && s->databases && s->databases->kind == LIT_MAP) {
-			e->i++;
-			struct lit *v = expr(e);
-			struct lit *alias = lit_get(s->databases, keys[0]);
-			if (nk == 1)
-				django_map_set(s->databases, keys[0], v);
-			else if (alias && alias->kind == LIT_MAP)
-				django_map_set(alias, keys[1], v);
-			else
-				lit_free(v), django_set_opaque_databases(s, where, "DATABASES is changed in a way that cannot be followed");
-		} else {
-			django_set_opaque_databases(s, where, "DATABASES is changed in a way that cannot be followed");
-		}
-		free(keys[0]);
-		free(keys[1]);
-		return;
+	/* DATABASES['default'] = ... / DATABASES['default']['NAME'] = ... */
+	char *keys[2] = { NULL, NULL };
+	int nk = 0, ok = 1;
+	while (ok && django_is_op(e, "[") && nk < 2) {
+		e->i++;
+		struct lit *k = expr(e);
+		if (lit_text(k) && django_is_op(e, "]"))
+			keys[nk++] = xstrdup(lit_text(k)), e->i++;
+		else
+			ok = 0;
+		lit_free(k);
 	}
-	if (!assign)
-		return;
+	if (ok && nk > 0 && django_is_op(e, "=") && s->databases && s->databases->kind == LIT_MAP) {
+		e->i++;
+		struct lit *v = expr(e);
+		struct lit *alias = lit_get(s->databases, keys[0]);
+		if (nk == 1)
+			django_map_set(s->databases, keys[0], v);
+		else if (alias && alias->kind == LIT_MAP)
+			django_map_set(alias, keys[1], v);
+		else
+			lit_free(v), django_set_opaque_databases(s, where, "DATABASES is changed in a way that cannot be followed");
+	} else {
+		django_set_opaque_databases(s, where, "DATABASES is changed in a way that cannot be followed");
+	}
+	free(keys[0]);
+	free(keys[1]);
+}
+
+/* NAME = ...: remembered for later references; BASE_DIR also sets the
+ * directory relative paths start from. */
+static void assign_name(struct ev *e, size_t a, size_t b, int indent, const char *where)
+{
+	struct django_settings *s = e->s;
+	const struct tok *t0 = &e->ts->v[a];
 	char *name = xstrndup(t0->s, t0->n);
 	if (!s->symbols_map) {
 		s->symbols_map = xcalloc(1, sizeof *s->symbols_map);
@@ -646,6 +627,42 @@ static void statement(struct ev *e, size_t a, size_t b, int depth)
 	}
 	django_map_set(s->symbols_map, name, v);
 	free(name);
+}
+
+/* One logical line, tokens a..b: a star import, DATABASES, or a name. */
+static void statement(struct ev *e, size_t a, size_t b, int depth)
+{
+	struct django_settings *s = e->s;
+	const struct tok *t0 = &e->ts->v[a];
+	int indent = t0->col;
+	e->i = a;
+	e->end = b;
+	char where[512];
+	snprintf(where, sizeof where, "%s:%d", e->file, t0->line);
+	note_markers(e, a, b);
+	/* from X import * */
+	if (django_is_name(t0, "from") && b - a >= 4 && django_is_name(&e->ts->v[b - 2], "import") &&
+	    e->ts->v[b - 1].type == T_OP && *e->ts->v[b - 1].s == '*') {
+		char *mod = module_of(e, a + 1, b - 2);
+		if (e->io->import_star)
+			e->io->import_star(e->io->ctx, e->file, mod, s, depth + 1);
+		free(mod);
+		return;
+	}
+	if (changed_in_block(e, a, b, indent, where))
+		return;
+	e->i = a;
+	if (b - a < 3 || t0->type != T_NAME)
+		return;
+	const struct tok *t1 = &e->ts->v[a + 1];
+	int assign = t1->type == T_OP && t1->n == 1 && *t1->s == '=';
+	if (django_is_name(t0, "DATABASES")) {
+		databases_statement(e, a, b, assign, where);
+		return;
+	}
+	if (!assign)
+		return;
+	assign_name(e, a, b, indent, where);
 }
 
 void django_parse(const char *text, const char *file, const struct django_io *io, struct django_settings *s, int depth)

@@ -46,6 +46,17 @@ struct ev {
 	int depth;
 };
 
+/* The arguments of a call, evaluated (the first few of each kind). */
+struct args {
+	struct lit *pos[4];
+	size_t npos;
+	char *kw[6];
+	struct lit *kwv[6];
+	size_t nkw;
+};
+/* The keyword argument name=, or NULL. */
+struct lit *django_kwarg(struct args *a, const char *name);
+
 int django_is_op(const struct ev *e, const char *op);
 int django_is_name(const struct tok *t, const char *name);
 /* A new value of kind at FILE:line of e. */
@@ -64,5 +75,8 @@ void django_set_opaque_databases(struct django_settings *s, const char *where, c
 
 struct lit *django_env_lookup(struct ev *e, int line, const struct lit *key, const struct lit *def);
 struct lit *django_url_map(struct ev *e, int line, struct lit *url);
+/* A call settings files make to read the environment or a database URL:
+ * its value, or NULL when fn is not one. */
+struct lit *django_env_call(struct ev *e, const char *fn, struct args *a, int line);
 
 #endif
