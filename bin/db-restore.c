@@ -31,13 +31,17 @@
 #include "model/project.h"
 #include "resolve/resolve.h"
 #include "model/confirm.h"
+#include "remote/remote.h"
 
 static const char usage_text[] =
 	"usage: db-restore [-qv] [-C DIR] [--url=URL | --target=N] [--test-run]\n"
 	"                  [--confirm=NAME] [--allow-production] [--no-safety-snap]\n"
 	"                  [--keep-old] [--terminate-connections] [--into=URL|NAME]\n"
 	"                  [--meta=FILE | --unverified] [SNAPSHOT | -]\n"
-	"       db-restore --check [-qv] [-C DIR] [--url=URL | --target=N] [SNAPSHOT]\n"
+	"       db-restore --remote [-qv] [-C DIR] [--url=URL | --target=N] [--test-run]\n"
+	"                  [--confirm=NAME] [--allow-production] [--no-safety-snap]\n"
+	"                  [--keep-old] [--terminate-connections] [--into=URL|NAME] [SNAPSHOT]\n"
+	"       db-restore --check [-qv] [-C DIR] [--url=URL | --target=N] [--remote] [SNAPSHOT]\n"
 	"       db-restore --list [--all] [--format=human|tsv|json] [-C DIR]\n"
 	"                  [--url=URL | --target=N]\n";
 
@@ -62,6 +66,8 @@ static void usage(int status)
 		      "      --into=URL|NAME      restore into another database, leaving the target\n"
 		      "      --meta=FILE          metadata of a snapshot read from standard input\n"
 		      "      --unverified         restore a stream from standard input without metadata\n"
+		      "      --remote             from the remote store ([store] remote): pulled into\n"
+		      "                           the store and verified first\n"
 		      "      --check              load into a throwaway database, compare, drop it\n"
 		      "      --list               list the snapshots in the store, newest first\n"
 		      "      --all                with --list: of every database\n"
@@ -74,14 +80,16 @@ static void usage(int status)
 		      "Exit status: 0 done, 1 failed (and cleaned up), a row count differs, or the\n"
 		      "target is in use or production, 2 usage error or engine mismatch, 3 no\n"
 		      "snapshot or no database, 4 database unreachable, 5 snapshot corrupt or not\n"
-		      "matching its metadata, 6 not confirmed.\n", stdout);
+		      "matching its metadata, 6 not confirmed.  With --remote: 2 also for a missing\n"
+		      "rclone or age, an unknown remote or refused credentials, 4 the remote\n"
+		      "unreachable.\n", stdout);
 	exit(status);
 }
 
 struct opts {
 	const char *url, *confirm, *into, *meta_file, *snapshot;
 	int target_n, test_run, allow_production, no_safety, keep_old, terminate, unverified;
-	int check, list, all, format;
+	int check, list, all, format, remote;
 };
 
 static char *utc(time_t t, const char *fmt)
@@ -266,6 +274,57 @@ static char *safety_snapshot(const struct target *t, const char *snapshot_name)
 	return path;
 }
 
+/* ------------------------------------------------------------ remote */
+
+/* Pull the named remote snapshot, or the newest good one of t, into the
+ * store; its local path in *path. */
+static int pull_remote(const char *name, const struct target *t, const char *store, const char *project,
+                       char **path)
+{
+	struct remote *r;
+	int rc = remote_open(&r);
+	if (rc == DG_NOTHING) {
+		error("--remote: no remote store is configured: set [store] remote = REMOTE:PATH in"
+		      " .dbguard.conf, or DBGUARD_REMOTE");
+		return DG_USAGE;
+	}
+	if (rc != DG_OK)
+		return rc;
+	struct remote_listing rl;
+	char *dbkey = !name && t ? store_dbkey(t) : NULL;
+	if (!name && !t) {
+		error("no database configured here: no --url, DATABASE_URL, DB_* variables or .env naming one");
+		remote_close(r);
+		return DG_NOTHING;
+	}
+	rc = remote_list(r, dbkey, name ? NULL : target_get(t, TF_ENGINE), store, &rl);
+	if (rc == DG_OK) {
+		long k = -1;
+		if (name) {
+			k = remote_find(r, &rl, name);
+			if (k < 0) {
+				error("no snapshot '%s' on '%s' (db-snap --list --remote --all lists them)", name,
+				      remote_spec(r));
+				rc = DG_NOTHING;
+			}
+		} else {
+			const struct snapshot *s = store_latest(&rl.l);
+			if (s) {
+				k = s - rl.l.v;
+			} else {
+				error("no good snapshot of '%s' on '%s'", target_confirm_name(t), remote_spec(r));
+				rc = DG_NOTHING;
+			}
+		}
+		if (k >= 0)
+			rc = remote_pull(r, &rl, (size_t)k, store, project, path);
+	}
+	remote_listing_free(&rl);
+	free(dbkey);
+	remote_close(r);
+	return rc;
+}
+
 /* ------------------------------------------------------------ main */
 
 static void print_summary(const struct target *t, const struct now *n, const char *snap,
@@ -308,7 +367,7 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	enum { OPT_URL = 256, OPT_TARGET, OPT_TEST_RUN, OPT_CONFIRM, OPT_ALLOW_PRODUCTION, OPT_NO_SAFETY,
 	       OPT_KEEP_OLD, OPT_TERMINATE, OPT_INTO, OPT_META, OPT_UNVERIFIED, OPT_CHECK, OPT_LIST, OPT_ALL,
-	       OPT_FORMAT, OPT_VERSION };
+	       OPT_FORMAT, OPT_REMOTE, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "target", required_argument, NULL, OPT_TARGET },
@@ -322,6 +381,7 @@ int main(int argc, char **argv)
 		{ "meta", required_argument, NULL, OPT_META },
 		{ "unverified", no_argument, NULL, OPT_UNVERIFIED },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "remote", no_argument, NULL, OPT_REMOTE },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
@@ -358,6 +418,7 @@ int main(int argc, char **argv)
 		case OPT_META: o.meta_file = optarg; break;
 		case OPT_UNVERIFIED: o.unverified = 1; break;
 		case OPT_CHECK: o.check = 1; break;
+		case OPT_REMOTE: o.remote = 1; break;
 		case OPT_LIST: o.list = 1; break;
 		case OPT_ALL: o.all = 1; break;
 		case OPT_FORMAT:
@@ -404,6 +465,11 @@ int main(int argc, char **argv)
 	}
 	if (o.check && (o.into || from_stdin)) {
 		error("--check loads a snapshot file into a throwaway database: no --into, no '-'");
+		usage(DG_USAGE);
+	}
+	if (o.remote && (o.list || from_stdin)) {
+		error("--remote takes a snapshot from the remote store: no --list (db-snap --list --remote"
+		      " lists it), no '-'");
 		usage(DG_USAGE);
 	}
 	if (o.all && !o.list) {
@@ -458,7 +524,14 @@ int main(int argc, char **argv)
 	}
 
 	/* The snapshot, verified before anything else happens. */
-	if (from_stdin) {
+	if (o.remote) {
+		status = pull_remote(o.snapshot, ti >= 0 ? &l.v[ti] : NULL, store, project, &snap_path);
+		if (status != DG_OK)
+			goto out;
+	}
+	if (snap_path) {
+		/* pulled and verified: below */
+	} else if (from_stdin) {
 		if (o.meta_file) {
 			if (store_meta_read(o.meta_file, &meta, err, sizeof err) < 0) {
 				error("cannot use the metadata '%s': %s", o.meta_file, err);

@@ -26,6 +26,7 @@
 #include "base/xalloc.h"
 #include "model/project.h"
 #include "resolve/resolve.h"
+#include "remote/remote.h"
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"
@@ -35,7 +36,11 @@ static const char usage_text[] =
 	"       db-snap [-qv] [-C DIR] [--url=URL] --verify [--all] [SNAPSHOT...]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --prune [--keep=N] [--keep-days=D]\n"
 	"               [--keep-hourly=N] [--keep-daily=N] [--keep-weekly=N] [--keep-monthly=N]\n"
-	"               [--prune-labelled] [--all] [--dry-run]\n";
+	"               [--prune-labelled] [--all] [--dry-run] [--remote]\n"
+	"       db-snap [-qv] [-C DIR] [--url=URL] --list --remote [--all] [--format=human|tsv|json]\n"
+	"       db-snap [-qv] [-C DIR] [--url=URL] --verify --remote [--all]\n"
+	"       db-snap [-qv] [-C DIR] [--url=URL] --push [--all] [SNAPSHOT...]\n"
+	"       db-snap [-qv] [-C DIR] --pull SNAPSHOT...\n";
 
 static void usage(int status)
 {
@@ -70,6 +75,10 @@ static void usage(int status)
 		      "      --prune-labelled labelled snapshots may go too\n"
 		      "      --dry-run        with --prune: show what would go, remove nothing\n"
 		      "      --all            every database in the store, not just this one\n"
+		      "      --remote         --list, --verify, --prune: the remote store ([store] remote)\n"
+		      "      --push           copy snapshots to the remote (default: the newest; with\n"
+		      "                       --all: every good one it lacks)\n"
+		      "      --pull           copy remote snapshots into the store, verified\n"
 		      "  -q, --quiet          only errors on stderr\n"
 		      "  -v, --verbose        more detail on stderr\n"
 		      "  -h, --help           this help\n"
@@ -77,18 +86,19 @@ static void usage(int status)
 		      "\n"
 		      "Exit status: 0 done, 1 failed (nothing left behind), 2 usage or\n"
 		      "configuration error, 3 no database or no snapshot, 4 database unreachable,\n"
-		      "5 verification failed.\n", stdout);
+		      "5 verification failed.  With a remote: 2 also for a missing rclone or age,\n"
+		      "an unknown remote or refused credentials, 4 the remote unreachable.\n", stdout);
 	exit(status);
 }
 
 /* A second snapshot of one database may wait this long for the first. */
 #define LOCK_WAIT_SECONDS 600
 
-enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE };
+enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE, MODE_PUSH, MODE_PULL };
 
 struct opts {
 	enum mode mode;
-	int mode_set, all, dry_run, test_run, format;
+	int mode_set, all, dry_run, test_run, format, remote;
 	long target;                /* 1 = primary; N = the Nth database db-envcheck lists */
 	const char *url, *label, *reason, *compress, *output, *meta;
 	struct prune_policy policy;
@@ -267,7 +277,7 @@ static char *sanitized_label(const char *label)
 	return l;
 }
 
-static int take_snapshot(struct ctx *cx, const struct opts *o)
+static int take_snapshot(struct ctx *cx, const struct opts *o, char **made)
 {
 	struct target *t = primary(cx, o);
 	struct compress_spec spec;
@@ -488,6 +498,7 @@ static int take_snapshot(struct ctx *cx, const struct opts *o)
 		        human_bytes(m.size, sz, sizeof sz), human_bytes(m.raw_bytes, raw, sizeof raw));
 	}
 	printf("%s\n", path);
+	*made = xstrdup(path);
 out:
 	if (comp)
 		compressor_abort(comp);
@@ -671,13 +682,156 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 	return failed ? DG_NO : DG_OK;
 }
 
+/* ---- the remote store ([store] remote) ---- */
+
+static struct remote *open_remote(void)
+{
+	struct remote *r;
+	int rc = remote_open(&r);
+	if (rc == DG_NOTHING)
+		die(DG_USAGE, "no remote store is configured: set [store] remote = REMOTE:PATH (an rclone "
+		    "remote) in .dbguard.conf, or DBGUARD_REMOTE");
+	if (rc != DG_OK)
+		exit(rc);
+	return r;
+}
+
+/* The remote listing of this database (or of all with --all). */
+static int list_remote(struct ctx *cx, const struct opts *o, struct remote *r, struct remote_listing *rl)
+{
+	if (o->all)
+		return remote_list(r, NULL, NULL, cx->store, rl);
+	struct target *t = primary(cx, o);
+	char *dbkey = store_dbkey(t);
+	int rc = remote_list(r, dbkey, target_get(t, TF_ENGINE), cx->store, rl);
+	free(dbkey);
+	return rc;
+}
+
+static int do_remote(struct ctx *cx, const struct opts *o)
+{
+	struct remote *r = open_remote();
+	struct remote_listing rl;
+	int rc = list_remote(cx, o, r, &rl);
+	if (rc != DG_OK) {
+		remote_close(r);
+		return rc;
+	}
+	if (o->mode == MODE_LIST) {
+		int fmt = o->format >= 0 ? o->format : term_is_tty(1) ? FMT_HUMAN : FMT_TSV;
+		if (rl.l.n == 0 && fmt == FMT_HUMAN)
+			info("no snapshots on '%s'", remote_spec(r));
+		else
+			store_print_list(stdout, &rl.l, fmt, o->all);
+	} else if (o->mode == MODE_VERIFY) {
+		if (rl.l.n == 0 && rl.orphans.n == 0) {
+			error("no snapshots on '%s' to verify", remote_spec(r));
+			rc = DG_NOTHING;
+		} else {
+			rc = remote_verify(r, &rl);
+		}
+	} else {
+		struct prune_policy p = o->policy;
+		if (!o->policy_given) {
+			remote_prune_policy(&p);
+			p.prune_labelled = o->policy.prune_labelled;
+		}
+		rc = remote_prune(r, &rl, &p, o->dry_run);
+	}
+	remote_listing_free(&rl);
+	remote_close(r);
+	return rc;
+}
+
+static int do_push(struct ctx *cx, const struct opts *o, char **operands, int nops)
+{
+	struct remote *r = open_remote();
+	struct strvec paths = STRVEC_INIT;
+	int rc = DG_OK;
+	if (nops > 0) {
+		for (int i = 0; i < nops; i++)
+			sv_push_owned(&paths, operand_path(cx, operands[i]));
+	} else {
+		struct snapshot_list l;
+		char *dbkey;
+		list_store(cx, o, &l, &dbkey);
+		for (size_t i = 0; i < l.n; i++)
+			if (l.v[i].good && (o->all || paths.n == 0))
+				sv_push(&paths, l.v[i].path);
+		if (paths.n == 0) {
+			error("no good snapshot%s%s%s in '%s' to push", dbkey ? " of '" : "", dbkey ? dbkey : "",
+			      dbkey ? "'" : "", cx->store);
+			rc = DG_NOTHING;
+		}
+		snapshot_list_free(&l);
+		free(dbkey);
+	}
+	for (size_t i = 0; i < paths.n; i++) {
+		int e = remote_push(r, paths.v[i]);
+		if (e != DG_OK && rc == DG_OK)
+			rc = e;
+		if (e == DG_UNREACHABLE || e == DG_USAGE)
+			break;
+	}
+	sv_free(&paths);
+	remote_close(r);
+	return rc;
+}
+
+static int do_pull(struct ctx *cx, char **operands, int nops)
+{
+	struct remote *r = open_remote();
+	struct remote_listing rl;
+	int rc = remote_list(r, NULL, NULL, cx->store, &rl);
+	for (int i = 0; rc == DG_OK && i < nops; i++) {
+		long k = remote_find(r, &rl, operands[i]);
+		int e;
+		char *local = NULL;
+		if (k < 0) {
+			int nometa = 0;
+			for (size_t j = 0; j < rl.no_meta.n; j++)
+				nometa |= strncmp(rl.no_meta.v[j], operands[i], strlen(operands[i])) == 0;
+			error(nometa ? "'%s' has no metadata on '%s': not a whole snapshot; refused"
+			             : "no snapshot '%s' on '%s' (db-snap --list --remote --all lists them)",
+			      operands[i], remote_spec(r));
+			e = nometa ? DG_INTEGRITY : DG_NOTHING;
+		} else if ((e = remote_pull(r, &rl, (size_t)k, cx->store, cx->project, &local)) == DG_OK) {
+			printf("%s\n", local);
+		}
+		free(local);
+		if (e != DG_OK && rc == DG_OK)
+			rc = e;
+	}
+	if (rc == DG_OK || rl.l.v)
+		remote_listing_free(&rl);
+	remote_close(r);
+	return rc;
+}
+
+/* [store] push after a new snapshot in the store. */
+static int push_new(struct ctx *cx, const char *path)
+{
+	enum push_mode mode;
+	int rc = remote_push_mode(&mode);
+	if (rc != DG_OK || mode == PUSH_NO)
+		return rc;
+	fflush(stdout);
+	struct remote *r = open_remote();
+	if (mode == PUSH_BACKGROUND)
+		remote_push_background(path, cx->store);
+	else
+		rc = remote_push(r, path);
+	remote_close(r);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
 	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
-	       OPT_DRY_RUN, OPT_VERSION };
+	       OPT_DRY_RUN, OPT_REMOTE, OPT_PUSH, OPT_PULL, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -702,6 +856,9 @@ int main(int argc, char **argv)
 		{ "prune-labelled", no_argument, NULL, OPT_PRUNE_LABELLED },
 		{ "prune-labeled", no_argument, NULL, OPT_PRUNE_LABELLED },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "remote", no_argument, NULL, OPT_REMOTE },
+		{ "push", no_argument, NULL, OPT_PUSH },
+		{ "pull", no_argument, NULL, OPT_PULL },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -747,6 +904,9 @@ int main(int argc, char **argv)
 		case OPT_KEEP_MONTHLY: o.policy.keep_monthly = parse_count("--keep-monthly", optarg); retention = o.policy_given = 1; break;
 		case OPT_PRUNE_LABELLED: o.policy.prune_labelled = retention = 1; break;
 		case OPT_DRY_RUN: o.dry_run = 1; break;
+		case OPT_REMOTE: o.remote = 1; break;
+		case OPT_PUSH: m = MODE_PUSH; break;
+		case OPT_PULL: m = MODE_PULL; break;
 		case 'C':
 			if (chdir(optarg) < 0)
 				die(DG_USAGE, "cannot change to '%s':", optarg);
@@ -759,19 +919,35 @@ int main(int argc, char **argv)
 		}
 		if (m != MODE_SNAP) {
 			if (o.mode_set && o.mode != m) {
-				error("--list, --latest, --verify and --prune go one at a time");
+				error("--list, --latest, --verify, --prune, --push and --pull go one at a time");
 				usage(DG_USAGE);
 			}
 			o.mode = m;
 			o.mode_set = 1;
 		}
 	}
-	if (optind < argc && o.mode != MODE_VERIFY) {
+	if (optind < argc && o.mode != MODE_VERIFY && o.mode != MODE_PUSH && o.mode != MODE_PULL) {
 		error("unexpected argument '%s'", argv[optind]);
 		usage(DG_USAGE);
 	}
 	if ((retention || o.dry_run) && o.mode != MODE_PRUNE) {
 		error("the retention options and --dry-run go with --prune");
+		usage(DG_USAGE);
+	}
+	if (o.remote && o.mode != MODE_LIST && o.mode != MODE_VERIFY && o.mode != MODE_PRUNE) {
+		error("--remote goes with --list, --verify and --prune");
+		usage(DG_USAGE);
+	}
+	if (o.remote && optind < argc) {
+		error("--verify --remote checks the whole remote: no SNAPSHOT operands");
+		usage(DG_USAGE);
+	}
+	if (o.mode == MODE_PULL && optind == argc) {
+		error("--pull wants the SNAPSHOT to copy (db-snap --list --remote lists them)");
+		usage(DG_USAGE);
+	}
+	if (o.all && o.mode == MODE_PULL) {
+		error("--pull takes SNAPSHOT names, not --all");
 		usage(DG_USAGE);
 	}
 	if (o.format >= 0 && o.mode != MODE_LIST) {
@@ -804,12 +980,27 @@ int main(int argc, char **argv)
 	cx.store = store_dir(cx.project);
 
 	int status;
+	char *made = NULL;
 	switch (o.mode) {
-	case MODE_LIST: status = do_list(&cx, &o); break;
+	case MODE_LIST:
+	case MODE_VERIFY:
+	case MODE_PRUNE:
+		if (o.remote) {
+			status = do_remote(&cx, &o);
+			break;
+		}
+		status = o.mode == MODE_LIST ? do_list(&cx, &o) : o.mode == MODE_VERIFY
+		         ? do_verify(&cx, &o, argv + optind, argc - optind) : do_prune(&cx, &o);
+		break;
+	case MODE_PUSH: status = do_push(&cx, &o, argv + optind, argc - optind); break;
+	case MODE_PULL: status = do_pull(&cx, argv + optind, argc - optind); break;
 	case MODE_LATEST: status = do_latest(&cx, &o); break;
-	case MODE_VERIFY: status = do_verify(&cx, &o, argv + optind, argc - optind); break;
-	case MODE_PRUNE: status = do_prune(&cx, &o); break;
-	default: status = take_snapshot(&cx, &o); break;
+	default:
+		status = take_snapshot(&cx, &o, &made);
+		if (status == DG_OK && made && !o.output)
+			status = push_new(&cx, made);
+		free(made);
+		break;
 	}
 	if (cx.resolved)
 		target_list_free(&cx.targets);

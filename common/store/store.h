@@ -64,6 +64,7 @@ struct snapshot {
 	int good;                   /* metadata parses and the file's size matches it */
 	char *problem;              /* why not good, or NULL */
 	struct snapshot_meta meta;
+	char *where;                /* remote listings: "remote" or "local+remote"; else NULL */
 };
 
 struct snapshot_list {
@@ -124,7 +125,9 @@ int store_parse_time(const char *s, time_t *out);
 /* The listing db-snap --list and db-restore --list print: fmt FMT_HUMAN (a
  * table; with_db adds the database column), FMT_TSV (a header line, then
  * path, database, engine, created, label, size, raw_bytes, compression,
- * tables, rows, status, reason, problem) or FMT_JSON (an array of objects). */
+ * tables, rows, status, reason, problem) or FMT_JSON (an array of objects).
+ * When the first snapshot has a where, a WHERE column (tsv: where, last;
+ * json: "where") says where each one is. */
 void store_print_list(FILE *f, const struct snapshot_list *l, enum out_format fmt, int with_db);
 
 /* Retention (db-snap --prune).  A field of -1 is not set.  A snapshot stays

@@ -1,0 +1,185 @@
+/* rclone.c — running rclone and reading its failures (see rclone.h). */
+#include "remote/rclone.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/exitcodes.h"
+#include "base/io.h"
+#include "base/msg.h"
+#include "base/process.h"
+#include "base/xalloc.h"
+
+char *rclone_path(const struct remote *r, const char *name)
+{
+	if (!name)
+		return xstrdup(r->spec);
+	size_t n = strlen(r->spec);
+	/* "dav:" is the remote's root: no '/' between it and the name. */
+	return xasprintf("%s%s%s", r->spec, n && r->spec[n - 1] == ':' ? "" : "/", name);
+}
+
+/* The line of rclone's stderr that says what went wrong, without its
+ * timestamp and level: the last ERROR/CRITICAL/Failed line, else the last
+ * non-empty one. */
+static void last_error_line(const char *text, char *buf, size_t len)
+{
+	const char *best = NULL, *last = NULL;
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n) {
+			last = p;
+			if (memmem(p, n, "ERROR", 5) || memmem(p, n, "CRITICAL", 8) || memmem(p, n, "Failed", 6) ||
+			    memmem(p, n, "Fatal", 5))
+				best = p;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	const char *p = best ? best : last;
+	if (!p) {
+		snprintf(buf, len, "no message");
+		return;
+	}
+	size_t n = strcspn(p, "\n");
+	/* "2026/11/30 15:57:30 ERROR : x: Failed to copy: ..." */
+	const char *colon = memmem(p, n, " : ", 3);
+	if (colon && (memmem(p, (size_t)(colon - p), "ERROR", 5) || memmem(p, (size_t)(colon - p), "CRITICAL", 8) ||
+	              memmem(p, (size_t)(colon - p), "NOTICE", 6))) {
+		n -= (size_t)(colon + 3 - p);
+		p = colon + 3;
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+}
+
+static int contains_ci(const char *hay, const char *needle)
+{
+	return hay && strcasestr(hay, needle) != NULL;
+}
+
+static const char *const global_flags[][2] = {
+	/* Fail in seconds, not minutes, when the remote stops answering;
+	 * the user's RCLONE_* variables win. */
+	{ "RCLONE_CONTIMEOUT", "--contimeout=15s" },
+	{ "RCLONE_TIMEOUT", "--timeout=60s" },
+	{ "RCLONE_RETRIES", "--retries=2" },
+	{ "RCLONE_LOW_LEVEL_RETRIES", "--low-level-retries=3" },
+};
+
+int rclone_run(const struct remote *r, const char *const *args, char **out, char *err, size_t errlen)
+{
+	struct strvec av = STRVEC_INIT;
+	sv_push(&av, "rclone");
+	for (size_t i = 0; i < sizeof global_flags / sizeof global_flags[0]; i++)
+		if (!getenv(global_flags[i][0]))
+			sv_push(&av, global_flags[i][1]);
+	for (const char *const *a = args; *a; a++)
+		sv_push(&av, *a);
+	if (msg_verbosity >= 2) {
+		struct strbuf sb = STRBUF_INIT;
+		for (size_t i = 0; i < av.n; i++)
+			sb_addf(&sb, "%s%s", i ? " " : "", av.v[i]);
+		verbose("running %s", sb_str(&sb));
+		sb_free(&sb);
+	}
+	FILE *ef = tmpfile();
+	if (!ef) {
+		snprintf(err, errlen, "cannot make a temporary file for rclone's messages: %s", strerror(errno));
+		sv_free(&av);
+		return DG_NO;
+	}
+	char *captured = NULL;
+	int ws = run_capture(sv_argv(&av), NULL, fileno(ef), &captured, NULL);
+	int e = errno;
+	sv_free(&av);
+	int rc = DG_OK;
+	if (ws < 0) {
+		if (e == ENOENT)
+			snprintf(err, errlen, "rclone is not installed (or not on PATH), and the remote '%s' (%s) "
+			         "needs it; install it (Debian: apt install rclone)", r->spec, r->source);
+		else
+			snprintf(err, errlen, "cannot run rclone: %s", strerror(e));
+		rc = DG_USAGE;
+		goto done;
+	}
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+		goto done;
+	int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	fflush(ef);
+	rewind(ef);
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, ef)) > 0)
+		sb_add(&sb, chunk, n);
+	const char *text = sb_str(&sb);
+	char line[400];
+	last_error_line(text, line, sizeof line);
+	if (contains_ci(text, "didn't find section in config file")) {
+		snprintf(err, errlen, "unknown rclone remote '%s' (%s); define it with `rclone config` or "
+		         "RCLONE_CONFIG_%s_TYPE and the other RCLONE_CONFIG_%s_* variables", r->name, r->source,
+		         r->name, r->name);
+		rc = DG_USAGE;
+	} else if (contains_ci(text, "401 Unauthorized") || contains_ci(text, "403 Forbidden") ||
+	           contains_ci(text, "unable to authenticate") || contains_ci(text, "authentication failed") ||
+	           contains_ci(text, "AccessDenied") || contains_ci(text, "InvalidAccessKeyId") ||
+	           contains_ci(text, "SignatureDoesNotMatch")) {
+		snprintf(err, errlen, "the remote '%s' (%s) refused the credentials rclone gave it: %s; check the "
+		         "remote's user and password (`rclone config`, RCLONE_CONFIG_* variables)", r->spec, r->source,
+		         line);
+		rc = DG_USAGE;
+	} else if (code == 3 || code == 4 || contains_ci(text, "directory not found") ||
+	           contains_ci(text, "object not found")) {
+		snprintf(err, errlen, "not found on the remote '%s': %s", r->spec, line);
+		rc = DG_NOTHING;
+	} else if (code == 1) {
+		snprintf(err, errlen, "rclone refused the remote '%s' (%s): %s", r->spec, r->source, line);
+		rc = DG_USAGE;
+	} else {
+		snprintf(err, errlen, "the remote '%s' did not answer as it should: %s (rclone exit %d); "
+		         "check that it is reachable (`rclone lsd %s`)", r->spec, line, code, r->spec);
+		rc = DG_UNREACHABLE;
+	}
+	sb_free(&sb);
+done:
+	fclose(ef);
+	if (rc == DG_OK && out)
+		*out = captured ? captured : xstrdup("");
+	else
+		free(captured);
+	return rc;
+}
+
+int rclone_hashes(struct remote *r, char *err, size_t errlen)
+{
+	if (r->hashes_known)
+		return DG_OK;
+	char *root = xasprintf("%s:", r->name);
+	const char *args[] = { "backend", "features", root, NULL };
+	char *out = NULL;
+	int rc = rclone_run(r, args, &out, err, errlen);
+	free(root);
+	if (rc != DG_OK)
+		return rc;
+	/* "Hashes": [ "md5", "sha1" ], in rclone's JSON. */
+	const char *h = strstr(out, "\"Hashes\"");
+	const char *end = h ? strchr(h, ']') : NULL;
+	if (h && end) {
+		char *list = xstrndup(h, (size_t)(end - h));
+		r->has_sha256 = strstr(list, "\"sha256\"") != NULL;
+		r->has_md5 = strstr(list, "\"md5\"") != NULL;
+		r->has_sha1 = strstr(list, "\"sha1\"") != NULL;
+		free(list);
+	}
+	free(out);
+	r->hashes_known = 1;
+	return DG_OK;
+}
