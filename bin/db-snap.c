@@ -808,20 +808,16 @@ static int do_pull(struct ctx *cx, char **operands, int nops)
 	return rc;
 }
 
-/* [store] push after a new snapshot in the store. */
-static int push_new(struct ctx *cx, const char *path)
+/* [store] push after a new snapshot in the store (the remote opened
+ * before the snapshot, so a configuration error costs no snapshot). */
+static int push_new(struct ctx *cx, struct remote *r, enum push_mode mode, const char *path)
 {
-	enum push_mode mode;
-	int rc = remote_push_mode(&mode);
-	if (rc != DG_OK || mode == PUSH_NO)
-		return rc;
+	int rc = DG_OK;
 	fflush(stdout);
-	struct remote *r = open_remote();
 	if (mode == PUSH_BACKGROUND)
 		remote_push_background(path, cx->store);
 	else
 		rc = remote_push(r, path);
-	remote_close(r);
 	return rc;
 }
 
@@ -995,12 +991,20 @@ int main(int argc, char **argv)
 	case MODE_PUSH: status = do_push(&cx, &o, argv + optind, argc - optind); break;
 	case MODE_PULL: status = do_pull(&cx, argv + optind, argc - optind); break;
 	case MODE_LATEST: status = do_latest(&cx, &o); break;
-	default:
+	default: {
+		enum push_mode pm = PUSH_NO;
+		struct remote *r = NULL;
+		if (!o.output && (status = remote_push_mode(&pm)) != DG_OK)
+			break;
+		if (pm != PUSH_NO)
+			r = open_remote();
 		status = take_snapshot(&cx, &o, &made);
-		if (status == DG_OK && made && !o.output)
-			status = push_new(&cx, made);
+		if (status == DG_OK && made && r)
+			status = push_new(&cx, r, pm, made);
+		remote_close(r);
 		free(made);
 		break;
+	}
 	}
 	if (cx.resolved)
 		target_list_free(&cx.targets);

@@ -179,19 +179,22 @@ int remote_push(struct remote *r, const char *path)
 		error("cannot push '%s': %s", name, err);
 		goto out;
 	}
-	if (already_there(r, name, m.sha256, objs, nobj)) {
-		info("'%s' is already on '%s'", name, r->spec);
-		rc = DG_OK;
-		goto out;
-	}
 	/* What a killed push of this snapshot left. */
 	size_t nl = strlen(name);
 	for (size_t i = 0; i < nobj; i++)
 		if (remote_is_temp(objs[i].name) && strncmp(objs[i].name + 1, name, nl) == 0 &&
 		    objs[i].name[nl + 1] == '.') {
 			verbose("removing '%s', left by an interrupted push", objs[i].name);
-			remote_delete(r, objs[i].name, err, sizeof err);
+			if ((rc = remote_delete(r, objs[i].name, err, sizeof err)) != DG_OK) {
+				error("cannot push '%s': %s", name, err);
+				goto out;
+			}
 		}
+	if (already_there(r, name, m.sha256, objs, nobj)) {
+		info("'%s' is already on '%s'", name, r->spec);
+		rc = DG_OK;
+		goto out;
+	}
 
 	const char *file = path;
 	char osum[SHA256_HEX_SIZE];

@@ -48,6 +48,11 @@ static void last_error_line(const char *text, char *buf, size_t len)
 	}
 	size_t n = strcspn(p, "\n");
 	/* "2026/11/30 15:57:30 ERROR : x: Failed to copy: ..." */
+	if (n > 20 && isdigit((unsigned char)p[0]) && p[4] == '/' && p[7] == '/' && p[10] == ' ' && p[13] == ':' &&
+	    p[19] == ' ') {
+		p += 20;
+		n -= 20;
+	}
 	const char *colon = memmem(p, n, " : ", 3);
 	if (colon && (memmem(p, (size_t)(colon - p), "ERROR", 5) || memmem(p, (size_t)(colon - p), "CRITICAL", 8) ||
 	              memmem(p, (size_t)(colon - p), "NOTICE", 6))) {
@@ -69,9 +74,9 @@ static const char *const global_flags[][2] = {
 	/* Fail in seconds, not minutes, when the remote stops answering;
 	 * the user's RCLONE_* variables win. */
 	{ "RCLONE_CONTIMEOUT", "--contimeout=15s" },
-	{ "RCLONE_TIMEOUT", "--timeout=60s" },
-	{ "RCLONE_RETRIES", "--retries=2" },
-	{ "RCLONE_LOW_LEVEL_RETRIES", "--low-level-retries=3" },
+	{ "RCLONE_TIMEOUT", "--timeout=30s" },
+	{ "RCLONE_RETRIES", "--retries=1" },
+	{ "RCLONE_LOW_LEVEL_RETRIES", "--low-level-retries=2" },
 };
 
 int rclone_run(const struct remote *r, const char *const *args, char **out, char *err, size_t errlen)
@@ -124,9 +129,14 @@ int rclone_run(const struct remote *r, const char *const *args, char **out, char
 	char line[400];
 	last_error_line(text, line, sizeof line);
 	if (contains_ci(text, "didn't find section in config file")) {
+		char up[64];
+		size_t k = 0;
+		for (; r->name[k] && k < sizeof up - 1; k++)
+			up[k] = (char)toupper((unsigned char)r->name[k]);
+		up[k] = '\0';
 		snprintf(err, errlen, "unknown rclone remote '%s' (%s); define it with `rclone config` or "
 		         "RCLONE_CONFIG_%s_TYPE and the other RCLONE_CONFIG_%s_* variables", r->name, r->source,
-		         r->name, r->name);
+		         up, up);
 		rc = DG_USAGE;
 	} else if (contains_ci(text, "401 Unauthorized") || contains_ci(text, "403 Forbidden") ||
 	           contains_ci(text, "unable to authenticate") || contains_ci(text, "authentication failed") ||
@@ -136,6 +146,14 @@ int rclone_run(const struct remote *r, const char *const *args, char **out, char
 		         "remote's user and password (`rclone config`, RCLONE_CONFIG_* variables)", r->spec, r->source,
 		         line);
 		rc = DG_USAGE;
+	} else if (contains_ci(text, "timeout") || contains_ci(text, "deadline exceeded") ||
+	           contains_ci(text, "connection refused") || contains_ci(text, "connection reset") ||
+	           contains_ci(text, "no such host") || contains_ci(text, "unreachable") ||
+	           contains_ci(text, "no route to host") || contains_ci(text, "broken pipe") ||
+	           contains_ci(text, "unexpected EOF") || contains_ci(text, "couldn't connect") ||
+	           contains_ci(text, "closed network connection") || code == 5) {
+		snprintf(err, errlen, "cannot reach the remote '%s': %s", r->spec, line);
+		rc = DG_UNREACHABLE;
 	} else if (code == 3 || code == 4 || contains_ci(text, "directory not found") ||
 	           contains_ci(text, "object not found")) {
 		snprintf(err, errlen, "not found on the remote '%s': %s", r->spec, line);

@@ -62,8 +62,10 @@ _rc_serve() {
     for ((try = 0; try < 5; try++)); do
         port=$(free_port) || break
         # Its own cache directory: rclone serve sftp keeps its host key there.
+        # No directory cache: tests change files behind the server's back.
         RCLONE_USER=$RC_USER RCLONE_PASS=$RC_PASSWORD XDG_CACHE_HOME=$dir/cache \
-            _dbg_spawn "$dir/server.log" rclone serve "$kind" --addr "127.0.0.1:$port" "$dir/data"
+            _dbg_spawn "$dir/server.log" rclone serve "$kind" --addr "127.0.0.1:$port" \
+            --dir-cache-time 0s "$dir/data"
         pid=$!
         for ((i = 0; i < _RC_START_TIMEOUT * 20; i++)); do
             _dbg_pid_alive "$pid" || break
