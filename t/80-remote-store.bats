@@ -377,3 +377,31 @@ $name.meta" ]
         ! grep -rqF -- "$s" "$out" "$BATS_TEST_TMPDIR/ps.log" "$RC_DAV_DIR" "$RC_SFTP_DIR" "$store"
     done
 }
+
+@test "bash completion knows --push, --pull and --remote, and completes remote snapshot names" {
+    snap
+    name=${snapshot##*/}
+    run -0 --separate-stderr db-snap --push
+    source "$BATS_TEST_DIRNAME/../completions/db-snap"
+    source "$BATS_TEST_DIRNAME/../completions/db-restore"
+    complete_words() {
+        COMP_WORDS=("$@")
+        COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+        COMPREPLY=()
+        "$completer"
+        printf '%s\n' "${COMPREPLY[@]}"
+    }
+    completer=_db_snap
+    run -0 complete_words db-snap --pu
+    [ "$output" = "--push
+--pull" ]
+    run -0 complete_words db-snap --rem
+    [ "$output" = --remote ]
+    run -0 complete_words db-snap --pull ''
+    [ "$output" = "$name" ]
+    completer=_db_restore
+    run -0 complete_words db-restore --rem
+    [ "$output" = --remote ]
+    run -0 complete_words db-restore --remote ''
+    [ "$output" = "$name" ]
+}
