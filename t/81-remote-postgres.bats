@@ -99,3 +99,28 @@ snap() { run -0 --separate-stderr db-snap "$@"; snapshot=$output; [ -f "$snapsho
     [ "$(pgdump)" = "$before" ]
     ! grep -rqF "$PGPASSWORD" "$RC_DAV_DIR/$dir" "$store"
 }
+
+@test "postgres: the README's CI recipe: the seed found by its label restores into the CI database" {
+    snap --label seed
+    seed=${snapshot##*/}
+    snap --label other
+    export DBGUARD_REMOTE=dav:$dir
+    run -0 --separate-stderr db-snap --push --all
+    before=$(pgdump)
+    # The CI job: another database name, an empty store.
+    pg_sql "CREATE DATABASE ${app}_test" postgres
+    ci=$BATS_TEST_TMPDIR/ci
+    mkdir "$ci"
+    cd "$ci"
+    printf 'DATABASE_URL=%s\n' "${url%/*}/${app}_test" > .env
+    found=$(db-snap --list --remote --all --format=tsv |
+        awk -F '\t' '$5 == "seed" && $11 == "good" { print $1; exit }')
+    [ "$found" = "dav:$dir/$seed" ]
+    run -0 --separate-stderr db-restore --remote --no-safety-snap --confirm="${app}_test" "$found"
+    [[ $stderr == *"restored '${app}_test' from '$ci/backups/$seed'"* ]]
+    [ "$(pgdump "${app}_test")" = "$before" ]
+    run -0 --separate-stderr safe-run true
+    DBGUARD_REMOTE=dav:$dir-ci run -0 --separate-stderr db-snap --label=ci-0123456789ab
+    DBGUARD_REMOTE=dav:$dir-ci run -0 --separate-stderr db-snap --push
+    [[ $stderr == *"_ci-0123456789ab.sql.zst' to 'dav:$dir-ci'"* ]]
+}
