@@ -73,6 +73,12 @@ wait_listed() {
         cmp "$snapshot" "$d/$name"
         grep -q "^remote_sha256=$(sha256sum "$snapshot" | cut -d' ' -f1)\$" "$d/$name.meta"
         grep -q '^label=seed$' "$d/$name.meta"
+        # SFTP reports MD5 (recorded, so --verify --remote needs no
+        # download); the local backend SHA-256; WebDAV nothing (read back).
+        case $kind in
+        sftp) grep -q "^remote_hash=md5:$(md5sum "$snapshot" | cut -d' ' -f1)\$" "$d/$name.meta" ;;
+        *) ! grep -q '^remote_hash=' "$d/$name.meta" ;;
+        esac
         # Nothing temporary is left there.
         run -0 ls -A "$d"
         [ "$(printf '%s\n' "$output" | wc -l)" -eq 2 ]
@@ -242,6 +248,9 @@ wait_listed() {
     run -0 ls -A "$(remote_dir dav)"
     [ "$output" = "$name
 $name.meta" ]
+    # Nor anything in the local store.
+    run -0 ls -A "$store"
+    [[ $output != *.push.* && $output != *.tmp.* ]]
 }
 
 @test "a remote that stops answering mid-push gives 4 and leaves the local snapshot intact" {

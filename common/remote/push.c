@@ -4,8 +4,10 @@
  * last, so that nothing incomplete is ever listed. */
 #include "remote/remote.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,80 +44,211 @@ int remote_push_mode(enum push_mode *mode)
 	return DG_USAGE;
 }
 
-/* The first word of rclone hashsum's output: the hex digest. */
-static int remote_digest(struct remote *r, const char *obj, const char *type, int download, char *hex,
-                         size_t hexlen, char *err, size_t errlen)
+/* The hex digest of type for the object name in rclone lsjson output
+ * ("Name":"x", ... "Hashes":{"sha256":"..."}), or "" when absent. */
+static void lsjson_hash(const char *json, const char *name, const char *type, char hex[SHA256_HEX_SIZE])
 {
-	char *p = rclone_path(r, obj);
-	const char *args[] = { "hashsum", type, p, download ? "--download" : NULL, NULL };
-	char *out = NULL;
-	int rc = rclone_run(r, args, &out, err, errlen);
-	free(p);
-	if (rc != DG_OK)
-		return rc;
-	size_t n = strcspn(out, " \t\n");
-	if (n == 0 || n >= hexlen) {
-		snprintf(err, errlen, "the remote '%s' reported no %s hash for '%s'", r->spec, type, obj);
-		free(out);
-		return DG_UNREACHABLE;
+	hex[0] = '\0';
+	char *key = xasprintf("\"Name\":\"%s\"", name);
+	const char *p = strstr(json, key);
+	free(key);
+	if (!p)
+		return;
+	const char *end = strchr(p, '}');
+	const char *h = strstr(p, "\"Hashes\"");
+	if (!h || (end && h > end))
+		return;
+	end = strchr(h, '}');
+	char *tk = xasprintf("\"%s\":\"", type);
+	const char *v = strstr(h, tk);
+	if (v && (!end || v < end)) {
+		v += strlen(tk);
+		size_t n = strcspn(v, "\"");
+		if (n < SHA256_HEX_SIZE) {
+			memcpy(hex, v, n);
+			hex[n] = '\0';
+		}
 	}
-	memcpy(hex, out, n);
-	hex[n] = '\0';
-	free(out);
-	return DG_OK;
+	free(tk);
 }
 
-/* Upload file to the remote as name: a temporary object first, checked
- * there, then moved into place.  *hash_type/hash_hex: the backend hash
- * used when it was not SHA-256 ("" otherwise). */
-static int upload_checked(struct remote *r, const char *file, const char *name, const char *sha256,
-                          char hash_type[8], char hash_hex[SHA256_HEX_SIZE], char *err, size_t errlen)
+/* The digest in rclone hashsum output ("<hex>  <name>" lines), or "". */
+static void hashsum_line(const char *out, const char *name, char hex[SHA256_HEX_SIZE])
 {
-	char *tmpname = xasprintf(".%s.part-%ld-%ld", name, (long)getpid(), (long)time(NULL));
-	char *tmp = rclone_path(r, tmpname), *dst = rclone_path(r, name);
+	hex[0] = '\0';
+	size_t nl = strlen(name);
+	for (const char *p = out; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *sp = memchr(p, ' ', n);
+		if (sp && (size_t)(p + n - sp) == nl + 2 && sp[1] == ' ' && memcmp(sp + 2, name, nl) == 0 &&
+		    (size_t)(sp - p) < SHA256_HEX_SIZE) {
+			memcpy(hex, p, (size_t)(sp - p));
+			hex[sp - p] = '\0';
+			return;
+		}
+		p = e ? e + 1 : NULL;
+	}
+}
+
+/* A push's two files under their temporary names, in a private directory
+ * of the store (a hard link of the data: no copy), so one rclone run
+ * uploads both. */
+struct stage {
+	char *dir, *data, *meta;    /* local paths */
+	char *tdata, *tmeta;        /* temporary names on the remote */
+};
+
+static void stage_free(struct stage *st)
+{
+	if (st->data)
+		unlink(st->data);
+	if (st->meta)
+		unlink(st->meta);
+	if (st->dir)
+		rmdir(st->dir);
+	free(st->dir);
+	free(st->data);
+	free(st->meta);
+	free(st->tdata);
+	free(st->tmeta);
+	memset(st, 0, sizeof *st);
+}
+
+/* Stage directories of pushes that were killed (their process is gone). */
+static void clean_stages(const char *store)
+{
+	DIR *d = opendir(store);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		long pid;
+		if (strncmp(de->d_name, ".push.", 6) != 0 || sscanf(de->d_name + 6, "%ld.", &pid) != 1 ||
+		    pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			continue;
+		char *dir = path_join(store, de->d_name);
+		DIR *dd = opendir(dir);
+		struct dirent *f;
+		while (dd && (f = readdir(dd))) {
+			if (f->d_name[0] == '.' && (!f->d_name[1] || (f->d_name[1] == '.' && !f->d_name[2])))
+				continue;
+			char *fp = path_join(dir, f->d_name);
+			unlink(fp);
+			free(fp);
+		}
+		if (dd)
+			closedir(dd);
+		rmdir(dir);
+		free(dir);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int stage_make(struct stage *st, const char *store, const char *file, const char *obj,
+                      const char *meta_text, size_t meta_len)
+{
+	memset(st, 0, sizeof *st);
+	st->dir = xasprintf("%s/.push.%ld.XXXXXX", store, (long)getpid());
+	if (!mkdtemp(st->dir)) {
+		free(st->dir);
+		st->dir = NULL;
+		return -1;
+	}
+	char *base = path_base(st->dir);
+	/* ".<obj>.part-<pid>.XXXXXX": unique, and of this snapshot. */
+	st->tdata = xasprintf(".%s.part-%s", obj, base + 6);
+	free(base);
+	const char *dot = strrchr(obj, '.');
+	int age = dot && strcmp(dot, ".age") == 0;
+	char *name = age ? xstrndup(obj, (size_t)(dot - obj)) : xstrdup(obj);
+	st->tmeta = xasprintf(".%s.meta.part-%s", name, st->tdata + strlen(obj) + 7);
+	free(name);
+	st->data = path_join(st->dir, st->tdata);
+	st->meta = path_join(st->dir, st->tmeta);
+	if (link(file, st->data) < 0) {
+		free(st->data);
+		st->data = NULL;
+		return -1;
+	}
+	int fd = open(st->meta, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, meta_text, meta_len) < 0 || close(fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* Upload the staged files, check both there, move the data into place and
+ * then the metadata.  *hash_type/hash_hex: the backend hash that checked
+ * the data when it was not SHA-256 ("" otherwise). */
+static int upload_checked(struct remote *r, const struct stage *st, const char *obj, const char *meta_name,
+                          const char *data_sha256, const char *meta_sha256, char *err, size_t errlen)
+{
 	int rc;
-	const char *up[] = { "copyto", "--ignore-times", file, tmp, NULL };
-	hash_type[0] = hash_hex[0] = '\0';
+	char *idata = xasprintf("/%s", st->tdata), *imeta = xasprintf("/%s", st->tmeta);
+	const char *up[] = { "copy", "--ignore-times", "--no-traverse", "--max-depth", "1", st->dir, r->spec, NULL };
 	if ((rc = rclone_run(r, up, NULL, err, errlen)) != DG_OK)
-		goto fail;
-	if ((rc = rclone_hashes(r, err, errlen)) != DG_OK)
-		goto fail;
-	char got[SHA256_HEX_SIZE], want[SHA256_HEX_SIZE];
-	const char *type = r->has_sha256 ? "sha256" : r->has_md5 ? "md5" : r->has_sha1 ? "sha1" : "sha256";
+		goto out;
+	const char *type = r->has_sha256 ? "sha256" : r->has_md5 ? "md5" : r->has_sha1 ? "sha1" : NULL;
+	char want_d[SHA256_HEX_SIZE], want_m[SHA256_HEX_SIZE], got_d[SHA256_HEX_SIZE], got_m[SHA256_HEX_SIZE];
+	char *out = NULL;
+	if (type) {
+		const char *ls[] = { "lsjson", "--files-only", "--max-depth", "1", "--hash-type", type,
+		                     "--include", idata, "--include", imeta, r->spec, NULL };
+		if ((rc = rclone_run(r, ls, &out, err, errlen)) != DG_OK)
+			goto out;
+		lsjson_hash(out, st->tdata, type, got_d);
+		lsjson_hash(out, st->tmeta, type, got_m);
+	} else {
+		/* No hash there (WebDAV): read both back once. */
+		type = "sha256";
+		const char *hs[] = { "hashsum", "sha256", "--download", "--max-depth", "1",
+		                     "--include", idata, "--include", imeta, r->spec, NULL };
+		if ((rc = rclone_run(r, hs, &out, err, errlen)) != DG_OK)
+			goto out;
+		hashsum_line(out, st->tdata, got_d);
+		hashsum_line(out, st->tmeta, got_m);
+	}
+	free(out);
 	if (strcmp(type, "sha256") == 0) {
-		snprintf(want, sizeof want, "%s", sha256);
-	} else if (remote_hash_file(file, type, want, sizeof want) < 0) {
-		snprintf(err, errlen, "cannot read '%s': %s", file, strerror(errno));
+		snprintf(want_d, sizeof want_d, "%s", data_sha256);
+		snprintf(want_m, sizeof want_m, "%s", meta_sha256);
+	} else if (remote_hash_file(st->data, type, want_d, sizeof want_d) < 0 ||
+	           remote_hash_file(st->meta, type, want_m, sizeof want_m) < 0) {
+		snprintf(err, errlen, "cannot read '%s': %s", st->dir, strerror(errno));
 		rc = DG_NO;
-		goto fail;
+		goto out;
 	}
-	int download = !r->has_sha256 && !r->has_md5 && !r->has_sha1;
-	if ((rc = remote_digest(r, tmpname, type, download, got, sizeof got, err, errlen)) != DG_OK)
-		goto fail;
-	if (strcasecmp(got, want) != 0) {
-		snprintf(err, errlen, "the uploaded copy of '%s' on '%s' does not match: %s %s there, %s here",
-		         name, r->spec, type, got, want);
+	if (strcasecmp(got_d, want_d) != 0 || strcasecmp(got_m, want_m) != 0) {
+		snprintf(err, errlen, "the uploaded copy on '%s' does not match: %s %s there, %s here", r->spec, type,
+		         strcasecmp(got_d, want_d) ? (*got_d ? got_d : "(none)") : (*got_m ? got_m : "(none)"),
+		         strcasecmp(got_d, want_d) ? want_d : want_m);
 		rc = DG_INTEGRITY;
-		goto fail;
+		goto out;
 	}
-	verbose("'%s' arrived whole: %s %s%s", name, type, got, download ? " (read back)" : "");
-	if (strcmp(type, "sha256") != 0) {
-		snprintf(hash_type, 8, "%s", type);
-		snprintf(hash_hex, SHA256_HEX_SIZE, "%s", got);
+	verbose("'%s' arrived whole: %s %s", obj, type, got_d);
+	char *from = rclone_path(r, st->tdata), *to = rclone_path(r, obj);
+	const char *mv[] = { "moveto", from, to, NULL };
+	rc = rclone_run(r, mv, NULL, err, errlen);
+	free(from);
+	free(to);
+	if (rc != DG_OK)
+		goto out;
+	from = rclone_path(r, st->tmeta);
+	to = rclone_path(r, meta_name);
+	const char *mm[] = { "moveto", from, to, NULL };
+	rc = rclone_run(r, mm, NULL, err, errlen);
+	free(from);
+	free(to);
+out:
+	if (rc != DG_OK) {
+		char e2[200];
+		remote_delete(r, st->tdata, e2, sizeof e2);
+		remote_delete(r, st->tmeta, e2, sizeof e2);
 	}
-	const char *mv[] = { "moveto", tmp, dst, NULL };
-	if ((rc = rclone_run(r, mv, NULL, err, errlen)) != DG_OK)
-		goto fail;
-	free(tmpname);
-	free(tmp);
-	free(dst);
-	return DG_OK;
-fail:;
-	char e2[200];
-	remote_delete(r, tmpname, e2, sizeof e2);
-	free(tmpname);
-	free(tmp);
-	free(dst);
+	free(idata);
+	free(imeta);
 	return rc;
 }
 
@@ -152,11 +285,13 @@ static int already_there(struct remote *r, const char *name, const char *sha256,
 int remote_push(struct remote *r, const char *path)
 {
 	char err[700];
-	char *name = path_base(path), *meta_path = xasprintf("%s.meta", path);
-	char *text = NULL, *enc_tmp = NULL, *meta_tmp = NULL, *obj = NULL;
+	char *name = path_base(path), *meta_path = xasprintf("%s.meta", path), *store = path_dir(path);
+	char *text = NULL, *enc_tmp = NULL, *obj = NULL, *mname = NULL;
 	struct snapshot_meta m;
 	memset(&m, 0, sizeof m);
 	struct remote_object *objs = NULL;
+	struct stage stg;
+	memset(&stg, 0, sizeof stg);
 	size_t nobj = 0;
 	int rc = DG_INTEGRITY;
 	struct stat st;
@@ -165,6 +300,23 @@ int remote_push(struct remote *r, const char *path)
 		error("cannot push '%s': its metadata cannot be used: %s", path, err);
 		goto out;
 	}
+	/* The listing and what the backend can hash, at once. */
+	struct rclone_job hj;
+	int hashes_started = !r->hashes_known && rclone_hashes_start(r, &hj) == 0;
+	if (!r->hashes_known && !hashes_started)
+		rclone_hashes_finish(r, &hj, err, sizeof err);   /* reports the spawn failure below */
+	rc = remote_objects(r, &objs, &nobj, err, sizeof err);
+	char herr[700];
+	int hrc = hashes_started ? rclone_hashes_finish(r, &hj, herr, sizeof herr) : DG_OK;
+	if (rc == DG_OK && hrc != DG_OK) {
+		rc = hrc;
+		snprintf(err, sizeof err, "%s", herr);
+	}
+	if (rc != DG_OK) {
+		error("cannot push '%s': %s", name, err);
+		goto out;
+	}
+	rc = DG_INTEGRITY;
 	if (stat(path, &st) < 0 || sha256_file(path, sum) < 0) {
 		error("cannot push '%s':", path);
 		rc = errno == ENOENT ? DG_NOTHING : DG_NO;
@@ -173,10 +325,6 @@ int remote_push(struct remote *r, const char *path)
 	if ((unsigned long long)st.st_size != m.size || strcmp(sum, m.sha256) != 0) {
 		error("cannot push '%s': it does not match its metadata (size or SHA-256); "
 		      "db-snap --verify says more", path);
-		goto out;
-	}
-	if ((rc = remote_objects(r, &objs, &nobj, err, sizeof err)) != DG_OK) {
-		error("cannot push '%s': %s", name, err);
 		goto out;
 	}
 	/* What a killed push of this snapshot left. */
@@ -190,6 +338,7 @@ int remote_push(struct remote *r, const char *path)
 				goto out;
 			}
 		}
+	clean_stages(store);
 	if (already_there(r, name, m.sha256, objs, nobj)) {
 		info("'%s' is already on '%s'", name, r->spec);
 		rc = DG_OK;
@@ -220,62 +369,64 @@ int remote_push(struct remote *r, const char *path)
 		file = enc_tmp;
 	}
 	obj = xasprintf("%s%s", name, encrypted ? ".age" : "");
-	char htype[8], hhex[SHA256_HEX_SIZE];
-	if ((rc = upload_checked(r, file, obj, osum, htype, hhex, err, sizeof err)) != DG_OK) {
-		error("cannot push '%s': %s; the local snapshot is as it was", name, err);
-		goto out;
-	}
-	/* The metadata, last: the local one and where the data is. */
+	mname = xasprintf("%s.meta", name);
+	/* The metadata: the local one, and where the data is and how it is
+	 * checked there. */
 	struct strbuf sb = STRBUF_INIT;
 	sb_adds(&sb, text);
 	if (sb.len && sb.buf[sb.len - 1] != '\n')
 		sb_addc(&sb, '\n');
 	sb_addf(&sb, "remote_object=%s\nremote_size=%llu\nremote_sha256=%s\n", obj,
 	        (unsigned long long)st.st_size, osum);
-	if (htype[0])
-		sb_addf(&sb, "remote_hash=%s:%s\n", htype, hhex);
+	const char *htype = r->has_sha256 ? NULL : r->has_md5 ? "md5" : r->has_sha1 ? "sha1" : NULL;
+	if (htype) {
+		char hx[SHA256_HEX_SIZE];
+		if (remote_hash_file(file, htype, hx, sizeof hx) < 0) {
+			error("cannot read '%s':", file);
+			sb_free(&sb);
+			rc = DG_NO;
+			goto out;
+		}
+		sb_addf(&sb, "remote_hash=%s:%s\n", htype, hx);
+	}
 	if (encrypted)
 		sb_adds(&sb, "encryption=age\n");
-	const char *td = getenv("TMPDIR");
-	meta_tmp = xasprintf("%s/dbguard-push.XXXXXX", td && *td ? td : "/tmp");
-	int mfd = mkstemp(meta_tmp);
-	if (mfd < 0 || write_all(mfd, sb.buf, sb.len) < 0 || close(mfd) < 0) {
-		error("cannot write '%s':", meta_tmp);
-		if (mfd >= 0)
-			unlink(meta_tmp);
-		free(meta_tmp);
-		meta_tmp = NULL;
+	char msum[SHA256_HEX_SIZE];
+	struct sha256 h;
+	if (sha256_init(&h) < 0) {
+		error("cannot compute a SHA-256:");
+		sb_free(&sb);
+		rc = DG_NO;
+		goto out;
+	}
+	sha256_update(&h, sb.buf, sb.len);
+	sha256_final(&h, msum);
+	if (stage_make(&stg, store, file, obj, sb.buf, sb.len) < 0) {
+		error("cannot stage '%s' for the push in '%s':", name, store);
 		sb_free(&sb);
 		rc = DG_NO;
 		goto out;
 	}
 	sb_free(&sb);
-	char *mname = xasprintf("%s.meta", name);
-	char mh[8], mx[SHA256_HEX_SIZE], msum[SHA256_HEX_SIZE];
-	if (sha256_file(meta_tmp, msum) < 0)
-		msum[0] = '\0';
-	rc = upload_checked(r, meta_tmp, mname, msum, mh, mx, err, sizeof err);
-	free(mname);
-	if (rc != DG_OK) {
-		error("cannot push the metadata of '%s': %s; the local snapshot is as it was", name, err);
+	if ((rc = upload_checked(r, &stg, obj, mname, osum, msum, err, sizeof err)) != DG_OK) {
+		error("cannot push '%s': %s; the local snapshot is as it was", name, err);
 		goto out;
 	}
 	info("pushed '%s' to '%s'%s", name, r->spec, encrypted ? " (encrypted with age)" : "");
 	rc = DG_OK;
 out:
+	stage_free(&stg);
 	if (enc_tmp) {
 		unlink(enc_tmp);
 		free(enc_tmp);
-	}
-	if (meta_tmp) {
-		unlink(meta_tmp);
-		free(meta_tmp);
 	}
 	remote_objects_free(objs, nobj);
 	store_meta_free(&m);
 	free(text);
 	free(obj);
+	free(mname);
 	free(name);
+	free(store);
 	free(meta_path);
 	return rc;
 }

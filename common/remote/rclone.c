@@ -79,8 +79,22 @@ static const char *const global_flags[][2] = {
 	{ "RCLONE_LOW_LEVEL_RETRIES", "--low-level-retries=2" },
 };
 
-int rclone_run(const struct remote *r, const char *const *args, char **out, char *err, size_t errlen)
+/* Read a temporary file from its start, NUL-terminated (malloc'd). */
+static char *slurp(FILE *f)
 {
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[8192];
+	size_t n;
+	fflush(f);
+	rewind(f);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		sb_add(&sb, chunk, n);
+	return sb.buf ? sb_detach(&sb) : xstrdup("");
+}
+
+int rclone_start(const struct remote *r, const char *const *args, struct rclone_job *j)
+{
+	memset(j, 0, sizeof *j);
 	struct strvec av = STRVEC_INIT;
 	sv_push(&av, "rclone");
 	for (size_t i = 0; i < sizeof global_flags / sizeof global_flags[0]; i++)
@@ -95,37 +109,53 @@ int rclone_run(const struct remote *r, const char *const *args, char **out, char
 		verbose("running %s", sb_str(&sb));
 		sb_free(&sb);
 	}
-	FILE *ef = tmpfile();
-	if (!ef) {
-		snprintf(err, errlen, "cannot make a temporary file for rclone's messages: %s", strerror(errno));
-		sv_free(&av);
-		return DG_NO;
+	(void)r;
+	/* Output into unlinked temporary files, not pipes: several rclone
+	 * runs may go at once without our reading them. */
+	j->out = tmpfile();
+	j->err = tmpfile();
+	if (!j->out || !j->err) {
+		j->spawn_err = errno ? errno : EMFILE;
+		j->no_tmp = 1;
+	} else {
+		struct spawn_opts so = SPAWN_OPTS_INIT;
+		so.fd_out = fileno(j->out);
+		so.fd_err = fileno(j->err);
+		j->spawn_err = spawn_child(sv_argv(&av), &so, &j->pid);
 	}
-	char *captured = NULL;
-	int ws = run_capture(sv_argv(&av), NULL, fileno(ef), &captured, NULL);
-	int e = errno;
 	sv_free(&av);
-	int rc = DG_OK;
-	if (ws < 0) {
-		if (e == ENOENT)
+	return j->spawn_err ? -1 : 0;
+}
+
+int rclone_finish(const struct remote *r, struct rclone_job *j, char **out, char *err, size_t errlen)
+{
+	int rc = DG_OK, ws = 0;
+	if (j->no_tmp) {
+		snprintf(err, errlen, "cannot make a temporary file for rclone's output: %s", strerror(j->spawn_err));
+		rc = DG_NO;
+		goto done;
+	}
+	if (j->spawn_err) {
+		if (j->spawn_err == ENOENT)
 			snprintf(err, errlen, "rclone is not installed (or not on PATH), and the remote '%s' (%s) "
 			         "needs it; install it (Debian: apt install rclone)", r->spec, r->source);
 		else
-			snprintf(err, errlen, "cannot run rclone: %s", strerror(e));
+			snprintf(err, errlen, "cannot run rclone: %s", strerror(j->spawn_err));
 		rc = DG_USAGE;
 		goto done;
 	}
-	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+	if (wait_child(j->pid, &ws) < 0) {
+		snprintf(err, errlen, "cannot wait for rclone: %s", strerror(errno));
+		rc = DG_NO;
 		goto done;
+	}
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+		if (out)
+			*out = slurp(j->out);
+		goto done;
+	}
 	int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-	fflush(ef);
-	rewind(ef);
-	struct strbuf sb = STRBUF_INIT;
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, ef)) > 0)
-		sb_add(&sb, chunk, n);
-	const char *text = sb_str(&sb);
+	char *text = slurp(j->err);
 	char line[400];
 	last_error_line(text, line, sizeof line);
 	if (contains_ci(text, "didn't find section in config file")) {
@@ -166,25 +196,36 @@ int rclone_run(const struct remote *r, const char *const *args, char **out, char
 		         "check that it is reachable (`rclone lsd %s`)", r->spec, line, code, r->spec);
 		rc = DG_UNREACHABLE;
 	}
-	sb_free(&sb);
+	free(text);
 done:
-	fclose(ef);
-	if (rc == DG_OK && out)
-		*out = captured ? captured : xstrdup("");
-	else
-		free(captured);
+	if (j->out)
+		fclose(j->out);
+	if (j->err)
+		fclose(j->err);
+	j->out = j->err = NULL;
 	return rc;
 }
 
-int rclone_hashes(struct remote *r, char *err, size_t errlen)
+int rclone_run(const struct remote *r, const char *const *args, char **out, char *err, size_t errlen)
 {
-	if (r->hashes_known)
-		return DG_OK;
+	struct rclone_job j;
+	rclone_start(r, args, &j);
+	return rclone_finish(r, &j, out, err, errlen);
+}
+
+int rclone_hashes_start(struct remote *r, struct rclone_job *j)
+{
 	char *root = xasprintf("%s:", r->name);
 	const char *args[] = { "backend", "features", root, NULL };
-	char *out = NULL;
-	int rc = rclone_run(r, args, &out, err, errlen);
+	int rc = rclone_start(r, args, j);
 	free(root);
+	return rc;
+}
+
+int rclone_hashes_finish(struct remote *r, struct rclone_job *j, char *err, size_t errlen)
+{
+	char *out = NULL;
+	int rc = rclone_finish(r, j, &out, err, errlen);
 	if (rc != DG_OK)
 		return rc;
 	/* "Hashes": [ "md5", "sha1" ], in rclone's JSON. */
@@ -200,4 +241,13 @@ int rclone_hashes(struct remote *r, char *err, size_t errlen)
 	free(out);
 	r->hashes_known = 1;
 	return DG_OK;
+}
+
+int rclone_hashes(struct remote *r, char *err, size_t errlen)
+{
+	if (r->hashes_known)
+		return DG_OK;
+	struct rclone_job j;
+	rclone_hashes_start(r, &j);
+	return rclone_hashes_finish(r, &j, err, errlen);
 }

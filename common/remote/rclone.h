@@ -6,6 +6,8 @@
 #define DBGUARD_RCLONE_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 struct remote {
 	char *spec;             /* "dav:team/seeds" as configured, no trailing '/' */
@@ -25,8 +27,20 @@ char *rclone_path(const struct remote *r, const char *name);
  * DG_UNREACHABLE (anything else: down, timed out, a failed transfer). */
 int rclone_run(const struct remote *r, const char *const *args, char **out, char *err, size_t errlen);
 
+/* The same in two steps, so that several rclone runs can go at once:
+ * rclone_start never fails in a way rclone_finish does not report. */
+struct rclone_job {
+	pid_t pid;
+	FILE *out, *err;
+	int spawn_err, no_tmp;
+};
+int rclone_start(const struct remote *r, const char *const *args, struct rclone_job *j);
+int rclone_finish(const struct remote *r, struct rclone_job *j, char **out, char *err, size_t errlen);
+
 /* Learn which of SHA-256, MD5 and SHA-1 the backend can report without a
  * download (rclone backend features).  DG_OK or as rclone_run. */
 int rclone_hashes(struct remote *r, char *err, size_t errlen);
+int rclone_hashes_start(struct remote *r, struct rclone_job *j);
+int rclone_hashes_finish(struct remote *r, struct rclone_job *j, char *err, size_t errlen);
 
 #endif
