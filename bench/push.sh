@@ -88,7 +88,7 @@ md "≤ 1.2 × \`rclone copy\` of the same file to the same server; \`safe-run\`
 md "\`push = background\` adds no more than the local snapshot does."
 md "\`db-snap --push\` uploads under a temporary name, checks the SHA-256 there (WebDAV"
 md "reports no hash: the object is read back once), moves it into place and writes the"
-md "metadata the same way; rclone $RCLONE_VERSION, the server's directory on the same disk."
+md "metadata the same way; $RCLONE_VERSION, the server's directory on the same disk."
 [ "$MODE" = quick ] && md "" && md "**QUICK MODE: to check the script; the numbers mean little.**"
 md ""
 

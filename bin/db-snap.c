@@ -788,9 +788,11 @@ static int do_pull(struct ctx *cx, char **operands, int nops)
 		int e;
 		char *local = NULL;
 		if (k < 0) {
+			const char *base = strrchr(operands[i], '/') ? strrchr(operands[i], '/') + 1
+			                 : strchr(operands[i], ':') ? strchr(operands[i], ':') + 1 : operands[i];
 			int nometa = 0;
 			for (size_t j = 0; j < rl.no_meta.n; j++)
-				nometa |= strncmp(rl.no_meta.v[j], operands[i], strlen(operands[i])) == 0;
+				nometa |= strncmp(rl.no_meta.v[j], base, strlen(base)) == 0;
 			error(nometa ? "'%s' has no metadata on '%s': not a whole snapshot; refused"
 			             : "no snapshot '%s' on '%s' (db-snap --list --remote --all lists them)",
 			      operands[i], remote_spec(r));
@@ -802,8 +804,7 @@ static int do_pull(struct ctx *cx, char **operands, int nops)
 		if (e != DG_OK && rc == DG_OK)
 			rc = e;
 	}
-	if (rc == DG_OK || rl.l.v)
-		remote_listing_free(&rl);
+	remote_listing_free(&rl);
 	remote_close(r);
 	return rc;
 }
