@@ -274,57 +274,6 @@ static char *safety_snapshot(const struct target *t, const char *snapshot_name)
 	return path;
 }
 
-/* ------------------------------------------------------------ remote */
-
-/* Pull the named remote snapshot, or the newest good one of t, into the
- * store; its local path in *path. */
-static int pull_remote(const char *name, const struct target *t, const char *store, const char *project,
-                       char **path)
-{
-	struct remote *r;
-	int rc = remote_open(&r);
-	if (rc == DG_NOTHING) {
-		error("--remote: no remote store is configured: set [store] remote = REMOTE:PATH in"
-		      " .dbguard.conf, or DBGUARD_REMOTE");
-		return DG_USAGE;
-	}
-	if (rc != DG_OK)
-		return rc;
-	struct remote_listing rl;
-	char *dbkey = !name && t ? store_dbkey(t) : NULL;
-	if (!name && !t) {
-		error("no database configured here: no --url, DATABASE_URL, DB_* variables or .env naming one");
-		remote_close(r);
-		return DG_NOTHING;
-	}
-	rc = remote_list(r, dbkey, name ? NULL : target_get(t, TF_ENGINE), store, &rl);
-	if (rc == DG_OK) {
-		long k = -1;
-		if (name) {
-			k = remote_find(r, &rl, name);
-			if (k < 0) {
-				error("no snapshot '%s' on '%s' (db-snap --list --remote --all lists them)", name,
-				      remote_spec(r));
-				rc = DG_NOTHING;
-			}
-		} else {
-			const struct snapshot *s = store_latest(&rl.l);
-			if (s) {
-				k = s - rl.l.v;
-			} else {
-				error("no good snapshot of '%s' on '%s'", target_confirm_name(t), remote_spec(r));
-				rc = DG_NOTHING;
-			}
-		}
-		if (k >= 0)
-			rc = remote_pull(r, &rl, (size_t)k, store, project, path);
-	}
-	remote_listing_free(&rl);
-	free(dbkey);
-	remote_close(r);
-	return rc;
-}
-
 /* ------------------------------------------------------------ main */
 
 static void print_summary(const struct target *t, const struct now *n, const char *snap,
@@ -525,7 +474,7 @@ int main(int argc, char **argv)
 
 	/* The snapshot, verified before anything else happens. */
 	if (o.remote) {
-		status = pull_remote(o.snapshot, ti >= 0 ? &l.v[ti] : NULL, store, project, &snap_path);
+		status = remote_fetch(o.snapshot, ti >= 0 ? &l.v[ti] : NULL, store, project, &snap_path);
 		if (status != DG_OK)
 			goto out;
 	}

@@ -155,3 +155,51 @@ out:
 	free(meta_path);
 	return rc;
 }
+
+int remote_fetch(const char *name, const struct target *t, const char *store, const char *project_dir,
+                 char **path)
+{
+	*path = NULL;
+	struct remote *r;
+	int rc = remote_open(&r);
+	if (rc == DG_NOTHING) {
+		error("--remote: no remote store is configured: set [store] remote = REMOTE:PATH in"
+		      " .dbguard.conf, or DBGUARD_REMOTE");
+		return DG_USAGE;
+	}
+	if (rc != DG_OK)
+		return rc;
+	if (!name && !t) {
+		error("no database configured here: no --url, DATABASE_URL, DB_* variables or .env naming one");
+		remote_close(r);
+		return DG_NOTHING;
+	}
+	struct remote_listing rl;
+	char *dbkey = name ? NULL : store_dbkey(t);
+	rc = remote_list(r, dbkey, name ? NULL : target_get(t, TF_ENGINE), store, &rl);
+	if (rc == DG_OK) {
+		long k = -1;
+		if (name) {
+			k = remote_find(r, &rl, name);
+			if (k < 0) {
+				error("no snapshot '%s' on '%s' (db-snap --list --remote --all lists them)", name,
+				      remote_spec(r));
+				rc = DG_NOTHING;
+			}
+		} else {
+			const struct snapshot *s = store_latest(&rl.l);
+			if (s) {
+				k = s - rl.l.v;
+			} else {
+				error("no good snapshot of '%s' on '%s'", target_confirm_name(t), remote_spec(r));
+				rc = DG_NOTHING;
+			}
+		}
+		if (k >= 0)
+			rc = remote_pull(r, &rl, (size_t)k, store, project_dir, path);
+	}
+	remote_listing_free(&rl);
+	free(dbkey);
+	remote_close(r);
+	return rc;
+}

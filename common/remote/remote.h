@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "base/xalloc.h"
+#include "model/target.h"
 #include "store/store.h"
 
 struct remote;
@@ -75,6 +76,11 @@ int remote_push_mode(enum push_mode *mode);
  * DG_UNREACHABLE (reported). */
 int remote_pull(struct remote *r, const struct remote_listing *rl, size_t i, const char *store,
                 const char *project_dir, char **local);
+/* db-restore --remote: pull the snapshot name names (NULL: the newest good
+ * one of target t) from the configured remote into the store; *path is its
+ * local path.  DG_OK or a status (reported). */
+int remote_fetch(const char *name, const struct target *t, const char *store, const char *project_dir,
+                 char **path);
 /* The index in rl of the snapshot an operand names (its name, with or
  * without ".meta"/".age", or its REMOTE:PATH/name), or -1. */
 long remote_find(const struct remote *r, const struct remote_listing *rl, const char *operand);
