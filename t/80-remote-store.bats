@@ -191,6 +191,18 @@ wait_listed() {
     done
 }
 
+@test "a local snapshot that does not match its metadata is not pushed, and nothing is left there" {
+    snap
+    name=${snapshot##*/}
+    printf '\x00' | dd of="$snapshot" bs=1 seek=20 conv=notrunc status=none
+    run -5 --separate-stderr db-snap --push
+    [[ $stderr == *"'$snapshot' does not match its metadata (SHA-256)"* ]]
+    run -0 ls -A "$(remote_dir dav)"
+    [ -z "$output" ]
+    run -0 ls -A "$store"
+    [[ $output != *.push.* ]]
+}
+
 @test "a missing metadata object: not listed, refused on pull, reported by --verify --remote" {
     snap
     name=${snapshot##*/}

@@ -180,16 +180,32 @@ static int stage_make(struct stage *st, const char *store, const char *file, con
 }
 
 /* Upload the staged files, check both there, move the data into place and
- * then the metadata.  *hash_type/hash_hex: the backend hash that checked
- * the data when it was not SHA-256 ("" otherwise). */
+ * then the metadata.  While the upload runs, the local snapshot at
+ * local (if not NULL) is checked against its recorded SHA-256 local_sum:
+ * the check costs no time of its own. */
 static int upload_checked(struct remote *r, const struct stage *st, const char *obj, const char *meta_name,
-                          const char *data_sha256, const char *meta_sha256, char *err, size_t errlen)
+                          const char *data_sha256, const char *meta_sha256, const char *local,
+                          const char *local_sum, char *err, size_t errlen)
 {
 	int rc;
 	char *idata = xasprintf("/%s", st->tdata), *imeta = xasprintf("/%s", st->tmeta);
 	const char *up[] = { "copy", "--ignore-times", "--no-traverse", "--max-depth", "1", st->dir, r->spec, NULL };
-	if ((rc = rclone_run(r, up, NULL, err, errlen)) != DG_OK)
+	struct rclone_job job;
+	rclone_start(r, up, &job);
+	char sum[SHA256_HEX_SIZE];
+	int local_rc = local && sha256_file(local, sum) < 0 ? -1 : 0;
+	int local_errno = errno;
+	if ((rc = rclone_finish(r, &job, NULL, err, errlen)) != DG_OK)
 		goto out;
+	if (local_rc < 0 || (local && strcmp(sum, local_sum) != 0)) {
+		if (local_rc < 0)
+			snprintf(err, errlen, "cannot read '%s': %s", local, strerror(local_errno));
+		else
+			snprintf(err, errlen, "'%s' does not match its metadata (SHA-256); db-snap --verify says more",
+			         local);
+		rc = local_rc < 0 ? DG_NO : DG_INTEGRITY;
+		goto out;
+	}
 	const char *type = r->has_sha256 ? "sha256" : r->has_md5 ? "md5" : r->has_sha1 ? "sha1" : NULL;
 	char want_d[SHA256_HEX_SIZE], want_m[SHA256_HEX_SIZE], got_d[SHA256_HEX_SIZE], got_m[SHA256_HEX_SIZE];
 	char *out = NULL;
@@ -317,16 +333,17 @@ int remote_push(struct remote *r, const char *path)
 		goto out;
 	}
 	rc = DG_INTEGRITY;
-	if (stat(path, &st) < 0 || sha256_file(path, sum) < 0) {
+	if (stat(path, &st) < 0) {
 		error("cannot push '%s':", path);
 		rc = errno == ENOENT ? DG_NOTHING : DG_NO;
 		goto out;
 	}
-	if ((unsigned long long)st.st_size != m.size || strcmp(sum, m.sha256) != 0) {
-		error("cannot push '%s': it does not match its metadata (size or SHA-256); "
-		      "db-snap --verify says more", path);
+	if ((unsigned long long)st.st_size != m.size) {
+		error("cannot push '%s': it does not match its metadata (size); db-snap --verify says more", path);
 		goto out;
 	}
+	/* Its SHA-256 is checked while the upload runs (or before encrypting). */
+	snprintf(sum, sizeof sum, "%s", m.sha256);
 	/* What a killed push of this snapshot left. */
 	size_t nl = strlen(name);
 	for (size_t i = 0; i < nobj; i++)
@@ -357,6 +374,13 @@ int remote_push(struct remote *r, const char *path)
 			goto out;
 		}
 		close(fd);
+		char lsum[SHA256_HEX_SIZE];
+		if (sha256_file(path, lsum) < 0 || strcmp(lsum, m.sha256) != 0) {
+			error("cannot push '%s': it does not match its metadata (SHA-256); db-snap --verify says more",
+			      path);
+			rc = DG_INTEGRITY;
+			goto out;
+		}
 		if ((rc = crypt_encrypt(path, enc_tmp, err, sizeof err)) != DG_OK) {
 			error("%s", err);
 			goto out;
@@ -408,7 +432,8 @@ int remote_push(struct remote *r, const char *path)
 		goto out;
 	}
 	sb_free(&sb);
-	if ((rc = upload_checked(r, &stg, obj, mname, osum, msum, err, sizeof err)) != DG_OK) {
+	if ((rc = upload_checked(r, &stg, obj, mname, osum, msum, encrypted ? NULL : path, m.sha256, err,
+	                         sizeof err)) != DG_OK) {
 		error("cannot push '%s': %s; the local snapshot is as it was", name, err);
 		goto out;
 	}
