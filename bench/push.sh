@@ -21,41 +21,15 @@ command -v rclone >/dev/null || die "rclone is not installed (apt-get install rc
 
 # ------------------------------------------------------------ the server
 
-DAV_PID=
-push_cleanup() {
-    if [ -n "$DAV_PID" ]; then
-        kill "$DAV_PID" 2>/dev/null
-        wait_gone "$DAV_PID" 10 || kill -KILL "$DAV_PID" 2>/dev/null
-    fi
-    bench_cleanup
-}
-trap push_cleanup EXIT
-
-DAV_DIR=$WORK/dav
-mkdir -p "$DAV_DIR"
-DAV_PASS=bench-dav-pw-1
-for ((try = 0; try < 5; try++)); do
-    DAV_PORT=$(free_port) || die "no free port"
-    # The password through the environment, as the tests do.
-    RCLONE_USER=bench RCLONE_PASS=$DAV_PASS XDG_CACHE_HOME=$WORK/rclone-cache \
-        rclone serve webdav --addr "127.0.0.1:$DAV_PORT" --dir-cache-time 0s "$DAV_DIR" \
-        </dev/null >"$WORK/dav.log" 2>&1 &
-    DAV_PID=$!
-    for ((i = 0; i < 200; i++)); do
-        (exec 9<>"/dev/tcp/127.0.0.1/$DAV_PORT") 2>/dev/null && break 2
-        pid_alive "$DAV_PID" || break
-        tick 0.05
-    done
-    kill "$DAV_PID" 2>/dev/null
-    DAV_PID=
-done
-[ -n "$DAV_PID" ] || die "rclone serve webdav did not start: $(tail -n 3 "$WORK/dav.log")"
-RCLONE_CONFIG=$WORK/rclone.conf
-: >"$RCLONE_CONFIG"
-export RCLONE_CONFIG RCLONE_CONFIG_DAV_TYPE=webdav RCLONE_CONFIG_DAV_VENDOR=other
-export RCLONE_CONFIG_DAV_URL="http://127.0.0.1:$DAV_PORT/" RCLONE_CONFIG_DAV_USER=bench
-RCLONE_CONFIG_DAV_PASS=$(printf '%s' "$DAV_PASS" | rclone obscure -)
-export RCLONE_CONFIG_DAV_PASS
+# The tests' own WebDAV server (t/helpers/rclone.bash): rclone serve webdav
+# on 127.0.0.1 and a free port, its password in its environment only, the
+# remote "dav:" configured through RCLONE_CONFIG_DAV_* variables; stopped
+# on exit.
+DBG_RC_TMPDIR=$WORK
+# shellcheck source=../t/helpers/rclone.bash
+. "$REPO/t/helpers/rclone.bash"
+rclone_start_webdav || die "rclone serve webdav did not start"
+DAV_DIR=$RC_DAV_DIR
 RCLONE_VERSION=$(rclone version 2>/dev/null | head -n 1)
 
 # ------------------------------------------------------------ the contenders

@@ -21,6 +21,8 @@ RC_USER=dbguard-rc
 # Characters a URL or a shell would trip on, so quoting is exercised.
 RC_PASSWORD='rc#p@ss:w/rd%3 x'
 _RC_START_TIMEOUT=20
+# Where the servers' directories go (bench/push.sh sets DBG_RC_TMPDIR).
+_RC_TMP=${DBG_RC_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}
 
 _rc_install_trap() {
     local old=
@@ -39,7 +41,7 @@ _rc_install_trap() {
 
 _rc_common_env() {
     if [ -z "${RCLONE_CONFIG:-}" ]; then
-        RCLONE_CONFIG=${BATS_FILE_TMPDIR:-/tmp}/rclone-empty.conf
+        RCLONE_CONFIG=$_RC_TMP/rclone-empty.conf
         : >"$RCLONE_CONFIG"
         export RCLONE_CONFIG
     fi
@@ -57,7 +59,7 @@ _rc_serve() {
     local kind=$1 dirvar=$2 portvar=$3 pidvar=$4 dir port pid try i
     _rc_install_trap
     _rc_common_env || return 1
-    dir=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/rclone-$kind.XXXXXX") || return 1
+    dir=$(mktemp -d "$_RC_TMP/rclone-$kind.XXXXXX") || return 1
     mkdir -p "$dir/data"
     for ((try = 0; try < 5; try++)); do
         port=$(free_port) || break
@@ -113,7 +115,7 @@ rclone_start_sftp() {
 rclone_local_remote() {
     _rc_install_trap
     _rc_common_env || return 1
-    RC_LOCAL_DIR=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/rclone-local.XXXXXX") || return 1
+    RC_LOCAL_DIR=$(mktemp -d "$_RC_TMP/rclone-local.XXXXXX") || return 1
     _RC_DIRS+=" $RC_LOCAL_DIR"
     _RC_OWNER=$BASHPID
     export RC_LOCAL_DIR RCLONE_CONFIG_LOC_TYPE=local
