@@ -58,11 +58,14 @@ static void usage(int status)
 }
 
 
-int main(int argc, char **argv)
+struct opts {
+	const char *url, *mark, *confirm;
+	int print_url, with_password, test_run, explain, ping, offline;
+	int format;
+};
+
+static void parse_options(int argc, char **argv, struct opts *o)
 {
-	msg_init(argv[0]);
-	msg_error_hook = envcheck_collect_error;
-	atexit(envcheck_json_at_exit);
 	enum { OPT_URL = CLI_OPT_FIRST, OPT_TEST_RUN, OPT_EXPLAIN, OPT_FORMAT, OPT_WITH_PASSWORD, OPT_PING,
 	       OPT_OFFLINE, OPT_MARK, OPT_CONFIRM };
 	static const struct option longopts[] = {
@@ -77,57 +80,162 @@ int main(int argc, char **argv)
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
 		CLI_COMMON_LONGOPTS
 	};
-	const char *url = NULL, *mark = NULL, *confirm = NULL;
-	int print_url = 0, with_password = 0, test_run = 0, explain = 0, do_ping = 0, offline = 0;
-	int format = FMT_HUMAN;
+	*o = (struct opts){ .format = FMT_HUMAN };
 	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_URL:
 			if (optarg)
-				url = optarg;
+				o->url = optarg;
 			else
-				print_url = 1;
+				o->print_url = 1;
 			break;
-		case OPT_TEST_RUN: test_run = 1; break;
-		case OPT_EXPLAIN: explain = 1; break;
+		case OPT_TEST_RUN: o->test_run = 1; break;
+		case OPT_EXPLAIN: o->explain = 1; break;
 		case OPT_FORMAT:
-			format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_ENV | CLI_FMT_TSV | CLI_FMT_JSON, usage);
-			envcheck_json_wanted = format == FMT_JSON;
+			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_ENV | CLI_FMT_TSV | CLI_FMT_JSON, usage);
+			envcheck_json_wanted = o->format == FMT_JSON;
 			break;
-		case OPT_WITH_PASSWORD: with_password = print_url = 1; break;
-		case OPT_PING: do_ping = 1; break;
-		case OPT_OFFLINE: offline = 1; break;
+		case OPT_WITH_PASSWORD: o->with_password = o->print_url = 1; break;
+		case OPT_PING: o->ping = 1; break;
+		case OPT_OFFLINE: o->offline = 1; break;
 		case OPT_MARK:
 			if (strcmp(optarg, "production") && strcmp(optarg, "staging") && strcmp(optarg, "clear")) {
 				error("unknown marker '%s'; use production, staging or clear", optarg);
 				usage(DG_USAGE);
 			}
-			mark = optarg;
+			o->mark = optarg;
 			break;
-		case OPT_CONFIRM: confirm = optarg; break;
+		case OPT_CONFIRM: o->confirm = optarg; break;
 		default: cli_common(opt, optarg, usage);
 		}
 	}
 	/* "--url URL": a bare --url followed by an operand names the URL to check. */
-	if (optind < argc && print_url && !url && !with_password) {
-		url = argv[optind++];
-		print_url = 0;
+	if (optind < argc && o->print_url && !o->url && !o->with_password) {
+		o->url = argv[optind++];
+		o->print_url = 0;
 	}
-	if (print_url)
+	if (o->print_url)
 		envcheck_json_wanted = 0;   /* --url prints the URL, nothing else */
 	if (optind < argc) {
 		error("unexpected argument '%s'", argv[optind]);
 		usage(DG_USAGE);
 	}
-	if (do_ping && offline) {
+	if (o->ping && o->offline) {
 		error("--ping and --offline go one at a time");
 		usage(DG_USAGE);
 	}
+}
+
+/* --format=json when there is no target to report: the verdict alone. */
+static void print_bare_json(const char *verdict)
+{
+	printf("{\"verdict\":\"%s\",\"targets\":[]", verdict);
+	envcheck_print_errors_json();
+	printf("}\n");
+	envcheck_json_done = 1;
+}
+
+static int do_nothing_found(const struct target_list *l, const struct opts *o)
+{
+	if (o->explain && o->format != FMT_JSON)
+		envcheck_print_explain(l, l->test_run);
+	error("no database configured here: no --url, DATABASE_URL, DB_* variables or .env naming one");
+	if (o->format == FMT_JSON)
+		print_bare_json("none");
+	return DG_NOTHING;
+}
+
+static int do_mark(struct target_list *l, const struct opts *o, int errors)
+{
+	int status = errors ? DG_USAGE : envcheck_mark(&l->v[0], o->mark, o->confirm);
+	if (status == DG_OK && o->format == FMT_JSON)
+		print_bare_json(strcmp(o->mark, "clear") ? "marked" : "cleared");
+	return status;
+}
+
+static void print_report(const struct target_list *l, const struct probe *pr, const struct opts *o,
+                         const char *verdict, int refused, enum tclass worst)
+{
+	if (o->print_url) {
+		char *u = dburl_format(&l->v[0], o->with_password);
+		printf("%s\n", u);
+		free(u);
+	} else if (o->format == FMT_ENV) {
+		envcheck_print_env(&l->v[0], verdict);
+	} else if (o->format == FMT_TSV) {
+		envcheck_print_tsv(l, pr, o->ping);
+	} else if (o->format == FMT_JSON) {
+		envcheck_print_json(l, pr, verdict);
+	} else {
+		if (o->explain)
+			envcheck_print_explain(l, l->test_run);
+		envcheck_print_human(l, pr);
+		printf("verdict: %s\n", refused ? "refused: production or a class the policy refuses"
+		                        : worst == TC_LOCAL ? "safe" : "allowed with a warning");
+	}
+}
+
+/* Probe every target, print the report, and say on stderr what is not safe. */
+static int do_check(struct target_list *l, struct probe *pr, const struct opts *o, int errors)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (o->ping)
+			envcheck_ping(&l->v[i], &pr[i]);
+		else if (!o->print_url)
+			envcheck_read_marker(&l->v[i], &pr[i], o->offline);
+	}
+
+	int refused = 0;
+	enum tclass worst = TC_LOCAL;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].cls > worst)
+			worst = l->v[i].cls;
+		if (class_refused(l->v[i].cls))
+			refused = 1;
+	}
+	const char *verdict = errors ? "error" : refused ? "refused" : worst == TC_LOCAL ? "safe" : "warn";
+
+	/* A database the server says does not exist yet is no failure: nothing
+	 * of it can be lost (a first migrate, Django's test_<name>). */
+	if (o->ping && !pr[0].reachable && pr[0].missing && !errors && !refused)
+		info("%s", pr[0].err);
+	else if (o->ping && !pr[0].reachable && !errors && !refused)
+		error("%s", pr[0].err);
+	print_report(l, pr, o, verdict, refused, worst);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct target *t = &l->v[i];
+		char *d = target_describe(t);
+		if (class_refused(t->cls))
+			info("refusing %s: %s: %s", d, tclass_name(t->cls), t->rule);
+		else if (t->cls != TC_LOCAL)
+			warn("%s is %s: %s", d, tclass_name(t->cls), t->rule);
+		free(d);
+	}
+	int status = DG_OK;
+	if (errors)
+		status = DG_USAGE;
+	else if (refused)
+		status = DG_NO;
+	else if (o->ping && !pr[0].reachable && !pr[0].missing)
+		status = DG_UNREACHABLE;
+	for (size_t i = 1; i < l->n; i++)
+		if (pr[i].done && !pr[i].reachable)
+			warn("%s", pr[i].err);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	msg_init(argv[0]);
+	msg_error_hook = envcheck_collect_error;
+	atexit(envcheck_json_at_exit);
+	struct opts o;
+	parse_options(argc, argv, &o);
 
 	char *project = project_dir_find();
 	int errors = config_load(project);
-	struct resolve_opts ro = { url, test_run, NULL };
+	struct resolve_opts ro = { o.url, o.test_run, NULL };
 	struct target_list l;
 	resolve_targets(&ro, &l);
 	errors += l.config_errors;
@@ -136,93 +244,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++)
 		classify_target(&l.v[i]);
 
-	int status = DG_OK;
-	if (l.n == 0 && errors == 0) {
-		if (explain && format != FMT_JSON)
-			envcheck_print_explain(&l, l.test_run);
-		error("no database configured here: no --url, DATABASE_URL, DB_* variables or .env naming one");
-		status = DG_NOTHING;
-		if (format == FMT_JSON) {
-			printf("{\"verdict\":\"none\",\"targets\":[]");
-			envcheck_print_errors_json();
-			printf("}\n");
-			envcheck_json_done = 1;
-		}
-		goto out;
-	}
-	if (l.n == 0) {
-		status = DG_USAGE;
-		goto out;
-	}
-	if (mark) {
-		status = errors ? DG_USAGE : envcheck_mark(&l.v[0], mark, confirm);
-		if (status == DG_OK && format == FMT_JSON) {
-			printf("{\"verdict\":\"%s\",\"targets\":[]", strcmp(mark, "clear") ? "marked" : "cleared");
-			envcheck_print_errors_json();
-			printf("}\n");
-			envcheck_json_done = 1;
-		}
-		goto out;
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		if (do_ping)
-			envcheck_ping(&l.v[i], &pr[i]);
-		else if (!print_url)
-			envcheck_read_marker(&l.v[i], &pr[i], offline);
-	}
+	int status;
+	if (l.n == 0)
+		status = errors ? DG_USAGE : do_nothing_found(&l, &o);
+	else if (o.mark)
+		status = do_mark(&l, &o, errors);
+	else
+		status = do_check(&l, pr, &o, errors);
 
-	int refused = 0;
-	enum tclass worst = TC_LOCAL;
-	for (size_t i = 0; i < l.n; i++) {
-		if (l.v[i].cls > worst)
-			worst = l.v[i].cls;
-		if (class_refused(l.v[i].cls))
-			refused = 1;
-	}
-	const char *verdict = errors ? "error" : refused ? "refused" : worst == TC_LOCAL ? "safe" : "warn";
-
-	/* A database the server says does not exist yet is no failure: nothing
-	 * of it can be lost (a first migrate, Django's test_<name>). */
-	if (do_ping && !pr[0].reachable && pr[0].missing && !errors && !refused)
-		info("%s", pr[0].err);
-	else if (do_ping && !pr[0].reachable && !errors && !refused)
-		error("%s", pr[0].err);
-	if (print_url) {
-		char *u = dburl_format(&l.v[0], with_password);
-		printf("%s\n", u);
-		free(u);
-	} else if (format == FMT_ENV) {
-		envcheck_print_env(&l.v[0], verdict);
-	} else if (format == FMT_TSV) {
-		envcheck_print_tsv(&l, pr, do_ping);
-	} else if (format == FMT_JSON) {
-		envcheck_print_json(&l, pr, verdict);
-	} else {
-		if (explain)
-			envcheck_print_explain(&l, l.test_run);
-		envcheck_print_human(&l, pr);
-		printf("verdict: %s\n", refused ? "refused: production or a class the policy refuses"
-		                        : worst == TC_LOCAL ? "safe" : "allowed with a warning");
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		const struct target *t = &l.v[i];
-		char *d = target_describe(t);
-		if (class_refused(t->cls))
-			info("refusing %s: %s: %s", d, tclass_name(t->cls), t->rule);
-		else if (t->cls != TC_LOCAL)
-			warn("%s is %s: %s", d, tclass_name(t->cls), t->rule);
-		free(d);
-	}
-	if (errors)
-		status = DG_USAGE;
-	else if (refused)
-		status = DG_NO;
-	else if (do_ping && !pr[0].reachable && !pr[0].missing)
-		status = DG_UNREACHABLE;
-	for (size_t i = 1; i < l.n; i++)
-		if (pr[i].done && !pr[i].reachable)
-			warn("%s", pr[i].err);
-out:
 	for (size_t i = 0; i < l.n; i++) {
 		free(pr[i].version);
 		free(pr[i].marker);
