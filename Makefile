@@ -58,7 +58,7 @@ layer_objs = $(patsubst common/%.c,build/common/%.o,$(wildcard common/$(1)/*.c))
 # A link line per program: the layers it uses, highest first, and only the
 # libraries those need.  A program that reaches a layer not listed here does
 # not link, so a wrong-way dependency shows at build time.
-db-envcheck_LAYERS = cli resolve compose engine model base
+db-envcheck_LAYERS = cli envcheck resolve compose engine model base
 db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
 db-snap_LAYERS     = cli saferun remote snap store resolve compose engine model base
 db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
