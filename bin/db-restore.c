@@ -31,12 +31,14 @@
 #include "model/project.h"
 #include "resolve/resolve.h"
 #include "model/confirm.h"
+#include "docker/volsnap.h"
 
 static const char usage_text[] =
 	"usage: db-restore [-qv] [-C DIR] [--url=URL | --target=N] [--test-run]\n"
 	"                  [--confirm=NAME] [--allow-production] [--no-safety-snap]\n"
 	"                  [--keep-old] [--terminate-connections] [--into=URL|NAME]\n"
 	"                  [--meta=FILE | --unverified] [SNAPSHOT | -]\n"
+	"       db-restore --volume=NAME [-qv] [-C DIR] [--confirm=NAME] [--no-safety-snap] [SNAPSHOT]\n"
 	"       db-restore --check [-qv] [-C DIR] [--url=URL | --target=N] [SNAPSHOT]\n"
 	"       db-restore --list [--all] [--format=human|tsv|json] [-C DIR]\n"
 	"                  [--url=URL | --target=N]\n";
@@ -60,6 +62,8 @@ static void usage(int status)
 		      "      --keep-old           PostgreSQL: keep the replaced database, renamed\n"
 		      "      --terminate-connections  end other sessions on the target\n"
 		      "      --into=URL|NAME      restore into another database, leaving the target\n"
+		      "      --volume=NAME        restore a volume snapshot into the Docker volume NAME\n"
+		      "                           (a volume snapshot without it: into its own volume)\n"
 		      "      --meta=FILE          metadata of a snapshot read from standard input\n"
 		      "      --unverified         restore a stream from standard input without metadata\n"
 		      "      --check              load into a throwaway database, compare, drop it\n"
@@ -79,7 +83,7 @@ static void usage(int status)
 }
 
 struct opts {
-	const char *url, *confirm, *into, *meta_file, *snapshot;
+	const char *url, *confirm, *into, *meta_file, *snapshot, *volume;
 	int target_n, test_run, allow_production, no_safety, keep_old, terminate, unverified;
 	int check, list, all, format;
 };
@@ -303,12 +307,67 @@ static void die_of_signal(int sig)
 	exit(128 + sig);
 }
 
+/* A snapshot file (or a name in the store) whose metadata says engine=volume. */
+static char *snapshot_operand(const char *store, const char *arg)
+{
+	if (access(arg, F_OK) == 0 || strchr(arg, '/'))
+		return xstrdup(arg);
+	char *p = path_join(store, arg);
+	if (access(p, F_OK) == 0)
+		return p;
+	free(p);
+	return xstrdup(arg);
+}
+
+static int is_volume_snapshot(const char *store, const char *arg)
+{
+	char *path = snapshot_operand(store, arg);
+	char *meta = xasprintf("%s.meta", path);
+	struct snapshot_meta m;
+	char err[256];
+	int vol = store_meta_read(meta, &m, err, sizeof err) == 0 && strcmp(m.engine, "volume") == 0;
+	store_meta_free(&m);
+	free(meta);
+	free(path);
+	return vol;
+}
+
+/* db-restore --volume=NAME, or a volume snapshot: common/docker/volsnap. */
+static int restore_volume(const struct opts *o, const char *store)
+{
+	if (o->url || o->target_n || o->into || o->check || o->keep_old || o->terminate || o->meta_file ||
+	    o->unverified || o->allow_production || o->test_run || (o->snapshot && strcmp(o->snapshot, "-") == 0)) {
+		error("a volume restore takes --volume, --confirm, --no-safety-snap and a snapshot file only");
+		return DG_USAGE;
+	}
+	char *path = NULL;
+	if (o->snapshot) {
+		path = snapshot_operand(store, o->snapshot);
+	} else {
+		struct snapshot_list sl;
+		volsnap_list(store, o->volume, &sl);
+		const struct snapshot *s = store_latest(&sl);
+		if (s)
+			path = xstrdup(s->path);
+		snapshot_list_free(&sl);
+		if (!path) {
+			error("no good snapshot of volume '%s' in '%s' (db-snap --volume=%s takes one)", o->volume,
+			      store, o->volume);
+			return DG_NOTHING;
+		}
+	}
+	struct volrestore_opts vo = { store, path, o->volume, o->confirm, o->no_safety };
+	int rc = volsnap_restore(&vo);
+	free(path);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
 	enum { OPT_URL = 256, OPT_TARGET, OPT_TEST_RUN, OPT_CONFIRM, OPT_ALLOW_PRODUCTION, OPT_NO_SAFETY,
 	       OPT_KEEP_OLD, OPT_TERMINATE, OPT_INTO, OPT_META, OPT_UNVERIFIED, OPT_CHECK, OPT_LIST, OPT_ALL,
-	       OPT_FORMAT, OPT_VERSION };
+	       OPT_FORMAT, OPT_VERSION, OPT_VOLUME };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "target", required_argument, NULL, OPT_TARGET },
@@ -319,6 +378,7 @@ int main(int argc, char **argv)
 		{ "keep-old", no_argument, NULL, OPT_KEEP_OLD },
 		{ "terminate-connections", no_argument, NULL, OPT_TERMINATE },
 		{ "into", required_argument, NULL, OPT_INTO },
+		{ "volume", required_argument, NULL, OPT_VOLUME },
 		{ "meta", required_argument, NULL, OPT_META },
 		{ "unverified", no_argument, NULL, OPT_UNVERIFIED },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -355,6 +415,7 @@ int main(int argc, char **argv)
 		case OPT_KEEP_OLD: o.keep_old = 1; break;
 		case OPT_TERMINATE: o.terminate = 1; break;
 		case OPT_INTO: o.into = optarg; break;
+		case OPT_VOLUME: o.volume = optarg; break;
 		case OPT_META: o.meta_file = optarg; break;
 		case OPT_UNVERIFIED: o.unverified = 1; break;
 		case OPT_CHECK: o.check = 1; break;
@@ -441,9 +502,15 @@ int main(int argc, char **argv)
 	}
 	int ti = l.n ? (o.target_n ? o.target_n - 1 : 0) : -1;
 
+	if (!o.list && (o.volume || (o.snapshot && !from_stdin && is_volume_snapshot(store, o.snapshot)))) {
+		status = restore_volume(&o, store);
+		goto out;
+	}
 	if (o.list) {
 		struct snapshot_list sl;
-		if (o.all || ti < 0)
+		if (o.volume && !o.all)
+			volsnap_list(store, o.volume, &sl);
+		else if (o.all || ti < 0)
 			store_list(store, NULL, &sl);
 		else
 			store_list_target(store, &l.v[ti], &sl);

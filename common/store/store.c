@@ -24,7 +24,8 @@
 #define TS_LEN 16   /* YYYYMMDDTHHMMSSZ */
 
 /* Longest first: "x.sqlite.zst" must not be taken for "x.sqlite" + ".zst". */
-static const char *const exts[] = { "sqlite.zst", "sqlite.gz", "sql.zst", "sql.gz", "sqlite", "sql", NULL };
+static const char *const exts[] = { "sqlite.zst", "sqlite.gz", "sql.zst", "sql.gz", "tar.zst", "tar.gz",
+                                     "sqlite", "sql", "tar", NULL };
 
 char *store_dir(const char *project_dir)
 {
@@ -300,7 +301,8 @@ int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, s
 				break;
 			}
 		} else if (strcmp(k, "engine") == 0) {
-			if (strcmp(v, "postgres") && strcmp(v, "mysql") && strcmp(v, "sqlite")) {
+			if (strcmp(v, "postgres") && strcmp(v, "mysql") && strcmp(v, "sqlite") &&
+			    strcmp(v, "volume")) {
 				problem = "unknown engine";
 				break;
 			}
@@ -638,8 +640,13 @@ int store_verify(const char *snapshot_path, struct snapshot_meta *mp, char *err,
 	if (store_parse_name(base, NULL, NULL, NULL, &ext) == 0) {
 		const char *want = ext_compression(ext);
 		int sqlite_name = strncmp(ext, "sqlite", 6) == 0;
+		int tar_name = strncmp(ext, "tar", 3) == 0;
 		if (strcmp(want, m->compression) != 0) {
 			snprintf(err, errlen, "its name says %s, the metadata says %s", want, m->compression);
+			name_bad = 1;
+		} else if (tar_name != (strcmp(m->engine, "volume") == 0)) {
+			snprintf(err, errlen, "its name says %s, the metadata says engine %s",
+			         tar_name ? "a volume archive" : "a database", m->engine);
 			name_bad = 1;
 		} else if (sqlite_name != (strcmp(m->engine, "sqlite") == 0)) {
 			snprintf(err, errlen, "its name says %s, the metadata says engine %s",
