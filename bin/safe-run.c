@@ -30,6 +30,8 @@
 #include "base/xalloc.h"
 #include "model/project.h"
 #include "model/confirm.h"
+#include "docker/guard.h"
+#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME] [--require-db]\n"
@@ -79,6 +81,9 @@ static struct {
 
 static volatile sig_atomic_t child_pid;
 
+/* The Docker volumes the command deletes, and their snapshots. */
+static struct dk_guard docker_guard;
+
 /* What this run found and said, freed on every way out of main. */
 static struct {
 	struct found *found;
@@ -97,6 +102,7 @@ static int finish(int status)
 	free(run.found);
 	free(run.masked);
 	free(run.refusal);
+	dk_guard_free(&docker_guard);
 	return status;
 }
 
@@ -532,6 +538,7 @@ int main(int argc, char **argv)
 	verbose("command class: %s", cls);
 	double start = now();
 
+	dk_guard_plan(cmd, &docker_guard);
 	int env_status = run_envcheck(&run.found, &run.nfound);
 	struct found *found = run.found;
 	size_t nfound = run.nfound;
@@ -542,7 +549,8 @@ int main(int argc, char **argv)
 		refusal = xstrdup("db-envcheck could not tell which database this command touches (see above)");
 	else if (env_status == DG_NOTHING && opt.require_db)
 		refusal = xstrdup("no database found and --require-db (or require_db = yes) is set");
-	else if (env_status == DG_NOTHING && !strcmp(cls, "destructive-docker") && !opt.no_snap)
+	else if (env_status == DG_NOTHING && !strcmp(cls, "destructive-docker") && !opt.no_snap &&
+	         docker_guard.doomed.n == 0 && !docker_guard.problem)
 		refusal = xstrdup("a destructive Docker command, and no database was found to snapshot first");
 
 	/* Refused classes need --allow-production and the name of each database. */
@@ -581,6 +589,8 @@ int main(int argc, char **argv)
 			       found[i].col[C_CLASS], found[i].col[C_RULE]);
 		if (!nfound)
 			printf("target:   none found\n");
+		for (size_t i = 0; i < docker_guard.doomed.n; i++)
+			printf("volume:   %s (deleted by the command)\n", docker_guard.doomed.v[i]);
 		printf("verdict:  %s\n", refusal ? "would refuse" : "would run");
 		if (refusal)
 			printf("reason:   %s\n", refusal);
@@ -591,6 +601,8 @@ int main(int argc, char **argv)
 			else
 				printf("snapshot: %s, by db-snap --reason 'safe-run: %s'\n", found[i].describe, masked);
 		}
+		for (size_t i = 0; i < docker_guard.doomed.n && !refusal; i++)
+			printf("snapshot: volume %s, by db-snap --volume\n", opt.no_snap ? "none" : docker_guard.doomed.v[i]);
 		return finish(close_stdout() < 0 ? DG_NO : refusal ? DG_REFUSED : DG_OK);
 	}
 	if (refusal) {
@@ -598,7 +610,7 @@ int main(int argc, char **argv)
 		journal(start, now(), masked, found, nfound, "refused");
 		return finish(DG_REFUSED);
 	}
-	if (env_status == DG_NOTHING)
+	if (env_status == DG_NOTHING && docker_guard.doomed.n == 0)
 		warn("no database found for '%s'; nothing was snapshotted", masked);
 
 	int cmd_status = command_status(cmd[0]);
@@ -627,6 +639,27 @@ int main(int argc, char **argv)
 			journal(start, now(), masked, found, nfound, "refused");
 			return finish(DG_REFUSED);
 		}
+	}
+	if (docker_guard.up && dk_guard_up_check(&docker_guard, opt.confirm) < 0) {
+		error("refusing to run '%s': a database service would start on an empty volume; confirm with "
+		      "--confirm=VOLUME (the volume named above) if that is what you want", masked);
+		journal(start, now(), masked, found, nfound, "refused");
+		return finish(DG_REFUSED);
+	}
+	if (docker_guard.deletes && !opt.no_snap) {
+		char *project = project_dir_find(), *store = store_dir(project);
+		char *reason = xasprintf("safe-run: %s", masked);
+		int vrc = dk_guard_snapshot(&docker_guard, store, reason);
+		free(reason);
+		free(store);
+		free(project);
+		if (vrc < 0) {
+			error("refusing to run '%s': the volumes it deletes could not be snapshotted; fix that, "
+			      "or run without: safe-run --no-snap", masked);
+			journal(start, now(), masked, found, nfound, "refused");
+			return finish(DG_REFUSED);
+		}
+		taken += docker_guard.snaps.n;
 	}
 	if (!strcmp(cls, "destructive-docker") && !opt.no_snap && taken == 0) {
 		error("refusing to run '%s': a destructive Docker command needs a snapshot first, and none could be taken",
@@ -665,6 +698,7 @@ int main(int argc, char **argv)
 	else
 		snprintf(status_text, sizeof status_text, "exit %d", WEXITSTATUS(ws));
 	journal(start, end, masked, found, nfound, status_text);
+	dk_guard_hint(&docker_guard);
 
 	if (WIFSIGNALED(ws)) {
 		restore_hint(found, nfound);

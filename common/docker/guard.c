@@ -1,0 +1,249 @@
+/* guard.c — see guard.h */
+#include "docker/guard.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/exitcodes.h"
+#include "base/msg.h"
+#include "docker/checks.h"
+#include "docker/cli.h"
+#include "docker/project.h"
+#include "docker/volsnap.h"
+#include "docker/volume.h"
+#include "model/confirm.h"
+#include "store/compress.h"
+
+static const char *base_name(const char *s)
+{
+	const char *slash = strrchr(s, '/');
+	return slash ? slash + 1 : s;
+}
+
+static int has_flag(char *const argv[], int from, const char *shortf, const char *longf)
+{
+	for (int i = from; argv[i]; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (longf && strcmp(a, longf) == 0)
+			return 1;
+		/* -v, and -v inside a cluster of short flags (-fv) */
+		if (shortf && a[0] == '-' && a[1] != '-' && strchr(a + 1, shortf[1]))
+			return 1;
+	}
+	return 0;
+}
+
+/* The index of the docker subcommand after the CLI's global options. */
+static int docker_subcommand(char *const argv[])
+{
+	for (int i = 1; argv[i]; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 || strcmp(a, "-c") == 0 ||
+		    strcmp(a, "--context") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "-l") == 0 ||
+		    strcmp(a, "--log-level") == 0) {
+			if (argv[i + 1])
+				i++;
+			continue;
+		}
+		if (a[0] != '-')
+			return i;
+	}
+	return -1;
+}
+
+static void push_lines(struct strvec *sv, const char *text)
+{
+	for (const char *s = text; *s;) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		if (n) {
+			char *l = xstrndup(s, n);
+			int dup = 0;
+			for (size_t i = 0; i < sv->n && !dup; i++)
+				dup = strcmp(sv->v[i], l) == 0;
+			if (dup)
+				free(l);
+			else
+				sv_push_owned(sv, l);
+		}
+		s += n + (nl ? 1 : 0);
+	}
+}
+
+static void compose_doomed(struct dk_guard *g)
+{
+	struct dk_project p;
+	if (dk_project_load(g->project_name, &g->files, &p) != 0) {
+		g->problem = xstrdup("the compose files could not be read");
+		return;
+	}
+	struct dk_dbvols dv;
+	dk_project_dbvols(&p, &dv);
+	char err[512];
+	for (size_t i = 0; i < dv.n; i++) {
+		if (!dv.v[i].volume || dv.v[i].external)
+			continue;   /* down -v keeps external volumes */
+		struct dk_volume v;
+		int found = dk_volume_inspect(dv.v[i].volume, &v, err, sizeof err);
+		if (found < 0 && !g->problem)
+			g->problem = xstrdup(err);
+		if (found > 0)
+			push_lines(&g->doomed, dv.v[i].volume);
+		dk_volume_free(&v);
+	}
+	dk_dbvols_free(&dv);
+	dk_project_free(&p);
+}
+
+void dk_guard_plan(char *const argv[], struct dk_guard *g)
+{
+	memset(g, 0, sizeof *g);
+	if (!argv[0])
+		return;
+	const char *prog = base_name(argv[0]);
+	int sub = -1, compose = 0;
+	if (strcmp(prog, "docker-compose") == 0) {
+		compose = 1;
+		sub = dk_compose_parse_globals(argv, 1, &g->project_name, &g->files);
+	} else if (strcmp(prog, "docker") == 0) {
+		sub = docker_subcommand(argv);
+		if (sub > 0 && strcmp(argv[sub], "compose") == 0) {
+			compose = 1;
+			sub = dk_compose_parse_globals(argv, sub + 1, &g->project_name, &g->files);
+		}
+	} else {
+		return;
+	}
+	g->docker = 1;
+	if (sub < 0)
+		return;
+	const char *s = argv[sub];
+	char err[512];
+	if (compose) {
+		if (strcmp(s, "up") == 0) {
+			g->up = 1;
+		} else if ((strcmp(s, "down") == 0 && has_flag(argv, sub + 1, "-v", "--volumes")) ||
+		           (strcmp(s, "rm") == 0 && has_flag(argv, sub + 1, "-v", "--volumes"))) {
+			g->deletes = 1;
+			if (dk_engine_check(err, sizeof err) < 0)
+				g->problem = xstrdup(err);
+			else
+				compose_doomed(g);
+		}
+		return;
+	}
+	const char *obj = argv[sub + 1];
+	struct dk_result r = { 0 };
+	if (strcmp(s, "volume") == 0 && obj && (strcmp(obj, "rm") == 0 || strcmp(obj, "remove") == 0)) {
+		g->deletes = 1;
+		if (dk_engine_check(err, sizeof err) < 0) {
+			g->problem = xstrdup(err);
+			return;
+		}
+		int opts = 1;
+		for (int i = sub + 2; argv[i]; i++) {
+			if (opts && strcmp(argv[i], "--") == 0) {
+				opts = 0;
+				continue;
+			}
+			if (opts && argv[i][0] == '-')
+				continue;
+			struct dk_volume v;
+			int found = dk_volume_inspect(argv[i], &v, err, sizeof err);
+			if (found > 0)
+				push_lines(&g->doomed, argv[i]);
+			else if (found < 0 && !g->problem)
+				g->problem = xstrdup(err);
+			dk_volume_free(&v);
+		}
+	} else if ((strcmp(s, "volume") == 0 && obj && strcmp(obj, "prune") == 0) ||
+	           (strcmp(s, "system") == 0 && obj && strcmp(obj, "prune") == 0 &&
+	            has_flag(argv, sub + 2, NULL, "--volumes"))) {
+		g->deletes = 1;
+		if (dk_engine_check(err, sizeof err) < 0) {
+			g->problem = xstrdup(err);
+			return;
+		}
+		/* Every volume no container uses: what an engine before 23.0
+		 * prunes; newer ones take only the anonymous ones without --all. */
+		dk_runl(&r, "volume", "ls", "-q", "--filter", "dangling=true", (char *)NULL);
+		if (r.status == 0)
+			push_lines(&g->doomed, r.out);
+		else
+			g->problem = dk_first_line(*r.err ? r.err : "docker volume ls failed");
+		dk_result_free(&r);
+	}
+}
+
+int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason)
+{
+	if (g->problem) {
+		error("cannot tell which volumes the command deletes: %s", g->problem);
+		return -1;
+	}
+	for (size_t i = 0; i < g->doomed.n; i++) {
+		struct volsnap_opts o = { store, g->doomed.v[i], "safe-run", reason, { 0 } };
+		o.spec.kind = COMPRESS_ZSTD;
+		o.spec.level = COMPRESS_ZSTD_DEFAULT_LEVEL;
+		char err[512], *path = NULL;
+		int rc = volsnap_take(&o, &path, err, sizeof err);
+		if (rc != DG_OK) {
+			error("the snapshot of volume '%s' failed: %s", g->doomed.v[i], err);
+			return -1;
+		}
+		info("snapshot of volume '%s': %s", g->doomed.v[i], path);
+		sv_pushf(&g->snaps, "%s\t%s", g->doomed.v[i], path);
+		free(path);
+	}
+	return 0;
+}
+
+int dk_guard_up_check(struct dk_guard *g, const char *confirm)
+{
+	char err[512];
+	if (dk_engine_check(err, sizeof err) < 0)
+		return 0;   /* up will say so itself */
+	struct dk_project p;
+	if (dk_project_load(g->project_name, &g->files, &p) != 0)
+		return 0;
+	struct dk_findings f;
+	int rc = 0;
+	if (dk_check_project(&p, &f, err, sizeof err) < 0) {
+		warn("cannot check the project's volumes: %s", err);
+	} else {
+		for (size_t i = 0; i < f.n && rc == 0; i++) {
+			error("%s", f.v[i].msg);
+			if (strcmp(f.v[i].kind, "empty-volume-trap") != 0)
+				continue;
+			char *what = xasprintf("'up' would start service '%s' on volume '%s', not on the data in '%s'",
+			                       f.v[i].svc->name, f.v[i].volume, f.v[i].other);
+			if (confirm_name(f.v[i].volume, confirm, what) != DG_OK)
+				rc = -1;
+			free(what);
+		}
+		dk_findings_free(&f);
+	}
+	dk_project_free(&p);
+	return rc;
+}
+
+void dk_guard_hint(const struct dk_guard *g)
+{
+	for (size_t i = 0; i < g->snaps.n; i++) {
+		const char *tab = strchr(g->snaps.v[i], '\t');
+		char *vol = xstrndup(g->snaps.v[i], (size_t)(tab - g->snaps.v[i]));
+		info("to bring volume '%s' back: db-restore --volume=%s --confirm=%s '%s'", vol, vol, vol, tab + 1);
+		free(vol);
+	}
+}
+
+void dk_guard_free(struct dk_guard *g)
+{
+	sv_free(&g->files);
+	sv_free(&g->doomed);
+	sv_free(&g->snaps);
+	free(g->problem);
+	memset(g, 0, sizeof *g);
+}

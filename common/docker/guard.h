@@ -1,0 +1,40 @@
+/* guard.h — safe-run in front of a Docker command: which named volumes the
+ * command line would delete (compose down -v and rm -v: the project's
+ * database volumes; volume rm: the volumes named; volume prune and system
+ * prune --volumes: the unused ones), their snapshots before it runs, and
+ * the empty-volume trap check before `compose up`. */
+#ifndef DBGUARD_DOCKER_GUARD_H
+#define DBGUARD_DOCKER_GUARD_H
+
+#include "base/xalloc.h"
+
+struct dk_guard {
+	int docker;             /* a docker / docker-compose command line at all */
+	int deletes;            /* it deletes volumes */
+	int up;                 /* compose up */
+	const char *project_name;
+	struct strvec files;    /* compose -f files */
+	struct strvec doomed;   /* existing volumes it would delete */
+	struct strvec snaps;    /* "volume\tpath" of the snapshots taken */
+	char *problem;          /* why the volumes could not be listed, or NULL */
+};
+
+/* Classify argv and, for a deleting command, ask the engine which existing
+ * volumes go.  Never fails: g->problem says what could not be found out. */
+void dk_guard_plan(char *const argv[], struct dk_guard *g);
+
+/* Snapshot every doomed volume into store.  0, or -1 after reporting which
+ * snapshot failed ("refusing to run" is the caller's). */
+int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason);
+
+/* compose up: 0 when no database service would start on an empty volume
+ * while its data sits elsewhere (or the user confirmed the volume's name),
+ * else -1 after reporting the findings and what to do. */
+int dk_guard_up_check(struct dk_guard *g, const char *confirm);
+
+/* "to undo: db-restore --volume=..." lines on stderr. */
+void dk_guard_hint(const struct dk_guard *g);
+
+void dk_guard_free(struct dk_guard *g);
+
+#endif
