@@ -18,10 +18,14 @@
 #include "portcheck/sockets.h"
 #include "base/term.h"
 #include "base/xalloc.h"
+#include "docker/checks.h"
+#include "docker/restart.h"
+#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"
-	"                 [--range=LO-HI] [--format=human|tsv|json] [--confirm=apply] [--force]\n";
+	"                 [--range=LO-HI] [--format=human|tsv|json] [--confirm=apply] [--force]\n"
+	"                 [--restart [--timeout=SECONDS]]\n";
 
 static void usage(int status)
 {
@@ -46,6 +50,11 @@ static void usage(int status)
 		      "      --format=FORMAT  human (default), tsv or json\n"
 		      "      --confirm=apply  confirm apply without a terminal\n"
 		      "      --force          apply even when FILE.backup exists (it is replaced)\n"
+		      "      --restart        with apply: snapshot the databases, recreate the moved\n"
+		      "                       services with Compose, verify them on the new ports\n"
+		      "                       and roll everything back on failure; with rollback:\n"
+		      "                       recreate the services on the restored ports, verify\n"
+		      "      --timeout=SECONDS  with --restart: wait this long for health (default 120)\n"
 		      "  -q, --quiet          only errors on stderr\n"
 		      "  -v, --verbose        more detail on stderr\n"
 		      "  -h, --help           this help\n"
@@ -1290,7 +1299,7 @@ static int same_binding_now(const struct report *after, const struct row *w)
 	return 0;
 }
 
-static int cmd_apply(struct session *ss, const char *confirm, int force, int format)
+static int cmd_apply(struct session *ss, const char *confirm, int force, int format, int print)
 {
 	struct report *r = &ss->r;
 	size_t nf, nmanual = 0;
@@ -1391,7 +1400,8 @@ static int cmd_apply(struct session *ss, const char *confirm, int force, int for
 		session_free(&after);
 		goto out;
 	}
-	print_addresses(&after.r, format);
+	if (print)
+		print_addresses(&after.r, format);
 	size_t nedits = 0;
 	for (size_t f = 0; f < nf; f++)
 		nedits += fv[f].n;
@@ -1407,7 +1417,7 @@ out:
 	return status;
 }
 
-static int cmd_rollback(const struct strvec *given)
+static int cmd_rollback(const struct strvec *given, int list_files)
 {
 	struct strvec files = STRVEC_INIT;
 	int rc = compose_find(given->v, given->n, &files, 1);
@@ -1450,7 +1460,8 @@ static int cmd_rollback(const struct strvec *given)
 				failed = 1;
 			} else {
 				fsync_dir_of(real);
-				printf("%s\n", cand.v[i]);
+				if (list_files)
+					printf("%s\n", cand.v[i]);
 				restored++;
 			}
 		}
@@ -1472,16 +1483,123 @@ static int cmd_rollback(const struct strvec *given)
 	return DG_OK;
 }
 
+/* Findings only the Docker Engine can give (the empty-volume trap, a
+ * missing external volume); none when no engine answers. */
+static void add_docker_findings(struct report *r, const struct strvec *files)
+{
+	struct dk_project p;
+	int saved = msg_verbosity;
+	msg_verbosity = 0;
+	int rc = dk_project_load(NULL, files, &p);
+	msg_verbosity = saved;
+	if (rc != 0)
+		return;
+	struct dk_findings f;
+	char err[512];
+	if (dk_check_project(&p, &f, err, sizeof err) < 0) {
+		verbose("volumes not checked against a Docker Engine: %s", err);
+	} else {
+		for (size_t i = 0; i < f.n; i++) {
+			const struct cservice *s = NULL;
+			for (size_t k = 0; k < r->p->nservices && !s; k++)
+				if (strcmp(r->p->services[k].name, f.v[i].svc->name) == 0)
+					s = &r->p->services[k];
+			if (s)
+				add_finding(r, 0, f.v[i].kind, s->file, s->line, s->name, "%s", f.v[i].msg);
+		}
+		dk_findings_free(&f);
+		sort_findings(r);
+	}
+	dk_project_free(&p);
+}
+
+/* apply --restart: the four phases of seed /protect-databases' migrate. */
+static int apply_restart(struct session *ss, const char *confirm, int force, int format, int timeout)
+{
+	struct report *r = &ss->r;
+	struct dk_restart rs;
+	if (dk_restart_init(&rs, &ss->files, timeout) != 0) {
+		dk_restart_free(&rs);
+		return DG_USAGE;
+	}
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct row *w = &r->rows[i];
+		if (w->db && w->change && !w->manual && w->p->pub_lo && w->new_lo && !strcmp(w->p->proto, "tcp"))
+			dk_restart_add_move(&rs, w->s->name, w->p->host_ip, w->p->pub_lo, w->new_lo, w->p->tgt_lo);
+	}
+	if (rs.n == 0) {
+		dk_restart_free(&rs);
+		return cmd_apply(ss, confirm, force, format, 1);
+	}
+	size_t nf;
+	struct fedit *fv = collect_edits(r, &nf);
+	int status = confirm_apply(confirm, nf);
+	free_edits(fv, nf);
+	if (status != DG_OK) {
+		dk_restart_free(&rs);
+		return status;
+	}
+	char *dir = path_dir(ss->files.v[0]), *store = store_dir(dir);
+	free(dir);
+	status = DG_NO;
+	if (dk_restart_backup(&rs, store) < 0) {
+		error("nothing was changed: %s failed", rs.failed_step);
+		goto out;
+	}
+	info("phase 3/4: migration");
+	status = cmd_apply(ss, "apply", force, format, 0);
+	if (status != DG_OK)
+		goto out;
+	if (dk_restart_run(&rs, 1) == 0) {
+		struct session after;
+		int saved = msg_verbosity;
+		msg_verbosity = 0;
+		int rc = load_session(&after, &ss->files, r->lo, r->hi);
+		msg_verbosity = saved;
+		if (rc == DG_OK)
+			print_addresses(&after.r, format);
+		session_free(&after);
+		info("migrated: every moved database answers on its new port with its data");
+		status = DG_OK;
+		goto out;
+	}
+	status = DG_NO;
+	char *step = xstrdup(rs.failed_step);
+	error("rolling back: %s", step);
+	int saved = msg_verbosity;
+	msg_verbosity = 0;
+	int frc = cmd_rollback(&ss->files, 0);
+	msg_verbosity = saved;
+	free(rs.failed_step);
+	rs.failed_step = NULL;
+	if (frc != DG_OK) {
+		error("rollback failed: the .backup files could not be put back; run 'portcheck rollback --restart'");
+	} else if (dk_restart_run(&rs, 0) < 0) {
+		error("rollback failed at %s; the snapshots of the backup phase are in '%s'", rs.failed_step, store);
+	} else {
+		print_addresses(r, format);
+		error("rolled back: %s; the files are back and the services answer on their old ports, verified",
+		      step);
+	}
+	free(step);
+out:
+	free(store);
+	dk_restart_free(&rs);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
-	enum { OPT_RANGE = 256, OPT_FORMAT, OPT_CONFIRM, OPT_FORCE, OPT_VERSION };
+	enum { OPT_RANGE = 256, OPT_FORMAT, OPT_CONFIRM, OPT_FORCE, OPT_VERSION, OPT_RESTART, OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "restart", no_argument, NULL, OPT_RESTART },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1490,7 +1608,7 @@ int main(int argc, char **argv)
 	};
 	struct strvec given = STRVEC_INIT;
 	const char *range = NULL, *confirm = NULL;
-	int format = FMT_HUMAN, force = 0, opt;
+	int format = FMT_HUMAN, force = 0, restart = 0, timeout = -1, opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:f:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': sv_push(&given, optarg); break;
@@ -1504,6 +1622,17 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CONFIRM: confirm = optarg; break;
 		case OPT_FORCE: force = 1; break;
+		case OPT_RESTART: restart = 1; break;
+		case OPT_TIMEOUT: {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+			if (!*optarg || *end || t < 1 || t > 86400) {
+				error("--timeout wants a number of seconds from 1 to 86400, not '%s'", optarg);
+				usage(DG_USAGE);
+			}
+			timeout = (int)t;
+			break;
+		}
 		case 'C':
 			if (chdir(optarg) < 0)
 				die(DG_USAGE, "cannot change to '%s':", optarg);
@@ -1534,9 +1663,29 @@ int main(int argc, char **argv)
 		usage(DG_USAGE);
 	}
 
+	if ((restart || timeout > 0) && what != APPLY && what != ROLLBACK) {
+		error("--restart goes with apply and rollback");
+		usage(DG_USAGE);
+	}
+	if (timeout > 0 && !restart) {
+		error("--timeout goes with --restart");
+		usage(DG_USAGE);
+	}
+	if (timeout < 0)
+		timeout = 120;
 	int status;
 	if (what == ROLLBACK) {
-		status = cmd_rollback(&given);
+		status = cmd_rollback(&given, 1);
+		if (status == DG_OK && restart) {
+			struct strvec rfiles;
+			char *step = NULL;
+			if (compose_find(given.v, given.n, &rfiles, 1) == 0 && dk_restart_all(&rfiles, timeout, &step) < 0) {
+				error("the files are back, but the restart failed: %s", step ? step : "?");
+				status = DG_NO;
+			}
+			free(step);
+			sv_free(&rfiles);
+		}
 		goto done;
 	}
 	/* The configuration comes from the project, which the files name. */
@@ -1565,6 +1714,7 @@ int main(int argc, char **argv)
 	sv_free(&files);
 	if (status == DG_OK) {
 		if (what == VALIDATE) {
+			add_docker_findings(&ss.r, &ss.files);
 			print_validate(&ss.r, format);
 			if (ss.r.nfindings)
 				info("%zu finding%s; 'portcheck plan' shows the port changes that fix the ports", ss.r.nfindings,
@@ -1581,8 +1731,10 @@ int main(int argc, char **argv)
 				info("%zu port%s need%s a change by hand; see the reasons above", nmanual,
 				     nmanual == 1 ? "" : "s", nmanual == 1 ? "s" : "");
 			status = nmanual ? DG_NO : DG_OK;
+		} else if (restart) {
+			status = apply_restart(&ss, confirm, force, format, timeout);
 		} else {
-			status = cmd_apply(&ss, confirm, force, format);
+			status = cmd_apply(&ss, confirm, force, format, 1);
 		}
 	}
 	session_free(&ss);
