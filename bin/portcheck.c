@@ -19,6 +19,7 @@
 #include "base/term.h"
 #include "base/xalloc.h"
 #include "docker/checks.h"
+#include "docker/redis.h"
 #include "docker/restart.h"
 #include "store/store.h"
 
@@ -1483,8 +1484,9 @@ static int cmd_rollback(const struct strvec *given, int list_files)
 	return DG_OK;
 }
 
-/* Findings only the Docker Engine can give (the empty-volume trap, a
- * missing external volume); none when no engine answers. */
+/* Findings about the project's data volumes: Redis persistence from the
+ * files; the empty-volume trap and a missing external volume from the
+ * Docker Engine, when one answers. */
 static void add_docker_findings(struct report *r, const struct strvec *files)
 {
 	struct dk_project p;
@@ -1494,22 +1496,30 @@ static void add_docker_findings(struct report *r, const struct strvec *files)
 	msg_verbosity = saved;
 	if (rc != 0)
 		return;
-	struct dk_findings f;
+	struct dk_findings f, redis = { NULL, 0 };
 	char err[512];
+	dk_redis_check(&p, &redis);
 	if (dk_check_project(&p, &f, err, sizeof err) < 0) {
 		verbose("volumes not checked against a Docker Engine: %s", err);
-	} else {
-		for (size_t i = 0; i < f.n; i++) {
-			const struct cservice *s = NULL;
-			for (size_t k = 0; k < r->p->nservices && !s; k++)
-				if (strcmp(r->p->services[k].name, f.v[i].svc->name) == 0)
-					s = &r->p->services[k];
-			if (s)
-				add_finding(r, 0, f.v[i].kind, s->file, s->line, s->name, "%s", f.v[i].msg);
-		}
-		dk_findings_free(&f);
-		sort_findings(r);
+		f.v = NULL;
+		f.n = 0;
 	}
+	for (size_t i = 0; i < redis.n; i++) {
+		f.v = xrealloc(f.v, (f.n + 1) * sizeof *f.v);
+		f.v[f.n++] = redis.v[i];
+	}
+	free(redis.v);
+	for (size_t i = 0; i < f.n; i++) {
+		const struct cservice *s = NULL;
+		for (size_t k = 0; k < r->p->nservices && !s; k++)
+			if (strcmp(r->p->services[k].name, f.v[i].svc->name) == 0)
+				s = &r->p->services[k];
+		if (s)
+			add_finding(r, 0, f.v[i].kind, s->file, s->line, s->name, "%s", f.v[i].msg);
+	}
+	if (f.n)
+		sort_findings(r);
+	dk_findings_free(&f);
 	dk_project_free(&p);
 }
 
