@@ -538,7 +538,7 @@ int main(int argc, char **argv)
 	verbose("command class: %s", cls);
 	double start = now();
 
-	dk_guard_plan(cmd, &docker_guard);
+	dk_guard_plan(cmd, opt.no_snap, &docker_guard);
 	int env_status = run_envcheck(&run.found, &run.nfound);
 	struct found *found = run.found;
 	size_t nfound = run.nfound;

@@ -97,7 +97,7 @@ static void compose_doomed(struct dk_guard *g)
 	dk_project_free(&p);
 }
 
-void dk_guard_plan(char *const argv[], struct dk_guard *g)
+void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g)
 {
 	memset(g, 0, sizeof *g);
 	if (!argv[0])
@@ -121,27 +121,31 @@ void dk_guard_plan(char *const argv[], struct dk_guard *g)
 		return;
 	const char *s = argv[sub];
 	char err[512];
+	if (compose && strcmp(s, "up") == 0) {
+		g->up = 1;
+		return;
+	}
+	int deletes = compose ? (strcmp(s, "down") == 0 || strcmp(s, "rm") == 0) && has_flag(argv, sub + 1, "-v", "--volumes")
+	            : strcmp(s, "volume") == 0 && argv[sub + 1] &&
+	              (!strcmp(argv[sub + 1], "rm") || !strcmp(argv[sub + 1], "remove") || !strcmp(argv[sub + 1], "prune"));
+	deletes |= !compose && strcmp(s, "system") == 0 && argv[sub + 1] && !strcmp(argv[sub + 1], "prune") &&
+	           has_flag(argv, sub + 2, NULL, "--volumes");
+	if (!deletes)
+		return;
+	g->deletes = 1;
+	if (classify_only)
+		return;
+	if (dk_engine_check(err, sizeof err) < 0) {
+		g->no_engine = xstrdup(err);
+		return;
+	}
 	if (compose) {
-		if (strcmp(s, "up") == 0) {
-			g->up = 1;
-		} else if ((strcmp(s, "down") == 0 && has_flag(argv, sub + 1, "-v", "--volumes")) ||
-		           (strcmp(s, "rm") == 0 && has_flag(argv, sub + 1, "-v", "--volumes"))) {
-			g->deletes = 1;
-			if (dk_engine_check(err, sizeof err) < 0)
-				g->problem = xstrdup(err);
-			else
-				compose_doomed(g);
-		}
+		compose_doomed(g);
 		return;
 	}
 	const char *obj = argv[sub + 1];
 	struct dk_result r = { 0 };
 	if (strcmp(s, "volume") == 0 && obj && (strcmp(obj, "rm") == 0 || strcmp(obj, "remove") == 0)) {
-		g->deletes = 1;
-		if (dk_engine_check(err, sizeof err) < 0) {
-			g->problem = xstrdup(err);
-			return;
-		}
 		int opts = 1;
 		for (int i = sub + 2; argv[i]; i++) {
 			if (opts && strcmp(argv[i], "--") == 0) {
@@ -161,11 +165,6 @@ void dk_guard_plan(char *const argv[], struct dk_guard *g)
 	} else if ((strcmp(s, "volume") == 0 && obj && strcmp(obj, "prune") == 0) ||
 	           (strcmp(s, "system") == 0 && obj && strcmp(obj, "prune") == 0 &&
 	            has_flag(argv, sub + 2, NULL, "--volumes"))) {
-		g->deletes = 1;
-		if (dk_engine_check(err, sizeof err) < 0) {
-			g->problem = xstrdup(err);
-			return;
-		}
 		/* Every volume no container uses: what an engine before 23.0
 		 * prunes; newer ones take only the anonymous ones without --all. */
 		dk_runl(&r, "volume", "ls", "-q", "--filter", "dangling=true", (char *)NULL);
@@ -179,6 +178,10 @@ void dk_guard_plan(char *const argv[], struct dk_guard *g)
 
 int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason)
 {
+	if (g->no_engine) {
+		warn("no volume snapshots: %s (the command cannot delete any volume either)", g->no_engine);
+		return 0;
+	}
 	if (g->problem) {
 		error("cannot tell which volumes the command deletes: %s", g->problem);
 		return -1;
@@ -245,5 +248,6 @@ void dk_guard_free(struct dk_guard *g)
 	sv_free(&g->doomed);
 	sv_free(&g->snaps);
 	free(g->problem);
+	free(g->no_engine);
 	memset(g, 0, sizeof *g);
 }

@@ -17,11 +17,14 @@ struct dk_guard {
 	struct strvec doomed;   /* existing volumes it would delete */
 	struct strvec snaps;    /* "volume\tpath" of the snapshots taken */
 	char *problem;          /* why the volumes could not be listed, or NULL */
+	char *no_engine;        /* no Docker Engine answers (so nothing can be
+	                           deleted either): why, or NULL */
 };
 
 /* Classify argv and, for a deleting command, ask the engine which existing
- * volumes go.  Never fails: g->problem says what could not be found out. */
-void dk_guard_plan(char *const argv[], struct dk_guard *g);
+ * volumes go (not with classify_only).  Never fails: g->problem says what
+ * could not be found out. */
+void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g);
 
 /* Snapshot every doomed volume into store.  0, or -1 after reporting which
  * snapshot failed ("refusing to run" is the caller's). */
