@@ -620,6 +620,12 @@ int main(int argc, char **argv)
 		return finish(cmd_status);
 	}
 
+	if (docker_guard.up && dk_guard_up_check(&docker_guard, opt.confirm) < 0) {
+		error("refusing to run '%s': a database service would start on an empty volume; confirm with "
+		      "--confirm=VOLUME (the volume named above) if that is what you want", masked);
+		journal(start, now(), masked, found, nfound, "refused");
+		return finish(DG_REFUSED);
+	}
 	size_t taken = 0;
 	for (size_t i = 0; i < nfound && !opt.no_snap; i++) {
 		if (nothing_to_snapshot(&found[i])) {
@@ -630,8 +636,9 @@ int main(int argc, char **argv)
 		if (rc == 0) {
 			taken++;
 			verbose("snapshot of %s: %s", found[i].describe, found[i].snapshot);
-		} else if (rc == DG_UNREACHABLE && i > 0) {
-			/* Not reachable from here, so not by this command either. */
+		} else if (rc == DG_UNREACHABLE && (i > 0 || docker_guard.up)) {
+			/* Not reachable from here, so not by this command either;
+			 * before `compose up` the database is simply not running yet. */
 			warn("%s is unreachable from here; not snapshotted", found[i].describe);
 		} else {
 			error("refusing to run '%s': the snapshot of %s failed (db-snap exit %d); "
@@ -639,12 +646,6 @@ int main(int argc, char **argv)
 			journal(start, now(), masked, found, nfound, "refused");
 			return finish(DG_REFUSED);
 		}
-	}
-	if (docker_guard.up && dk_guard_up_check(&docker_guard, opt.confirm) < 0) {
-		error("refusing to run '%s': a database service would start on an empty volume; confirm with "
-		      "--confirm=VOLUME (the volume named above) if that is what you want", masked);
-		journal(start, now(), masked, found, nfound, "refused");
-		return finish(DG_REFUSED);
 	}
 	if (docker_guard.deletes && !opt.no_snap) {
 		char *project = project_dir_find(), *store = store_dir(project);

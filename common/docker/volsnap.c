@@ -340,22 +340,34 @@ int volsnap_take(const struct volsnap_opts *o, char **out_path, char *err, size_
 	pid = -1;
 	int status = exit_status_of(st);
 	if (status != 0 || pr < 0 || !tc.end) {
-		char ebuf[512] = "";
+		char ebuf[2048] = "", *last = ebuf;
+		int no_image = 0;
 		if (efd >= 0) {
 			ssize_t n = pread(efd, ebuf, sizeof ebuf - 1, 0);
 			ebuf[n > 0 ? n : 0] = '\0';
-			char *nl = strchr(ebuf, '\n');
-			if (nl)
-				*nl = '\0';
+			no_image = strstr(ebuf, "Unable to find image") != NULL;
+			/* The last line says why: "Unable to find image" comes
+			 * before the reason the pull failed. */
+			for (char *l = ebuf, *nl; l && *l; l = nl) {
+				nl = strchr(l, '\n');
+				if (nl)
+					*nl++ = '\0';
+				if (*l && strncmp(l, "Run 'docker", 11) != 0)
+					last = l;
+			}
+			if (strncmp(last, "docker: ", 8) == 0)
+				last += 8;
 		}
 		if (pr < 0 && compressor_error(comp))
 			snprintf(err, errlen, "cannot write '%s': %s", path, strerror(compressor_error(comp)));
 		else if (pr < 0)
 			snprintf(err, errlen, "cannot read the archive of volume '%s': %s", o->volume, strerror(perr));
 		else
-			snprintf(err, errlen, "the '%s' helper container could not read volume '%s'%s%s%s",
-			         dk_helper_image(), o->volume, *ebuf ? ": " : "", ebuf,
-			         status == 0 ? " (the archive ended early)" : "");
+			snprintf(err, errlen, "the '%s' helper container could not read volume '%s'%s%s%s%s",
+			         dk_helper_image(), o->volume, *last ? ": " : "", last,
+			         status == 0 ? " (the archive ended early)" : "",
+			         no_image ? "; set docker_helper_image (or "
+			         "DBGUARD_DOCKER_HELPER_IMAGE) to a local image with sh and tar" : "");
 		if (efd >= 0)
 			close(efd);
 		goto out;
