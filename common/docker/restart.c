@@ -408,7 +408,8 @@ static char *url_escape(const char *s)
 }
 
 /* db-snap of a database with credentials: the URL goes through the
- * environment (DATABASE_URL), never argv. */
+ * environment (DATABASE_URL), never argv.  0, -1 (failed, reported), or
+ * DG_UNREACHABLE when the database is not running. */
 static int logical_snapshot(struct dk_restart *rs, struct dk_svc_state *st, int port, const char *host)
 {
 	char *user = url_escape(target_get(&st->tgt, TF_USER));
@@ -430,6 +431,10 @@ static int logical_snapshot(struct dk_restart *rs, struct dk_svc_state *st, int 
 	free(reason);
 	free(prog);
 	int status = ws < 0 ? 127 : exit_status_of(ws);
+	if (status == DG_UNREACHABLE) {
+		free(out);
+		return DG_UNREACHABLE;
+	}
 	if (status != 0 || !out || !*out) {
 		fail(rs, "backup of '%s': db-snap exit %d", st->service, status);
 		free(out);
@@ -471,7 +476,11 @@ int dk_restart_backup(struct dk_restart *rs, const char *store)
 				m = &rs->mv[k];
 		if (st->has_creds && (st->family == DBF_POSTGRES || st->family == DBF_MYSQL)) {
 			rc = logical_snapshot(rs, st, m->old_port, connect_host(m->host_ip));
-			continue;
+			if (rc != DG_UNREACHABLE)
+				continue;
+			/* Not running: its volume is all there is, and it is at rest. */
+			info("  %s: not running on port %d; snapshotting its volume", st->service, m->old_port);
+			rc = 0;
 		}
 		int any = 0;
 		for (size_t k = 0; k < dv.n && rc == 0; k++) {
