@@ -45,7 +45,30 @@ PROGS   = $(patsubst bin/%.c,bin/%,$(wildcard bin/*.c))
 LIBSRC  = $(wildcard common/*/*.c)
 LIBOBJ  = $(patsubst common/%.c,build/common/%.o,$(LIBSRC)) build/defaults.o
 HEADERS = $(wildcard common/*/*.h)
+# Every object in one archive, for the test drivers and the fuzzers.
 LIB     = build/libdbguard.a
+
+# One archive per layer of common/ (common/LAYERS); the compiled-in default
+# policy belongs to the model, beside the config reader.
+LAYERS  = $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard common/*/*.c)))))
+layer_objs = $(patsubst common/%.c,build/common/%.o,$(wildcard common/$(1)/*.c)) \
+             $(if $(filter model,$(1)),build/defaults.o)
+
+# A link line per program: the layers it uses, highest first, and only the
+# libraries those need.  A program that reaches a layer not listed here does
+# not link, so a wrong-way dependency shows at build time.
+db-envcheck_LAYERS = resolve compose engine model base
+db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
+db-snap_LAYERS     = docker snap store resolve compose engine model base
+db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
+                     $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
+db-restore_LAYERS  = docker restore snap store resolve compose engine model base
+db-restore_LIBS    = $(db-snap_LIBS)
+safe-run_LAYERS    = docker compose store model base
+safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
+portcheck_LAYERS   = cli portcheck docker compose engine store model base
+portcheck_LIBS     = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(YAML_LIBS) \
+                     $(CRYPTO_LIBS) -lpthread
 
 all: $(PROGS)
 
@@ -72,8 +95,16 @@ $(LIB): $(LIBOBJ)
 	rm -f $@
 	ar rcs $@ $(LIBOBJ)
 
-bin/%: bin/%.c $(LIB) $(HEADERS) build/flags
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(SANLDFLAGS) $(LDFLAGS) $(LIB_LIBS)
+define layer_rule
+build/lib$(1).a: $(call layer_objs,$(1))
+	rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
+
+.SECONDEXPANSION:
+bin/%: bin/%.c $$(foreach l,$$($$*_LAYERS),build/lib$$(l).a) $(HEADERS) build/flags
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(foreach l,$($*_LAYERS),build/lib$(l).a) $(SANLDFLAGS) $(LDFLAGS) $($*_LIBS)
 
 BATS ?= bats
 ifeq ($(SANITIZE),1)
@@ -82,7 +113,7 @@ ifeq ($(SANITIZE),1)
 # per-thread alternate stacks it does not.  Leaks and UB still fail a test.
 CHECK_ENV = ASAN_OPTIONS=use_sigaltstack=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 endif
-check: all check-layers
+check: all $(LIB) check-layers
 	$(CHECK_ENV) LANG=C LC_ALL=C $(BATS) --timing t/
 
 # No layer of common/ includes a layer above it (common/LAYERS).

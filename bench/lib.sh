@@ -1,7 +1,7 @@
 # lib.sh — shared by bench/snap.sh, restore.sh and saferun.sh: options, the
 # data sets (built once, cached in bench/cache/<mode>/), PostgreSQL and
-# MariaDB servers on loopback (started the way t/helpers/servers.bash starts
-# them, but on data directories that persist between runs), timing with
+# MariaDB servers on loopback (t/helpers/servers.bash's own, on data
+# directories that persist between runs), timing with
 # medians, peak RSS, and the sections of bench/RESULTS.md.
 #
 # Benchmarks, not tests: nothing here is part of `make check`.
@@ -144,101 +144,36 @@ tick() { read -r -t "$1" -u "$TICK_FD" _ || :; }
 
 # ----------------------------------------------------------------- servers
 
-free_port() {
-    local port i
-    for ((i = 0; i < 100; i++)); do
-        port=$((20000 + RANDOM % 12000))
-        if ! (exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    return 1
+# The servers are the tests' own (t/helpers/servers.bash), on data
+# directories under $CACHE that persist between runs, so a data set is
+# built once.  The password stays out of argv and out of our environment:
+# each measured command gets it (PGPASSWORD, MYSQL_PWD) on its own.
+DBG_DB_USER=$BENCH_USER DBG_PG_PASSWORD=$BENCH_PW DBG_MY_PASSWORD=$BENCH_PW DBG_START_TIMEOUT=120
+# shellcheck source=../t/helpers/servers.bash
+. "$REPO/t/helpers/servers.bash"
+
+unset_client_env() {
+    unset PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PG_URL
+    unset MY_HOST MY_USER MY_PASSWORD MY_DATABASE MY_URL
 }
 
-pid_alive() {
-    local state
-    [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-    state=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" != Z ]
-}
-
-wait_gone() {
-    local i n=$(($2 * 20))
-    for ((i = 0; i < n; i++)); do
-        pid_alive "$1" || return 0
-        tick 0.05
-    done
-    ! pid_alive "$1"
-}
-
-# As root a server runs as an unprivileged user (PostgreSQL refuses root).
-as_user() {
-    AS=()
-    [ "$(id -u)" = 0 ] && AS=(setpriv --reuid="$(id -u "$1")" --regid="$(id -g "$1")" --clear-groups --)
-}
-
-# PostgreSQL 15 on 127.0.0.1:<free port>, data in $CACHE/pg/data.
-# Password (SCRAM) on TCP, which is what the measured commands use; trust
-# on the socket, which only the set-up uses.  Durability is off as in the
-# tests (fsync, synchronous_commit): it keeps the shared disk from adding
-# noise, and every contender pays the same.  Extra "-c name=value" options
-# may be given.
+# PostgreSQL 15 on 127.0.0.1:<free port>, data in $CACHE/pg/data, with the
+# shared buffers at their default size.  Password (SCRAM) on TCP, which is
+# what the measured commands use; trust on the socket, which only the set-up
+# uses.  Extra "-c name=value" options may be given.
 bench_pg_start() {
-    local dir=$CACHE/pg runas=nobody port try pid= i
-    [ -x "$PG_BIN/postgres" ] || die "no PostgreSQL in $PG_BIN"
-    mkdir -p "$dir"
-    as_user "$runas"
-    if [ ! -f "$dir/data/PG_VERSION" ]; then
-        note "initdb in $dir/data"
-        rm -rf "$dir/data" "$dir"/built.*
-        mkdir -p "$dir/data"
-        printf '%s\n' "$BENCH_PW" >"$dir/pwfile"
-        [ "$(id -u)" = 0 ] && chown "$runas:" "$dir/data" "$dir/pwfile"
-        "${AS[@]}" "$PG_BIN/initdb" -D "$dir/data" -U "$BENCH_USER" --pwfile="$dir/pwfile" \
-            --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
-            { rm -f "$dir/pwfile"; tail -n 20 "$dir/initdb.log" >&2; rm -rf "$dir/data"; die "initdb failed"; }
-        rm -f "$dir/pwfile"
-    fi
-    PG_SOCK=$(mktemp -d /tmp/dbguard-bench-pg.XXXXXX) || die "mktemp failed"
-    [ "$(id -u)" = 0 ] && chown "$runas:" "$PG_SOCK"
-    for ((try = 0; try < 5; try++)); do
-        port=$(free_port) || break
-        "${AS[@]}" "$PG_BIN/postgres" -D "$dir/data" -c listen_addresses=127.0.0.1 -p "$port" \
-            -c "unix_socket_directories=$PG_SOCK" -c fsync=off -c synchronous_commit=off \
-            -c full_page_writes=off -c max_connections=40 -c logging_collector=off \
-            -c log_timezone=UTC "$@" </dev/null >"$dir/server.log" 2>&1 &
-        pid=$!
-        for ((i = 0; i < 1200; i++)); do
-            pid_alive "$pid" || break
-            "$PG_BIN/pg_isready" -q -h "$PG_SOCK" -p "$port" && break
-            tick 0.05
-        done
-        if pid_alive "$pid" && "$PG_BIN/pg_isready" -q -h "$PG_SOCK" -p "$port"; then
-            break
-        fi
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        pid=
-        grep -q 'could not bind\|could not create any TCP/IP sockets' "$dir/server.log" || break
-    done
-    [ -n "$pid" ] || { tail -n 20 "$dir/server.log" >&2; rm -rf "$PG_SOCK"; die "PostgreSQL did not start"; }
-    PG_PID=$pid PG_PORT=$port PG_LOG=$dir/server.log
+    mkdir -p "$CACHE/pg"
+    [ -f "$CACHE/pg/data/PG_VERSION" ] || { note "initdb in $CACHE/pg/data"; rm -f "$CACHE/pg"/built.*; }
+    DBG_PG_DATA=$CACHE/pg/data pg_start -c shared_buffers=128MB -c log_timezone=UTC "$@" ||
+        die "PostgreSQL did not start"
+    PG_PORT=$PGPORT PG_SOCK=$PG_SOCKET_DIR PG_LOG=$PG_DIR/server.log
+    unset_client_env
     # For the measured clients: TCP and a password, as db-snap connects.
-    # The password goes in PGPASSWORD on each command, never exported, so
-    # the programs under test get nothing from us but their URL.
-    PGC=(-h 127.0.0.1 -p "$port" -U "$BENCH_USER")
+    PGC=(-h 127.0.0.1 -p "$PG_PORT" -U "$BENCH_USER")
     PG_VERSION=$(pg_admin postgres "SHOW server_version")
 }
 
-bench_pg_stop() {
-    # A fast shutdown (SIGINT) leaves the cached data clean for next time.
-    kill -INT "$PG_PID" 2>/dev/null
-    wait_gone "$PG_PID" 120 || kill -QUIT "$PG_PID" 2>/dev/null
-    wait "$PG_PID" 2>/dev/null
-    rm -rf "$PG_SOCK"
-    unset PG_PID
-}
+bench_pg_stop() { DBG_PG_DATA=$CACHE/pg/data pg_stop; }
 
 pg_admin() { # DB SQL: set-up through the socket, rows on stdout
     PGOPTIONS='-c client_min_messages=warning' "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U "$BENCH_USER" \
@@ -250,78 +185,22 @@ pg_url() { echo "postgres://$BENCH_USER:$BENCH_PW@127.0.0.1:$PG_PORT/$1"; }
 # MariaDB on 127.0.0.1:<free port>, data in $CACHE/my/data; the buffer
 # pool at its default size, durability off as in the tests.
 bench_my_start() {
-    local dir=$CACHE/my runas= port try pid= i mariadbd pw
-    local -a userarg=() opts=()
-    mariadbd=$(PATH=$PATH:/usr/sbin command -v mariadbd) || die "mariadbd is not installed"
-    mkdir -p "$dir/tmp"
-    if [ "$(id -u)" = 0 ]; then
-        runas=mysql
-        id mysql >/dev/null 2>&1 || runas=nobody
-        userarg=(--user="$runas")
-    fi
-    opts=(--datadir="$dir/data" --tmpdir="$dir/tmp" --skip-name-resolve
-        --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --innodb-log-file-size=256M
-        --performance-schema=OFF --skip-log-bin --character-set-server=utf8mb4
-        --max-connections=40)
-    if [ ! -d "$dir/data/mysql" ]; then
-        note "mariadb-install-db in $dir/data"
-        rm -rf "$dir/data" "$dir"/built.* "$dir/users-made"
-        mkdir -p "$dir/data"
-        [ -n "$runas" ] && chown -R "$runas:" "$dir/data" "$dir/tmp"
-        PATH=$PATH:/usr/sbin mariadb-install-db --no-defaults "${userarg[@]}" "${opts[@]}" \
-            --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
-            { tail -n 20 "$dir/install.log" >&2; rm -rf "$dir/data"; die "mariadb-install-db failed"; }
-    fi
-    [ -n "$runas" ] && chown "$runas:" "$dir/tmp"
-    MY_SOCK_DIR=$(mktemp -d /tmp/dbguard-bench-my.XXXXXX) || die "mktemp failed"
-    [ -n "$runas" ] && chown "$runas:" "$MY_SOCK_DIR"
-    MY_SOCK=$MY_SOCK_DIR/mysqld.sock
-    for ((try = 0; try < 5; try++)); do
-        port=$(free_port) || break
-        "$mariadbd" --no-defaults "${userarg[@]}" "${opts[@]}" --socket="$MY_SOCK" --port="$port" \
-            --bind-address=127.0.0.1 --pid-file="$MY_SOCK_DIR/mysqld.pid" </dev/null >"$dir/server.log" 2>&1 &
-        pid=$!
-        for ((i = 0; i < 2400; i++)); do
-            pid_alive "$pid" || break
-            [ -S "$MY_SOCK" ] && mariadb-admin --no-defaults --connect-timeout=2 -S "$MY_SOCK" -u root \
-                ping >/dev/null 2>&1 && break
-            tick 0.05
-        done
-        if pid_alive "$pid" && [ -S "$MY_SOCK" ]; then
-            break
-        fi
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        pid=
-        grep -q 'Bind on TCP/IP port\|Address already in use' "$dir/server.log" || break
-    done
-    [ -n "$pid" ] || { tail -n 20 "$dir/server.log" >&2; rm -rf "$MY_SOCK_DIR"; die "MariaDB did not start"; }
-    MY_PID=$pid MY_PORT=$port
+    mkdir -p "$CACHE/my"
+    [ -d "$CACHE/my/data/mysql" ] || { note "mariadb-install-db in $CACHE/my/data"; rm -f "$CACHE/my"/built.*; }
+    DBG_MY_DATA=$CACHE/my/data mariadb_start --innodb-buffer-pool-size=128M \
+        --innodb-log-file-size=256M || die "MariaDB did not start"
+    MY_SOCK=$MY_SOCKET
+    unset_client_env
     # The measured clients: TCP and a password (in MYSQL_PWD on each
     # command), as db-snap connects.
-    MYC=(--no-defaults -h 127.0.0.1 -P "$port" -u "$BENCH_USER")
-    if [ ! -f "$dir/users-made" ]; then
-        pw="'${BENCH_PW//\'/\'\'}'"
-        my_admin "" "CREATE USER '$BENCH_USER'@'127.0.0.1' IDENTIFIED BY $pw;
-            CREATE USER '$BENCH_USER'@'localhost' IDENTIFIED BY $pw;
-            GRANT ALL PRIVILEGES ON *.* TO '$BENCH_USER'@'127.0.0.1' WITH GRANT OPTION;
-            GRANT ALL PRIVILEGES ON *.* TO '$BENCH_USER'@'localhost' WITH GRANT OPTION;" ||
-            die "cannot create the MariaDB user"
-        touch "$dir/users-made"
-    fi
+    MYC=(--no-defaults -h 127.0.0.1 -P "$MY_PORT" -u "$BENCH_USER")
     MY_VERSION=$(my_admin "" "SELECT VERSION()")
 }
 
-bench_my_stop() {
-    kill -TERM "$MY_PID" 2>/dev/null
-    wait_gone "$MY_PID" 120 || kill -KILL "$MY_PID" 2>/dev/null
-    wait "$MY_PID" 2>/dev/null
-    rm -rf "$MY_SOCK_DIR"
-    unset MY_PID
-}
+bench_my_stop() { DBG_MY_DATA=$CACHE/my/data mariadb_stop; }
 
-my_admin() { # DB SQL: set-up as root through the socket
-    mariadb --no-defaults -S "$MY_SOCK" -u root -N -B -e "$2" ${1:+"$1"}
+my_admin() { # DB SQL: set-up through the socket, rows on stdout
+    MYSQL_PWD=$BENCH_PW mariadb --no-defaults -S "$MY_SOCK" -u "$BENCH_USER" -N -B -e "$2" ${1:+"$1"}
 }
 
 my_url() { echo "mysql://$BENCH_USER:$BENCH_PW@127.0.0.1:$MY_PORT/$1"; }
@@ -536,7 +415,7 @@ my_build_tiny() {
     built "$m" "$v" && return 0
     note "building MariaDB bench_tiny"
     my_admin "" "DROP DATABASE IF EXISTS bench_tiny; CREATE DATABASE bench_tiny" &&
-        tiny_sql my | mariadb --no-defaults -S "$MY_SOCK" -u root bench_tiny >"$WORK/build.log" 2>&1 ||
+        tiny_sql my | MYSQL_PWD=$BENCH_PW mariadb --no-defaults -S "$MY_SOCK" -u "$BENCH_USER" bench_tiny >"$WORK/build.log" 2>&1 ||
         { tail -n 20 "$WORK/build.log" >&2; die "cannot build bench_tiny (MariaDB)"; }
     echo "$v" >"$m"
 }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -205,7 +204,7 @@ static int run_envcheck(struct found **found, size_t *nfound)
 			                        f->col[C_PORT], f->col[C_DATABASE]);
 	}
 	free(out);
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return exit_status_of(ws);
 }
 
 /* A class name from db-envcheck's output; one we cannot read is refused. */
@@ -240,7 +239,7 @@ static int snapshot(struct found *f, size_t index, const char *masked)
 	verbose("snapshot of %s: %s", f->describe, av.v[0]);
 	char *out = NULL;
 	int ws = run_capture(sv_argv(&av), NULL, -1, &out, NULL);
-	int status = ws < 0 ? DG_REFUSED : WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	int status = ws < 0 ? DG_REFUSED : exit_status_of(ws);
 	if (ws < 0)
 		error("cannot run '%s':", av.v[0]);
 	if (status == 0 && out) {
@@ -386,18 +385,6 @@ static int show_journal(long n, int format)
 	return DG_OK;
 }
 
-static void die_of_signal(int sig)
-{
-	struct rlimit no_core = { 0, 0 };
-	setrlimit(RLIMIT_CORE, &no_core);   /* the command's core dump is the one that matters */
-	signal(sig, SIG_DFL);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
-	exit(128 + sig);
-}
 
 /* Can argv[0] be found at all?  Checked before any snapshot is taken. */
 static int command_status(const char *cmd)

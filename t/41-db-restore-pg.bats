@@ -203,7 +203,8 @@ wait_for() {
     sleep 0.3
     # db-restore and its psql are running: no password in any argv.
     printf '%s\n' "$PGPASSWORD" > "$BATS_TEST_TMPDIR/pw"
-    run -1 grep -qaFf "$BATS_TEST_TMPDIR/pw" /proc/[0-9]*/cmdline
+    # (processes come and go while grep reads /proc: read them through cat)
+    run -1 sh -c 'cat /proc/[0-9]*/cmdline 2>/dev/null | grep -qaFf "$1"' _ "$BATS_TEST_TMPDIR/pw"
     kill -KILL "$pid"
     wait "$pid" || true
     exec 9>&-

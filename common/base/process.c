@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,37 +140,65 @@ int exit_status_of(int wstatus)
 	return 255;
 }
 
+void die_of_signal(int sig)
+{
+	struct rlimit no_core = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &no_core);   /* the child's core dump is the one that matters */
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	exit(128 + sig);
+}
+
 int exit_status_for_spawn_error(int err)
 {
 	return err == ENOENT ? 127 : 126;
 }
 
-int run_capture(char *const argv[], char *const *env_add, int err_fd, char **out, size_t *outlen)
+int spawn_piped(char *const argv[], char *const *env_add, enum pipe_dir dir, int other_fd, int err_fd,
+                pid_t *pid, int *fd)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
+		return errno;
+	int ours = dir == PIPE_FROM_CHILD ? pfd[0] : pfd[1];
+	int theirs = dir == PIPE_FROM_CHILD ? pfd[1] : pfd[0];
 	struct spawn_opts o = SPAWN_OPTS_INIT;
-	o.fd_out = pfd[1];
+	o.fd_in = dir == PIPE_TO_CHILD ? theirs : other_fd;
+	o.fd_out = dir == PIPE_FROM_CHILD ? theirs : other_fd;
 	o.fd_err = err_fd;
 	o.env_add = env_add;
-	pid_t pid;
-	int err = spawn_child(argv, &o, &pid);
-	close(pfd[1]);
+	int err = spawn_child(argv, &o, pid);
+	close(theirs);
 	if (err) {
-		close(pfd[0]);
+		close(ours);
+		return err;
+	}
+	*fd = ours;
+	return 0;
+}
+
+int run_capture(char *const argv[], char *const *env_add, int err_fd, char **out, size_t *outlen)
+{
+	pid_t pid;
+	int fd;
+	int err = spawn_piped(argv, env_add, PIPE_FROM_CHILD, -1, err_fd, &pid, &fd);
+	if (err) {
 		errno = err;
 		return -1;
 	}
 	struct strbuf sb = STRBUF_INIT;
 	char chunk[8192];
 	for (;;) {
-		ssize_t n = read_retry(pfd[0], chunk, sizeof chunk);
+		ssize_t n = read_retry(fd, chunk, sizeof chunk);
 		if (n <= 0)
 			break;   /* a read error ends the capture; the status tells the rest */
 		sb_add(&sb, chunk, (size_t)n);
 	}
-	close(pfd[0]);
+	close(fd);
 	int st;
 	if (wait_child(pid, &st) < 0) {
 		int e = errno;

@@ -112,9 +112,4 @@ int compose_find(char *const *given, size_t ngiven, struct strvec *files, int qu
 int compose_load(struct compose_project *p, const struct strvec *files);
 void compose_free(struct compose_project *p);
 
-/* The family of an image name (by the [portcheck] images_* lists) or of a
- * dbguard.role label value; *engine gets the fragment or role that matched
- * (static or owned by the configuration). */
-enum db_family compose_family(const char *image, const char *role, const char **engine);
-
 #endif

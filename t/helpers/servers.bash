@@ -16,14 +16,22 @@
 # As root the servers run as an unprivileged user (PostgreSQL refuses root),
 # which is why their directories sit directly under /tmp, not under a 0700
 # bats directory.
+#
+# The benchmarks (bench/lib.sh) start their servers here too, with:
+#   DBG_PG_DATA / DBG_MY_DATA   a data directory that outlives the server
+#                               (made when missing, never removed; a clean
+#                               shutdown keeps it ready for the next start)
+#   DBG_DB_USER, DBG_PG_PASSWORD, DBG_MY_PASSWORD, DBG_START_TIMEOUT
+#   pg_start ARGS / mariadb_start ARGS   extra server options (last wins)
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-_DBG_START_TIMEOUT=30   # seconds a server may take to accept connections
+_DBG_START_TIMEOUT=${DBG_START_TIMEOUT:-30}   # seconds a server may take to accept connections
+_DBG_USER=${DBG_DB_USER:-dbguard}
 
 # The passwords need percent-encoding in a URL ('@', ':', '/', '%', '#', ' '),
 # so URL decoding is exercised by every test that uses *_URL.
-_DBG_PG_PASSWORD='p@ss:w/rd%1'
-_DBG_MY_PASSWORD='my#p@ss:w/rd%2 x'
+_DBG_PG_PASSWORD=${DBG_PG_PASSWORD:-'p@ss:w/rd%1'}
+_DBG_MY_PASSWORD=${DBG_MY_PASSWORD:-'my#p@ss:w/rd%2 x'}
 
 # Percent-encode everything but RFC 3986 unreserved characters.
 _dbg_urlencode() {
@@ -154,7 +162,7 @@ _dbg_die() {
 # ---------------------------------------------------------------- PostgreSQL
 
 pg_start() {
-    local dir user=dbguard db=dbguard_test runas=nobody port try pid i
+    local dir user=$_DBG_USER db=dbguard_test runas=nobody port try pid i data
     # PG_PID may come from a parent shell's server; only our own counts.
     [ "${_DBG_PG_OWNER:-}" != "$BASHPID" ] || [ -z "${PG_PID:-}" ] ||
         _dbg_die "pg_start: already running (pid $PG_PID)" || return 1
@@ -168,28 +176,34 @@ pg_start() {
         chown "$runas:" "$dir"
     fi
     _dbg_as "$runas"
-    if ! _dbg_template_get pg "$dir/data"; then
+    data=${DBG_PG_DATA:-$dir/data}
+    if [ -f "$data/PG_VERSION" ]; then
+        :
+    elif [ -n "${DBG_PG_DATA:-}" ] || ! _dbg_template_get pg "$data"; then
+        rm -rf "$data"
+        mkdir -p "$data"
         printf '%s\n' "$_DBG_PG_PASSWORD" >"$dir/pwfile"
-        [ "$(id -u)" = 0 ] && chown "$runas:" "$dir/pwfile"
+        [ "$(id -u)" = 0 ] && chown "$runas:" "$dir/pwfile" "$data"
         # Password auth on TCP is what the programs meet in real life; the
         # socket trusts, so the harness itself needs no password to set up.
-        if ! "${_DBG_AS[@]}" "$PG_BIN/initdb" -D "$dir/data" -U "$user" --pwfile="$dir/pwfile" \
+        if ! "${_DBG_AS[@]}" "$PG_BIN/initdb" -D "$data" -U "$user" --pwfile="$dir/pwfile" \
             --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C --no-sync \
             >"$dir/initdb.log" 2>&1; then
             _dbg_die "pg_start: initdb failed" "$dir/initdb.log"
+            [ -z "${DBG_PG_DATA:-}" ] || rm -rf "$data"
             pg_stop
             return 1
         fi
         rm -f "$dir/pwfile"
-        _dbg_template_put pg "$dir/data"
+        [ -n "${DBG_PG_DATA:-}" ] || _dbg_template_put pg "$data"
     fi
     for ((try = 0; try < 5; try++)); do
         port=$(free_port) || break
         # A crash of the test data does not matter; speed does.
-        _dbg_spawn "$dir/server.log" "${_DBG_AS[@]}" "$PG_BIN/postgres" -D "$dir/data" \
+        _dbg_spawn "$dir/server.log" "${_DBG_AS[@]}" "$PG_BIN/postgres" -D "$data" \
             -c listen_addresses=127.0.0.1 -p "$port" -c "unix_socket_directories=$dir" \
             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=40 -c shared_buffers=16MB -c logging_collector=off
+            -c max_connections=40 -c shared_buffers=16MB -c logging_collector=off "$@"
         pid=$!
         for ((i = 0; i < _DBG_START_TIMEOUT * 20; i++)); do
             _dbg_pid_alive "$pid" || break
@@ -210,13 +224,16 @@ pg_start() {
         return 1
     fi
     PG_PID=$pid
-    if ! "$PG_BIN/psql" -X -q -h "$dir" -p "$port" -U "$user" -d postgres -v ON_ERROR_STOP=1 \
-        -c "CREATE DATABASE $db" >>"$dir/server.log" 2>&1; then
+    if [ "$("$PG_BIN/psql" -X -q -A -t -h "$dir" -p "$port" -U "$user" -d postgres \
+        -c "SELECT 1 FROM pg_database WHERE datname = '$db'" 2>>"$dir/server.log")" != 1 ] &&
+        ! "$PG_BIN/psql" -X -q -h "$dir" -p "$port" -U "$user" -d postgres -v ON_ERROR_STOP=1 \
+            -c "CREATE DATABASE $db" >>"$dir/server.log" 2>&1; then
         _dbg_die "pg_start: cannot create database $db" "$dir/server.log"
         pg_stop
         return 1
     fi
-    export PG_DIR PG_PID PG_BIN
+    PG_DATA=$data
+    export PG_DIR PG_PID PG_BIN PG_DATA
     export PGHOST=127.0.0.1 PGPORT=$port PGUSER=$user PGPASSWORD=$_DBG_PG_PASSWORD PGDATABASE=$db
     export PG_SOCKET_DIR=$dir
     export PG_URL="postgres://$user:$(_dbg_urlencode "$PGPASSWORD")@127.0.0.1:$port/$db"
@@ -224,7 +241,12 @@ pg_start() {
 
 pg_stop() {
     local pid=${PG_PID:-} dir=${PG_DIR:-}
-    if [ -n "$pid" ]; then
+    if [ -n "$pid" ] && [ -n "${DBG_PG_DATA:-}" ]; then
+        # A kept data directory gets a fast, clean shutdown (SIGINT).
+        kill -INT "$pid" 2>/dev/null
+        _dbg_wait_gone "$pid" 120 || kill -QUIT "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    elif [ -n "$pid" ]; then
         # SIGQUIT is PostgreSQL's immediate shutdown: backends end at once
         # and the shared memory is released, unlike with SIGKILL.
         kill -QUIT "$pid" 2>/dev/null
@@ -232,7 +254,7 @@ pg_stop() {
         wait "$pid" 2>/dev/null
     fi
     case $dir in /tmp/dbguard-pg.*) rm -rf "$dir" ;; esac
-    unset _DBG_PG_OWNER PG_PID PG_DIR PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PG_URL PG_SOCKET_DIR
+    unset _DBG_PG_OWNER PG_PID PG_DIR PG_DATA PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PG_URL PG_SOCKET_DIR
     return 0
 }
 
@@ -250,7 +272,7 @@ _dbg_sql_quote() {
 }
 
 mariadb_start() {
-    local dir user=dbguard db=dbguard_test runas= port try pid= i sql pw
+    local dir user=$_DBG_USER db=dbguard_test runas= port try pid= i sql pw data fresh=
     local -a userarg=() opts=()
     [ "${_DBG_MY_OWNER:-}" != "$BASHPID" ] || [ -z "${MY_PID:-}" ] ||
         _dbg_die "mariadb_start: already running (pid $MY_PID)" || return 1
@@ -262,6 +284,7 @@ mariadb_start() {
     _DBG_MY_OWNER=$BASHPID
     _dbg_install_trap
     mkdir "$dir/tmp"
+    data=${DBG_MY_DATA:-$dir/data}
     if [ "$(id -u)" = 0 ]; then
         runas=mysql
         id mysql >/dev/null 2>&1 || runas=nobody
@@ -269,17 +292,22 @@ mariadb_start() {
         userarg=(--user="$runas")
     fi
     # Small and careless: a test database is thrown away, startup time counts.
-    opts=(--datadir="$dir/data" --tmpdir="$dir/tmp" --skip-name-resolve
+    opts=(--datadir="$data" --tmpdir="$dir/tmp" --skip-name-resolve
         --innodb-buffer-pool-size=16M --innodb-log-file-size=8M
         --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0
         --performance-schema=OFF --skip-log-bin --character-set-server=utf8mb4)
-    if _dbg_template_get my "$dir/data"; then
+    if [ -d "$data/mysql" ]; then
         :
-    elif PATH=$PATH:/usr/sbin mariadb-install-db --no-defaults "${userarg[@]}" "${opts[@]}" \
+    elif [ -z "${DBG_MY_DATA:-}" ] && _dbg_template_get my "$data"; then
+        fresh=1
+    elif rm -rf "$data" && mkdir -p "$data" && { [ -z "$runas" ] || chown "$runas:" "$data"; } &&
+        PATH=$PATH:/usr/sbin mariadb-install-db --no-defaults "${userarg[@]}" "${opts[@]}" \
         --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1; then
-        _dbg_template_put my "$dir/data"
+        fresh=1
+        [ -n "${DBG_MY_DATA:-}" ] || _dbg_template_put my "$data"
     else
         _dbg_die "mariadb_start: mariadb-install-db failed" "$dir/install.log"
+        [ -z "${DBG_MY_DATA:-}" ] || rm -rf "$data"
         mariadb_stop
         return 1
     fi
@@ -287,7 +315,7 @@ mariadb_start() {
         port=$(free_port) || break
         _dbg_spawn "$dir/server.log" "$(PATH=$PATH:/usr/sbin command -v mariadbd)" --no-defaults \
             "${userarg[@]}" "${opts[@]}" --socket="$dir/mysqld.sock" --port="$port" \
-            --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" --max-connections=40
+            --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" --max-connections=40 "$@"
         pid=$!
         for ((i = 0; i < _DBG_START_TIMEOUT * 20; i++)); do
             _dbg_pid_alive "$pid" || break
@@ -313,22 +341,26 @@ mariadb_start() {
     # The test user may do everything a dump, a restore and a
     # CREATE/DROP DATABASE need; every other account (the password-less
     # root above all) goes, so nothing can succeed by falling back to it.
-    pw=$(_dbg_sql_quote "$_DBG_MY_PASSWORD")
-    sql="CREATE USER '$user'@'127.0.0.1' IDENTIFIED BY $pw;
+    # A kept data directory has its user and database from its first start.
+    if [ -n "$fresh" ]; then
+        pw=$(_dbg_sql_quote "$_DBG_MY_PASSWORD")
+        sql="CREATE USER '$user'@'127.0.0.1' IDENTIFIED BY $pw;
 CREATE USER '$user'@'localhost' IDENTIFIED BY $pw;
 GRANT ALL PRIVILEGES ON *.* TO '$user'@'127.0.0.1' WITH GRANT OPTION;
 GRANT ALL PRIVILEGES ON *.* TO '$user'@'localhost' WITH GRANT OPTION;
 CREATE DATABASE $db;"
-    if ! mariadb --no-defaults -S "$dir/mysqld.sock" -u root -e "$sql" >>"$dir/server.log" 2>&1 ||
-        ! sql=$(mariadb --no-defaults -S "$dir/mysqld.sock" -u root -N -B -e \
-            "SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') FROM mysql.user
-             WHERE User NOT IN ('$user', 'mariadb.sys')" 2>>"$dir/server.log") ||
-        ! mariadb --no-defaults -S "$dir/mysqld.sock" -u root -e "$sql" >>"$dir/server.log" 2>&1; then
-        _dbg_die "mariadb_start: cannot create user $user and database $db" "$dir/server.log"
-        mariadb_stop
-        return 1
+        if ! mariadb --no-defaults -S "$dir/mysqld.sock" -u root -e "$sql" >>"$dir/server.log" 2>&1 ||
+            ! sql=$(mariadb --no-defaults -S "$dir/mysqld.sock" -u root -N -B -e \
+                "SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') FROM mysql.user
+                 WHERE User NOT IN ('$user', 'mariadb.sys')" 2>>"$dir/server.log") ||
+            ! mariadb --no-defaults -S "$dir/mysqld.sock" -u root -e "$sql" >>"$dir/server.log" 2>&1; then
+            _dbg_die "mariadb_start: cannot create user $user and database $db" "$dir/server.log"
+            mariadb_stop
+            return 1
+        fi
     fi
-    export MY_DIR MY_PID
+    MY_DATA=$data
+    export MY_DIR MY_PID MY_DATA
     export MY_HOST=127.0.0.1 MY_PORT=$port MY_USER=$user MY_PASSWORD=$_DBG_MY_PASSWORD
     export MY_DATABASE=$db MY_SOCKET=$dir/mysqld.sock
     export MY_URL="mysql://$user:$(_dbg_urlencode "$MY_PASSWORD")@127.0.0.1:$port/$db"
@@ -338,11 +370,11 @@ mariadb_stop() {
     local pid=${MY_PID:-} dir=${MY_DIR:-}
     if [ -n "$pid" ]; then
         kill -TERM "$pid" 2>/dev/null
-        _dbg_wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null
+        _dbg_wait_gone "$pid" "$([ -n "${DBG_MY_DATA:-}" ] && echo 120 || echo 10)" || kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     fi
     case $dir in /tmp/dbguard-my.*) rm -rf "$dir" ;; esac
-    unset _DBG_MY_OWNER MY_PID MY_DIR MY_HOST MY_PORT MY_USER MY_PASSWORD MY_DATABASE MY_SOCKET MY_URL
+    unset _DBG_MY_OWNER MY_PID MY_DIR MY_DATA MY_HOST MY_PORT MY_USER MY_PASSWORD MY_DATABASE MY_SOCKET MY_URL
     return 0
 }
 
