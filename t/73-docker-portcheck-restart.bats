@@ -143,13 +143,15 @@ start_stack() {
     write_compose
     start_stack
     docker network create t73blocker >/dev/null
+    # 7000 taken: by this container, or already by someone else.
     docker run -d --name t73blocker --network t73blocker -p 127.0.0.1:7000:80 "$DK_IMAGE_BUSYBOX" \
-        httpd -f -p 80 >/dev/null
+        httpd -f -p 80 >/dev/null 2>&1 || (exec 9<>/dev/tcp/127.0.0.1/7000)
     run -0 --separate-stderr timeout 600 portcheck apply --restart --confirm=apply --timeout=90
-    docker rm -f t73blocker >/dev/null
-    [[ $stderr == *"db: port 7001 is free"* ]]
-    grep -qx "PG_PORT=7001" .env
-    run -0 --separate-stderr pg_at 7001 "SELECT count(*) FROM users"
+    docker rm -f t73blocker >/dev/null 2>&1 || true
+    newport=$(sed -n 's/^PG_PORT=//p' .env)
+    [ "$newport" != 7000 ] && [ "$newport" -gt 7000 ] && [ "$newport" -le 7999 ]
+    [[ $stderr == *"db: port $newport is free"* ]]
+    run -0 --separate-stderr pg_at "$newport" "SELECT count(*) FROM users"
     [ "$output" = 120 ]
 }
 
