@@ -535,8 +535,8 @@ int dk_restart_run(struct dk_restart *rs, int to_new)
 	struct strbuf names = STRBUF_INIT;
 	for (size_t i = 0; i < rs->nst; i++)
 		sb_addf(&names, "%s%s", i ? ", " : "", rs->st[i].service);
-	if (!to_new)
-		info("rollback: recreating %s on the old ports", sb_str(&names));
+	if (!to_new || rs->rollback)
+		info("rollback: recreating %s on the %s ports", sb_str(&names), rs->rollback ? "restored" : "old");
 	else
 		info("  recreating %s", sb_str(&names));
 	sb_free(&names);
@@ -551,7 +551,7 @@ int dk_restart_run(struct dk_restart *rs, int to_new)
 		                 to_new ? m->new_port : m->old_port) < 0)
 			return -1;
 	}
-	if (to_new)
+	if (to_new && !rs->rollback)
 		info("phase 4/4: verification");
 	else
 		info("rollback: verification");
@@ -577,6 +577,7 @@ int dk_restart_all(const struct strvec *files, int timeout, char **failed_step)
 	}
 	char err[512];
 	int rc = 0;
+	rs.rollback = 1;
 	if (dk_engine_check(err, sizeof err) < 0) {
 		fail(&rs, "restart: %s", err);
 		rc = -1;

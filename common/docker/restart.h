@@ -40,6 +40,7 @@ struct dk_restart {
 	struct dk_svc_state *st;
 	size_t nst;
 	int timeout;            /* seconds for health, per phase */
+	int rollback;           /* rollback --restart: say so in the messages */
 	char *failed_step;      /* the first step that failed */
 };
 
