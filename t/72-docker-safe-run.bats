@@ -137,3 +137,17 @@ start_shop() {
     "${COMPOSE[@]}" -p shop down >/dev/null 2>&1
     cd "$BATS_TEST_TMPDIR" && mv shop-renamed shop
 }
+
+@test "safe-run docker rm -v snapshots the container's anonymous volume (an image's VOLUME)" {
+    docker run -d --name t72anon --network none -v /data "$DK_IMAGE_BUSYBOX" \
+        sh -c 'echo rows > /data/table; exec sleep 600' >/dev/null
+    anon=$(docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' t72anon)
+    [ "${#anon}" -eq 64 ]
+    docker stop -t 1 t72anon >/dev/null
+    run -0 --separate-stderr safe-run docker rm -v t72anon
+    [[ $stderr == *"snapshot of volume '$anon'"* ]]
+    run -1 --separate-stderr docker volume inspect "$anon"
+    run -0 --separate-stderr db-restore --volume="$anon" --confirm="$anon"
+    run -0 --separate-stderr docker run --rm -v "$anon:/v" "$DK_IMAGE_BUSYBOX" cat /v/table
+    [ "$output" = rows ]
+}

@@ -72,6 +72,40 @@ static void push_lines(struct strvec *sv, const char *text)
 	}
 }
 
+/* An anonymous volume's name: 64 hex digits. */
+static int anonymous_name(const char *n)
+{
+	size_t i = 0;
+	for (; n[i]; i++)
+		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+/* The anonymous volumes mounted by the containers ids (names or IDs):
+ * what `rm -v` and `down -v` delete besides the named ones. */
+static void anonymous_of(struct dk_guard *g, const struct strvec *ids)
+{
+	if (!ids->n)
+		return;
+	struct strvec a = STRVEC_INIT;
+	sv_push(&a, "inspect");
+	sv_push(&a, "--format");
+	sv_push(&a, "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}}\n{{end}}{{end}}");
+	for (size_t i = 0; i < ids->n; i++)
+		sv_push(&a, ids->v[i]);
+	struct dk_result r;
+	dk_run(&a, -1, &r);
+	sv_free(&a);
+	struct strvec names = STRVEC_INIT;
+	push_lines(&names, r.out);
+	for (size_t i = 0; i < names.n; i++)
+		if (anonymous_name(names.v[i]))
+			push_lines(&g->doomed, names.v[i]);
+	sv_free(&names);
+	dk_result_free(&r);
+}
+
 static void compose_doomed(struct dk_guard *g)
 {
 	struct dk_project p;
@@ -93,6 +127,25 @@ static void compose_doomed(struct dk_guard *g)
 			push_lines(&g->doomed, dv.v[i].volume);
 		dk_volume_free(&v);
 	}
+	/* The database services' containers' anonymous volumes go too (an
+	 * image's VOLUME with no mount in the compose file). */
+	struct strvec ids = STRVEC_INIT;
+	for (size_t i = 0; i < p.cp.nservices; i++) {
+		const struct cservice *s = &p.cp.services[i];
+		if (s->family == DBF_NONE || s->family == DBF_ADMIN)
+			continue;
+		char *fp = xasprintf("label=com.docker.compose.project=%s", p.name);
+		char *fs = xasprintf("label=com.docker.compose.service=%s", s->name);
+		struct dk_result r;
+		dk_runl(&r, "ps", "-aq", "--filter", fp, "--filter", fs, (char *)NULL);
+		if (r.status == 0)
+			push_lines(&ids, r.out);
+		dk_result_free(&r);
+		free(fp);
+		free(fs);
+	}
+	anonymous_of(g, &ids);
+	sv_free(&ids);
 	dk_dbvols_free(&dv);
 	dk_project_free(&p);
 }
@@ -125,9 +178,17 @@ void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g)
 		g->up = 1;
 		return;
 	}
+	/* docker rm -v, docker container rm -v: the containers' operands start here. */
+	int rm_from = 0;
+	if (!compose && strcmp(s, "rm") == 0)
+		rm_from = sub + 1;
+	else if (!compose && strcmp(s, "container") == 0 && argv[sub + 1] &&
+	         (!strcmp(argv[sub + 1], "rm") || !strcmp(argv[sub + 1], "remove")))
+		rm_from = sub + 2;
 	int deletes = compose ? (strcmp(s, "down") == 0 || strcmp(s, "rm") == 0) && has_flag(argv, sub + 1, "-v", "--volumes")
 	            : strcmp(s, "volume") == 0 && argv[sub + 1] &&
 	              (!strcmp(argv[sub + 1], "rm") || !strcmp(argv[sub + 1], "remove") || !strcmp(argv[sub + 1], "prune"));
+	deletes |= rm_from && has_flag(argv, rm_from, "-v", "--volumes");
 	deletes |= !compose && strcmp(s, "system") == 0 && argv[sub + 1] && !strcmp(argv[sub + 1], "prune") &&
 	           has_flag(argv, sub + 2, NULL, "--volumes");
 	if (!deletes)
@@ -145,7 +206,18 @@ void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g)
 	}
 	const char *obj = argv[sub + 1];
 	struct dk_result r = { 0 };
-	if (strcmp(s, "volume") == 0 && obj && (strcmp(obj, "rm") == 0 || strcmp(obj, "remove") == 0)) {
+	if (rm_from) {
+		struct strvec ids = STRVEC_INIT;
+		int opts = 1;
+		for (int i = rm_from; argv[i]; i++) {
+			if (opts && strcmp(argv[i], "--") == 0)
+				opts = 0;
+			else if (!opts || argv[i][0] != '-')
+				sv_push(&ids, argv[i]);
+		}
+		anonymous_of(g, &ids);
+		sv_free(&ids);
+	} else if (strcmp(s, "volume") == 0 && obj && (strcmp(obj, "rm") == 0 || strcmp(obj, "remove") == 0)) {
 		int opts = 1;
 		for (int i = sub + 2; argv[i]; i++) {
 			if (opts && strcmp(argv[i], "--") == 0) {

@@ -1,8 +1,10 @@
-/* guard.h — safe-run in front of a Docker command: which named volumes the
+/* guard.h — safe-run in front of a Docker command: which volumes the
  * command line would delete (compose down -v and rm -v: the project's
  * database volumes; volume rm: the volumes named; volume prune and system
  * prune --volumes: the unused ones), their snapshots before it runs, and
- * the empty-volume trap check before `compose up`. */
+ * the empty-volume trap check before `compose up`.  The anonymous volumes
+ * of the containers that compose down -v, compose rm -v and docker rm -v
+ * remove are snapshotted too: an image's VOLUME holds a database as well. */
 #ifndef DBGUARD_DOCKER_GUARD_H
 #define DBGUARD_DOCKER_GUARD_H
 
