@@ -272,8 +272,9 @@ static int do_apply_restart(struct session *ss, const struct opts *o)
 		if (w->db && w->change && !w->manual && w->p->pub_lo && w->new_lo && !strcmp(w->p->proto, "tcp"))
 			dk_restart_add_move(&rr.rs, w->s->name, w->p->host_ip, w->p->pub_lo, w->new_lo, w->p->tgt_lo);
 	}
-	char *dir = path_dir(ss->files.v[0]);
-	rr.store = store_dir(dir);
+	char *dir = path_dir(ss->files.v[0]), *abs = realpath(dir, NULL);
+	rr.store = store_dir(abs ? abs : dir);
+	free(abs);
 	free(dir);
 	struct apply_hooks h = { restart_before, restart_after, &rr };
 	int status = portcheck_apply_hooked(ss, o->confirm, o->force, o->format, rr.rs.n ? &h : NULL);

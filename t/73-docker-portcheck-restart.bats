@@ -173,3 +173,15 @@ YAML
     run -1 --separate-stderr portcheck validate
     [[ $output == *"external volume 't73-no-such-volume' of service 'db' does not exist"* ]]
 }
+
+@test "apply --restart of a stopped stack snapshots the volumes, then starts it on the new ports" {
+    write_compose
+    start_stack
+    "${COMPOSE[@]}" stop >/dev/null 2>&1
+    run -0 --separate-stderr timeout 600 portcheck apply --restart --confirm=apply --timeout=90
+    [[ $stderr == *"db: not running on port $PGP; snapshotting its volume"* ]]
+    [[ $stderr == *"db: $BATS_TEST_TMPDIR/stack/backups/stack_pgdata_"*"_pre-port-move.tar.zst"* ]]
+    [[ $stderr == *"db: answers on 127.0.0.1:7000, 1 tables, 120 rows"* ]]
+    run -0 --separate-stderr pg_at 7000 "SELECT count(*) FROM users"
+    [ "$output" = 120 ]
+}
