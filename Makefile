@@ -59,10 +59,10 @@ layer_objs = $(patsubst common/%.c,build/common/%.o,$(wildcard common/$(1)/*.c))
 # not link, so a wrong-way dependency shows at build time.
 db-envcheck_LAYERS = resolve compose engine model base
 db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
-db-snap_LAYERS     = docker snap store resolve compose engine model base
+db-snap_LAYERS     = cli docker snap store resolve compose engine model base
 db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
-db-restore_LAYERS  = docker restore snap store resolve compose engine model base
+db-restore_LAYERS  = cli docker restore snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
 safe-run_LAYERS    = docker compose store model base
 safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
@@ -158,11 +158,23 @@ demo: all
 
 # libFuzzer targets for every parser (clang and libclang-rt needed).
 FUZZ_TARGETS = $(patsubst fuzz/%.c,fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_CFLAGS  = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_GNU_SOURCE -Icommon -Ibuild \
+               -DDBGUARD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' $(LIB_CFLAGS)
+# The library is compiled once for all targets (build/fuzz/), each target
+# links it as an archive, so it takes only the objects it calls.
+FUZZ_OBJ     = $(patsubst common/%.c,build/fuzz/%.o,$(LIBSRC)) build/fuzz/defaults.o
 fuzz: $(FUZZ_TARGETS)
-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIBSRC) $(HEADERS) build/defaults.c
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Ibuild \
-	    -DDBGUARD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' $(LIB_CFLAGS) \
-	    -o $@ $< $(LIBSRC) build/defaults.c $(LIB_LIBS)
+build/fuzz/%.o: common/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build/fuzz/defaults.o: build/defaults.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build/fuzz/libdbguard.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libdbguard.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libdbguard.a $(LIB_LIBS)
 
 clean:
 	rm -rf build $(PROGS) $(FUZZ_TARGETS)
