@@ -90,3 +90,11 @@ my_dev_url() { printf '%s' "${MY_URL%/*}/app_dev"; }
     run -0 --separate-stderr db-envcheck --ping
     [[ $output == *"1 tables, marker none"* ]]
 }
+
+@test "--ping with several hosts tries each on its own port, as libpq does" {
+    closed=$(free_port)
+    url=${PG_URL/@127.0.0.1:$PGPORT/@127.0.0.1:$closed,127.0.0.1:$PGPORT}
+    [ "$url" != "$PG_URL" ]
+    DATABASE_URL=$url run -0 --separate-stderr db-envcheck --ping
+    [[ $output == *"reachable yes: server 15."* ]]
+}

@@ -12,6 +12,7 @@
 
 const char *progname = "dbguard";
 int msg_verbosity = 1;
+void (*msg_error_hook)(const char *text);
 
 void msg_init(const char *argv0)
 {
@@ -20,7 +21,7 @@ void msg_init(const char *argv0)
 		progname = slash ? slash + 1 : argv0;
 }
 
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
+static void vmsg(const char *prefix, int is_error, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char line[4096];
@@ -33,6 +34,10 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 		len = sizeof line - 64;
 	if (len > 0 && fmt[0] && fmt[strlen(fmt) - 1] == ':')
 		len += (size_t)snprintf(line + len, sizeof line - len, " %s", strerror(saved));
+	if (msg_error_hook && is_error) {
+		line[len] = '\0';
+		msg_error_hook(line + strlen(progname) + 2);
+	}
 	line[len++] = '\n';
 	fflush(stdout);
 	/* One write per message so concurrent programs do not interleave lines. */
@@ -44,7 +49,7 @@ void die(int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 1, fmt, ap);
 	va_end(ap);
 	exit(status);
 }
@@ -53,7 +58,7 @@ void error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 1, fmt, ap);
 	va_end(ap);
 }
 
@@ -63,7 +68,7 @@ void warn(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("warning: ", fmt, ap);
+	vmsg("warning: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -73,7 +78,7 @@ void info(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -83,7 +88,7 @@ void verbose(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 0, fmt, ap);
 	va_end(ap);
 }
 

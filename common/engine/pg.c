@@ -68,14 +68,24 @@ static int pg_fail(const struct target *t, PGconn *pg, const char *db, char *err
 	return rc;
 }
 
+/* The port as libpq takes it: with several hosts, a list ("5433,5432")
+ * that pairs with them, so each host is tried on its own port. */
+static const char *pg_port(const struct target *t, char buf[16])
+{
+	const char *p = target_get(t, TF_PORT);
+	if (p && strchr(p, ','))
+		return p;
+	snprintf(buf, 16, "%d", target_port(t));
+	return buf;
+}
+
 static PGconn *pg_open(const struct target *t, const char *db)
 {
 	const char *kw[8], *val[8];
 	char port[16];
 	int n = 0;
-	snprintf(port, sizeof port, "%d", target_port(t));
 	kw[n] = "host", val[n++] = target_host(t);
-	kw[n] = "port", val[n++] = port;
+	kw[n] = "port", val[n++] = pg_port(t, port);
 	if (db)
 		kw[n] = "dbname", val[n++] = db;
 	if (target_get(t, TF_USER))
@@ -341,8 +351,9 @@ static int pg_client_args(const struct target *t, struct strvec *argv, struct st
 	*cleanup_path = NULL;
 	sv_push(argv, "-h");
 	sv_push(argv, target_host(t));
+	char port[16];
 	sv_push(argv, "-p");
-	sv_pushf(argv, "%d", target_port(t));
+	sv_push(argv, pg_port(t, port));
 	if (target_get(t, TF_USER)) {
 		sv_push(argv, "-U");
 		sv_push(argv, target_get(t, TF_USER));
