@@ -16,17 +16,17 @@
 #include "base/msg.h"
 #include "base/output.h"
 #include "portcheck/portcheck.h"
+#include "base/term.h"
+#include "base/xalloc.h"
 #include "docker/checks.h"
 #include "docker/redis.h"
 #include "docker/restart.h"
 #include "store/store.h"
-#include "base/term.h"
-#include "base/xalloc.h"
 
 static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"
-	"                 [--range=LO-HI] [--format=human|tsv|json] [--confirm=apply] [--force]\n"
-	"                 [--restart [--timeout=SECONDS]]\n";
+	"                 [--range=LO-HI] [--format=human|tsv|json] [--only=ports]\n"
+	"                 [--confirm=apply] [--force] [--restart [--timeout=SECONDS]]\n";
 
 static _Noreturn void usage(int status)
 {
@@ -49,6 +49,7 @@ static _Noreturn void usage(int status)
 		      "      --range=LO-HI    the protected range (default from the configuration,\n"
 		      "                       7000-7999)\n"
 		      "      --format=FORMAT  human (default), tsv or json\n"
+		      "      --only=ports     validate: report, and exit 1 for, port findings only\n"
 		      "      --confirm=apply  confirm apply without a terminal\n"
 		      "      --force          apply even when FILE.backup exists (it is replaced)\n"
 		      "      --restart        with apply: snapshot the databases, recreate the moved\n"
@@ -73,7 +74,7 @@ struct opts {
 	enum command what;
 	struct strvec given;  /* -f FILE... */
 	const char *range, *confirm;
-	int format, force, restart, timeout;
+	int format, force, ports_only, restart, timeout;
 };
 
 static enum command parse_command(const char *cmd)
@@ -92,11 +93,12 @@ static enum command parse_command(const char *cmd)
 
 static void parse_options(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_RANGE = CLI_OPT_FIRST, OPT_FORMAT, OPT_CONFIRM, OPT_FORCE, OPT_RESTART, OPT_TIMEOUT };
+	enum { OPT_RANGE = CLI_OPT_FIRST, OPT_FORMAT, OPT_ONLY, OPT_CONFIRM, OPT_FORCE, OPT_RESTART, OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "restart", no_argument, NULL, OPT_RESTART },
@@ -110,6 +112,13 @@ static void parse_options(int argc, char **argv, struct opts *o)
 		case OPT_RANGE: o->range = optarg; break;
 		case OPT_FORMAT:
 			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
+			break;
+		case OPT_ONLY:
+			if (strcmp(optarg, "ports")) {
+				error("--only takes 'ports', not '%s'", optarg);
+				usage(DG_USAGE);
+			}
+			o->ports_only = 1;
 			break;
 		case OPT_CONFIRM: o->confirm = optarg; break;
 		case OPT_FORCE: o->force = 1; break;
@@ -204,14 +213,24 @@ static void add_docker_findings(struct report *r, const struct strvec *files)
 	dk_project_free(&p);
 }
 
-static int do_validate(struct session *ss, int format)
+static int do_validate(struct session *ss, int format, int ports_only)
 {
 	struct report *r = &ss->r;
-	add_docker_findings(r, &ss->files);
+	if (!ports_only)
+		add_docker_findings(r, &ss->files);
+	if (ports_only)
+		report_keep_port_findings(r);
 	print_validate(r, format);
-	if (r->nfindings)
+	size_t changes = 0;
+	for (size_t i = 0; i < r->nrows; i++)
+		changes += r->rows[i].change;
+	/* After apply, what is left may be nothing a port change fixes. */
+	if (r->nfindings && changes)
 		info("%zu finding%s; 'portcheck plan' shows the port changes that fix the ports", r->nfindings,
 		     r->nfindings == 1 ? "" : "s");
+	else if (r->nfindings)
+		info("%zu finding%s, none that a port change fixes: every database port is in %d-%d",
+		     r->nfindings, r->nfindings == 1 ? "" : "s", r->lo, r->hi);
 	else
 		info("compliant: every database port is in %d-%d, free and without conflicts", r->lo, r->hi);
 	return r->nfindings ? DG_NO : DG_OK;
@@ -323,7 +342,7 @@ static int do_check(const struct opts *o)
 	int status = do_load(o, &ss);
 	if (status == DG_OK) {
 		if (o->what == VALIDATE)
-			status = do_validate(&ss, o->format);
+			status = do_validate(&ss, o->format, o->ports_only);
 		else if (o->what == PLAN)
 			status = do_plan(&ss, o->format);
 		else if (o->restart)

@@ -12,6 +12,7 @@
 
 const char *progname = "dbguard";
 int msg_verbosity = 1;
+int msg_status_line;
 void (*msg_error_hook)(const char *text);
 
 void msg_init(const char *argv0)
@@ -25,7 +26,11 @@ static void vmsg(const char *prefix, int is_error, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char line[4096];
-	int n = snprintf(line, sizeof line, "%s: %s", progname, prefix);
+	/* A status line on the terminal is cleared first, so the message
+	 * starts a line of its own. */
+	size_t clear = msg_status_line ? 4 : 0;
+	msg_status_line = 0;
+	int n = snprintf(line, sizeof line, "%s%s: %s", clear ? "\r\033[K" : "", progname, prefix);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
@@ -36,7 +41,7 @@ static void vmsg(const char *prefix, int is_error, const char *fmt, va_list ap)
 		len += (size_t)snprintf(line + len, sizeof line - len, " %s", strerror(saved));
 	if (msg_error_hook && is_error) {
 		line[len] = '\0';
-		msg_error_hook(line + strlen(progname) + 2);
+		msg_error_hook(line + clear + strlen(progname) + 2);
 	}
 	line[len++] = '\n';
 	fflush(stdout);

@@ -275,7 +275,7 @@ int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason)
 	return 0;
 }
 
-int dk_guard_up_check(struct dk_guard *g, const char *confirm)
+int dk_guard_up_check(struct dk_guard *g, const struct strvec *confirms)
 {
 	char err[512];
 	if (dk_engine_check(err, sizeof err) < 0)
@@ -294,6 +294,11 @@ int dk_guard_up_check(struct dk_guard *g, const char *confirm)
 				continue;
 			char *what = xasprintf("'up' would start service '%s' on volume '%s', not on the data in '%s'",
 			                       f.v[i].svc->name, f.v[i].volume, f.v[i].other);
+			/* The --confirm naming this volume, else the first one. */
+			const char *confirm = confirms && confirms->n ? confirms->v[0] : NULL;
+			for (size_t k = 0; confirms && k < confirms->n; k++)
+				if (strcmp(confirms->v[k], f.v[i].volume) == 0)
+					confirm = confirms->v[k];
 			if (confirm_name(f.v[i].volume, confirm, what) != DG_OK)
 				rc = -1;
 			free(what);

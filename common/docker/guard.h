@@ -35,7 +35,7 @@ int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason)
 /* compose up: 0 when no database service would start on an empty volume
  * while its data sits elsewhere (or the user confirmed the volume's name),
  * else -1 after reporting the findings and what to do. */
-int dk_guard_up_check(struct dk_guard *g, const char *confirm);
+int dk_guard_up_check(struct dk_guard *g, const struct strvec *confirms);
 
 /* "to undo: db-restore --volume=..." lines on stderr. */
 void dk_guard_hint(const struct dk_guard *g);

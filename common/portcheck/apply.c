@@ -294,8 +294,8 @@ int portcheck_apply_hooked(struct session *ss, const char *confirm, int force, i
 	if (h)
 		print_addresses(&after.r, format);
 	if (after.r.nfindings)
-		info("%zu finding%s remain; 'portcheck validate' lists them", after.r.nfindings,
-		     after.r.nfindings == 1 ? "" : "s");
+		info("%zu finding%s remain%s; 'portcheck validate' lists them", after.r.nfindings,
+		     after.r.nfindings == 1 ? "" : "s", after.r.nfindings == 1 ? "s" : "");
 	session_free(&after);
 	status = nmanual ? DG_NO : DG_OK;
 out:

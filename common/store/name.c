@@ -13,7 +13,7 @@
 
 /* Longest first: "x.sqlite.zst" must not be taken for "x.sqlite" + ".zst". */
 static const char *const exts[] = { "sqlite.zst", "sqlite.gz", "sql.zst", "sql.gz", "tar.zst", "tar.gz",
-                                     "sqlite", "sql", "tar", NULL };
+                                     "pgclone", "sqlite", "sql", "tar", NULL };
 
 static char *sanitize(const char *s)
 {
