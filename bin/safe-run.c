@@ -316,8 +316,7 @@ int main(int argc, char **argv)
 		free(reason);
 		if (rc == 0) {
 			verbose("snapshot of %s: %s", l->v[i].describe, l->v[i].snapshot);
-		} else if (rc == DG_UNREACHABLE && (i > 0 || docker_guard.up) && run.ci.cls != CMD_DOCKER_DESTRUCTIVE) {
-			/* Before `compose up` the database is simply not running yet. */
+		} else if (rc == DG_UNREACHABLE && i > 0 && run.ci.cls != CMD_DOCKER_DESTRUCTIVE) {
 			warn("%s is unreachable from here; not snapshotted", l->v[i].describe);
 			sv_pushf(&run.plan.notes, "%s is unreachable from here; not snapshotted", l->v[i].describe);
 		} else {

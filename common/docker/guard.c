@@ -251,7 +251,7 @@ void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g)
 int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason)
 {
 	if (g->no_engine) {
-		warn("no volume snapshots: %s (the command cannot delete any volume either)", g->no_engine);
+		verbose("no volume snapshots: %s (the command cannot delete any volume either)", g->no_engine);
 		return 0;
 	}
 	if (g->problem) {
