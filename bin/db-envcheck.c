@@ -11,6 +11,7 @@
 #include "model/dburl.h"
 #include "engine/engine.h"
 #include "base/exitcodes.h"
+#include "cli/cli.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
@@ -79,9 +80,8 @@ static void ping(struct target *t, struct probe *p)
 	p->reachable = 1;
 	p->version = xstrdup(db_server_version(c));
 	p->size = db_size(c, p->err, sizeof p->err);
-	struct table_counts tc = { 0 };
-	p->tables = db_tables(c, &tc, p->err, sizeof p->err) == 0 ? (long)tc.n : -1;
-	table_counts_free(&tc);
+	/* The number of tables only: counting their rows would read them all. */
+	p->tables = db_table_count(c, p->err, sizeof p->err);
 	if (db_marker_read(c, &p->marker, p->err, sizeof p->err) < 0)
 		p->marker = NULL;
 	db_close(c);
@@ -355,8 +355,8 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	msg_error_hook = collect_error;
 	atexit(json_at_exit);
-	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_EXPLAIN, OPT_FORMAT, OPT_WITH_PASSWORD, OPT_PING, OPT_OFFLINE, OPT_MARK,
-	       OPT_CONFIRM, OPT_VERSION };
+	enum { OPT_URL = CLI_OPT_FIRST, OPT_TEST_RUN, OPT_EXPLAIN, OPT_FORMAT, OPT_WITH_PASSWORD, OPT_PING,
+	       OPT_OFFLINE, OPT_MARK, OPT_CONFIRM };
 	static const struct option longopts[] = {
 		{ "url", optional_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -367,11 +367,7 @@ int main(int argc, char **argv)
 		{ "offline", no_argument, NULL, OPT_OFFLINE },
 		{ "mark", required_argument, NULL, OPT_MARK },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS
 	};
 	const char *url = NULL, *mark = NULL, *confirm = NULL;
 	int print_url = 0, with_password = 0, test_run = 0, explain = 0, do_ping = 0, offline = 0;
@@ -388,12 +384,8 @@ int main(int argc, char **argv)
 		case OPT_TEST_RUN: test_run = 1; break;
 		case OPT_EXPLAIN: explain = 1; break;
 		case OPT_FORMAT:
-			format = out_format_parse(optarg);
+			format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_ENV | CLI_FMT_TSV | CLI_FMT_JSON, usage);
 			json_wanted = format == FMT_JSON;
-			if (format < 0) {
-				error("unknown format '%s'; use human, env, tsv or json", optarg);
-				usage(DG_USAGE);
-			}
 			break;
 		case OPT_WITH_PASSWORD: with_password = print_url = 1; break;
 		case OPT_PING: do_ping = 1; break;
@@ -406,15 +398,7 @@ int main(int argc, char **argv)
 			mark = optarg;
 			break;
 		case OPT_CONFIRM: confirm = optarg; break;
-		case 'C':
-			if (chdir(optarg) < 0)
-				die(DG_USAGE, "cannot change to '%s':", optarg);
-			break;
-		case 'q': msg_verbosity = 0; break;
-		case 'v': msg_verbosity = 2; break;
-		case 'h': usage(DG_OK); break;
-		case OPT_VERSION: print_version();
-		default: usage(DG_USAGE);
+		default: cli_common(opt, optarg, usage);
 		}
 	}
 	/* "--url URL": a bare --url followed by an operand names the URL to check. */

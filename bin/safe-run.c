@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "cli/cli.h"
 #include "base/msg.h"
 #include "base/output.h"
 #include "base/process.h"
@@ -20,6 +21,7 @@
 #include "base/xalloc.h"
 #include "model/config.h"
 #include "model/project.h"
+#include "rehearsal/rehearsal.h"
 #include "saferun/command.h"
 #include "saferun/journal.h"
 #include "saferun/plan.h"
@@ -30,6 +32,9 @@ static const char usage_text[] =
 	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME]... [--require-db]\n"
 	"                [--no-snap] [--test-run] [--dry-run] [--] COMMAND [ARG...]\n"
 	"       safe-run --undo [N] [--confirm=NAME]... [--dry-run] [-qv]\n"
+	"       safe-run --rehearse [--format=human|json] [--then-run [-R] [--accept-loss]]\n"
+	"                [-qv] [--allow-production] [--confirm=NAME] [--no-snap] [--test-run]\n"
+	"                [--] COMMAND [ARG...]\n"
 	"       safe-run --journal [-n N] [--format=human|tsv|json]\n";
 
 static void usage(int status)
@@ -52,20 +57,29 @@ static void usage(int status)
 		      "                            of the journal (default 1: the last one that\n"
 		      "                            took a snapshot); each name confirmed\n"
 		      "      --journal             print the last runs, undo points numbered\n"
+		      "      --rehearse            run COMMAND on throwaway copies of the databases and\n"
+		      "                            report what it would lose (safe-run(1), REHEARSAL)\n"
+		      "      --then-run            with --rehearse: when nothing would be lost, run\n"
+		      "                            COMMAND on the real databases (snapshot first)\n"
+		      "      --accept-loss         with --then-run: run it even if data would be lost\n"
 		      "  -n N                      with --journal: how many (default 10)\n"
-		      "      --format=FORMAT       with --journal: human, tsv or json\n"
+		      "      --format=FORMAT       with --journal: human, tsv or json; with --rehearse:\n"
+		      "                            human or json\n"
 		      "  -q, --quiet               only errors\n"
 		      "  -v, --verbose             say each step\n"
 		      "  -h, --help                this help\n"
 		      "      --version             version\n"
 		      "\n"
 		      "Exit status: COMMAND's own; 125 refused or failed before running it;\n"
-		      "126 COMMAND cannot be executed; 127 COMMAND not found; 2 usage error.\n", stdout);
+		      "126 COMMAND cannot be executed; 127 COMMAND not found; 2 usage error.\n"
+		      "--rehearse: 0 nothing lost, 1 data would be lost or COMMAND failed on the\n"
+		      "copy, 125 the rehearsal could not be made or COMMAND changed an original.\n", stdout);
 	exit(status);
 }
 
 static struct {
 	int allow_production, require_db, no_snap, test_run, rollback, dry_run;
+	int rehearse, then_run, accept_loss;
 	struct strvec confirms;     /* every --confirm=NAME */
 } opt;
 
@@ -144,11 +158,47 @@ static int snapshots_taken(void)
 	return 0;
 }
 
+/* --rehearse: the command on copies, journaled with its verdict.  Returns
+ * the exit status, or -1 to go on and run it on the real databases
+ * (--then-run, with *start reset). */
+static int rehearse(char **cmd, int json, double *start)
+{
+	struct found_list *l = &run.found;
+	struct rehearsal_target *rt = xcalloc(l->n + 1, sizeof *rt);
+	for (size_t i = 0; i < l->n; i++)
+		rt[i] = (struct rehearsal_target){ l->v[i].col[C_ENGINE], l->v[i].col[C_DATABASE], l->v[i].describe,
+		                                   NULL };
+	struct rehearsal_opts ro = { json, opt.test_run, opt.no_snap };
+	char *verdict = NULL;
+	int loss_only = 0, rc = rehearsal_run(cmd, run.masked, rt, l->n, &ro, &verdict, &loss_only);
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i].snapshot = rt[i].snapshot;
+	free(rt);
+	journal(*start, now(), verdict);
+	free(verdict);
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].snapshot);
+		l->v[i].snapshot = NULL;
+	}
+	if (rc < 0)
+		die_of_signal(finish(-rc));
+	if (!opt.then_run || (rc != 0 && !(loss_only && opt.accept_loss))) {
+		if (opt.then_run && rc != 0)
+			error("not running '%s' on the real databases: %s", run.masked,
+			      loss_only ? "data would be lost (--accept-loss runs it anyway)" : "the rehearsal did not pass");
+		return rc;
+	}
+	info("the rehearsal %s; running '%s' on the real databases", rc ? "lost data (--accept-loss)" : "passed",
+	     run.masked);
+	*start = now();
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
-	enum { OPT_ALLOW = 256, OPT_CONFIRM, OPT_REQUIRE, OPT_NO_SNAP, OPT_TEST_RUN, OPT_DRY, OPT_JOURNAL,
-	       OPT_UNDO, OPT_FORMAT, OPT_VERSION };
+	enum { OPT_ALLOW = CLI_OPT_FIRST, OPT_CONFIRM, OPT_REQUIRE, OPT_NO_SNAP, OPT_TEST_RUN, OPT_DRY,
+	       OPT_JOURNAL, OPT_UNDO, OPT_FORMAT, OPT_REHEARSE, OPT_THEN_RUN, OPT_ACCEPT_LOSS };
 	static const struct option longopts[] = {
 		{ "allow-production", no_argument, NULL, OPT_ALLOW },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
@@ -159,12 +209,11 @@ int main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "journal", no_argument, NULL, OPT_JOURNAL },
 		{ "undo", no_argument, NULL, OPT_UNDO },
+		{ "rehearse", no_argument, NULL, OPT_REHEARSE },
+		{ "then-run", no_argument, NULL, OPT_THEN_RUN },
+		{ "accept-loss", no_argument, NULL, OPT_ACCEPT_LOSS },
 		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS
 	};
 	int show_journal_mode = 0, undo_mode = 0, format = FMT_HUMAN, c;
 	long journal_n = 10;
@@ -185,6 +234,9 @@ int main(int argc, char **argv)
 		case OPT_DRY: opt.dry_run = 1; break;
 		case OPT_JOURNAL: show_journal_mode = 1; break;
 		case OPT_UNDO: undo_mode = 1; break;
+		case OPT_REHEARSE: opt.rehearse = 1; break;
+		case OPT_THEN_RUN: opt.then_run = 1; break;
+		case OPT_ACCEPT_LOSS: opt.accept_loss = 1; break;
 		case 'n': {
 			char *end;
 			journal_n = strtol(optarg, &end, 10);
@@ -194,25 +246,24 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
-		case OPT_FORMAT:
-			format = out_format_parse(optarg);
-			if (format != FMT_HUMAN && format != FMT_TSV && format != FMT_JSON) {
-				error("unknown format '%s'; use human, tsv or json", optarg);
-				usage(DG_USAGE);
-			}
-			break;
-		case 'q': msg_verbosity = 0; break;
-		case 'v': msg_verbosity = 2; break;
-		case 'h': usage(DG_OK); break;
-		case OPT_VERSION: print_version();
-		default: usage(DG_USAGE);
+		case OPT_FORMAT: format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage); break;
+		default: cli_common(c, optarg, usage);
 		}
 	}
 	char *project = project_dir_find();
 	int config_errors = config_load(project);
 	free(project);
-	if (show_journal_mode && undo_mode) {
-		error("--journal and --undo go one at a time");
+	if (show_journal_mode + undo_mode + opt.rehearse > 1) {
+		error("--journal, --undo and --rehearse go one at a time");
+		usage(DG_USAGE);
+	}
+	if ((opt.then_run && !opt.rehearse) || (opt.accept_loss && !opt.then_run)) {
+		error("%s", opt.accept_loss && !opt.then_run ? "--accept-loss goes with --rehearse --then-run"
+		                                            : "--then-run goes with --rehearse");
+		usage(DG_USAGE);
+	}
+	if (opt.rehearse && (format == FMT_TSV || opt.dry_run)) {
+		error("%s", opt.dry_run ? "--rehearse and --dry-run go alone" : "--rehearse reports in human or json");
 		usage(DG_USAGE);
 	}
 	if (show_journal_mode) {
@@ -273,6 +324,12 @@ int main(int argc, char **argv)
 		error("%s: '%s'", cmd_status == DG_NOT_FOUND ? "command not found" : "cannot execute", cmd[0]);
 		journal(start, now(), cmd_status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
 		return finish(cmd_status);
+	}
+
+	if (opt.rehearse) {
+		int rc = rehearse(cmd, format == FMT_JSON, &start);
+		if (rc >= 0)
+			return finish(rc);
 	}
 
 	for (size_t i = 0; i < run.plan.notes.n; i++)

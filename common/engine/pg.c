@@ -364,6 +364,56 @@ static int pg_client_args(const struct target *t, struct strvec *argv, struct st
 	return 0;
 }
 
+/* Change detection (doc/change-detection.md).  The MVCC snapshot says
+ * exactly which transactions have completed: equal snapshots mean the same
+ * committed rows, catalogs, large objects and comments in every database
+ * of the cluster.  What no transaction records comes on top: sequences
+ * (nextval writes neither an xid nor, within log_cnt, WAL), unlogged tables
+ * emptied by crash recovery, a restart, and the database's identity. */
+static int pg_fingerprint(struct dbconn *c, int for_snapshot, struct strbuf *state, char **why,
+                          char *err, size_t errlen)
+{
+	if (for_snapshot && !pg_in_transaction(c)) {
+		engine_err(err, errlen, "a snapshot's fingerprint is read inside its transaction");
+		return -1;
+	}
+	char *sql = xasprintf(
+		"SELECT d.oid, pg_catalog.pg_postmaster_start_time(), pg_catalog.%s(),"
+		" (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relkind = 'S'"
+		"   AND c.relpersistence <> 't'"
+		"   AND NOT pg_catalog.has_table_privilege(c.oid, 'SELECT')),"
+		" (SELECT pg_catalog.string_agg(c.oid::text || '=' || CASE"
+		"   WHEN pg_catalog.has_table_privilege(c.oid, 'SELECT') THEN"
+		"   pg_catalog.query_to_xml(pg_catalog.format('SELECT last_value, is_called FROM %%s',"
+		"   c.oid::pg_catalog.regclass), false, true, '')::text END, ',' ORDER BY c.oid)"
+		"   FROM pg_catalog.pg_class c WHERE c.relkind = 'S' AND c.relpersistence <> 't'),"
+		" (SELECT pg_catalog.string_agg(c.oid::text || '=' ||"
+		"   pg_catalog.pg_relation_size(c.oid)::text, ',' ORDER BY c.oid)"
+		"   FROM pg_catalog.pg_class c WHERE c.relpersistence = 'u' AND c.relkind IN ('r', 'p'))"
+		" FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
+		PQserverVersion(PG(c)) >= 130000 ? "pg_current_snapshot" : "txid_current_snapshot");
+	PGresult *r = pg_run(c, sql, err, errlen);
+	free(sql);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1 || PQnfields(r) != 6) {
+		engine_err(err, errlen, "the server did not describe the current database");
+		PQclear(r);
+		return -1;
+	}
+	if (strcmp(PQgetvalue(r, 0, 3), "0") != 0) {
+		*why = xasprintf("%s sequence%s cannot be read (no SELECT privilege)",
+		                 PQgetvalue(r, 0, 3), strcmp(PQgetvalue(r, 0, 3), "1") ? "s" : "");
+	} else {
+		static const char *const keys[] = { "oid", "start", "snapshot", "", "sequences", "unlogged" };
+		for (int i = 0; i < 6; i++)
+			if (*keys[i])
+				sb_addf(state, "%s=%s\n", keys[i], PQgetisnull(r, 0, i) ? "" : PQgetvalue(r, 0, i));
+	}
+	PQclear(r);
+	return 0;
+}
+
 const struct engine_ops engine_pg_ops = {
 	.name = "postgres",
 	.connect = pg_connect,
@@ -382,4 +432,5 @@ const struct engine_ops engine_pg_ops = {
 	.quote_ident = pg_quote_ident,
 	.quote_literal = pg_quote_literal,
 	.client_args = pg_client_args,
+	.fingerprint = pg_fingerprint,
 };

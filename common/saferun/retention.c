@@ -33,18 +33,20 @@ void retention_keep_undo(struct prune_policy *p, struct strvec *paths)
 	p->keep_paths = sv_argv(paths);
 }
 
-void retention_after_snapshot(const char *store, const struct target *t)
+void retention_after_snapshot(const char *store, const struct target *t, long keep_clones,
+                              int (*remove)(void *arg, const struct snapshot *s), void *arg)
 {
 	if (!config_get_bool("db-snap", "auto_prune", 1))
 		return;
 	struct prune_policy p;
 	retention_policy(&p);
+	p.keep_clones = keep_clones;
 	struct strvec undo = STRVEC_INIT;
 	retention_keep_undo(&p, &undo);
 	struct snapshot_list l;
 	store_list_target(store, t, &l);
 	verbose("retention after the snapshot: keep = %ld, and the undo points", p.keep_last);
-	store_prune(&l, &p, time(NULL), 0, NULL);
+	store_prune_with(&l, &p, time(NULL), 0, NULL, remove, arg);
 	snapshot_list_free(&l);
 	sv_free(&undo);
 }

@@ -18,7 +18,10 @@ void retention_policy(struct prune_policy *p);
 void retention_keep_undo(struct prune_policy *p, struct strvec *paths);
 
 /* After a snapshot of t into store (its lock held): remove what the
- * configured retention lets go, unless auto_prune = no; -v names what goes. */
-void retention_after_snapshot(const char *store, const struct target *t);
+ * configured retention lets go, unless auto_prune = no; -v names what goes.
+ * Clones beyond keep_clones (-1: no limit) go too; remove (NULL: unlink the
+ * files) takes a snapshot away, as store_prune_with says. */
+void retention_after_snapshot(const char *store, const struct target *t, long keep_clones,
+                              int (*remove)(void *arg, const struct snapshot *s), void *arg);
 
 #endif

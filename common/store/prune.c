@@ -115,7 +115,7 @@ static void store_prune_plan(const struct snapshot_list *l, const struct prune_p
 	free(done);
 }
 
-static int store_remove(const struct snapshot *s)
+int store_remove(const struct snapshot *s)
 {
 	if (unlink(s->path) < 0 && errno != ENOENT)
 		return -1;
@@ -124,11 +124,20 @@ static int store_remove(const struct snapshot *s)
 	return fsync_dir_of(s->path);
 }
 
-size_t store_prune(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
-                   int dry_run, FILE *out)
+size_t store_prune_with(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
+                        int dry_run, FILE *out, int (*remove)(void *arg, const struct snapshot *s),
+                        void *arg)
 {
 	char **keep = xcalloc(l->n ? l->n : 1, sizeof *keep);
 	store_prune_plan(l, p, now, keep);
+	long clones = 0;
+	for (size_t i = 0; p->keep_clones >= 0 && i < l->n; i++) {
+		if (!l->v[i].good || !store_meta_is_clone(&l->v[i].meta) || ++clones <= p->keep_clones ||
+		    !keep[i] || strstr(keep[i], "newest"))
+			continue;
+		free(keep[i]);
+		keep[i] = NULL;
+	}
 	size_t gone = 0, failed = 0;
 	unsigned long long bytes = 0;
 	for (size_t i = 0; i < l->n; i++) {
@@ -137,7 +146,11 @@ size_t store_prune(const struct snapshot_list *l, const struct prune_policy *p, 
 			verbose("keep %s (%s)", s->name, keep[i]);
 			continue;
 		}
-		if (!dry_run && store_remove(s) < 0) {
+		if (!dry_run && remove && remove(arg, s) < 0) {
+			failed++;
+			continue;
+		}
+		if (!dry_run && !remove && store_remove(s) < 0) {
 			error("cannot remove '%s':", s->path);
 			failed++;
 			continue;
