@@ -436,6 +436,8 @@ app_send() {
     settle
     run -0 --separate-stderr safe-run true
     run -0 --separate-stderr safe-run true
-    [ "$(grep -c $'\t'"$base"$'\texit 0$' backups/journal)" -eq 2 ]
+    # The journal (here outside a project: under $XDG_STATE_HOME) through
+    # safe-run --journal: the snapshot and status columns.
+    [ "$(safe-run --journal --format=tsv | awk -F'\t' -v b="$base" '$9 == b && $10 == "exit 0"' | wc -l)" -eq 2 ]
     [ "$(ls backups/*.meta | wc -l)" -le 3 ]
 }

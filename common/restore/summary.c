@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/exitcodes.h"
 #include "base/io.h"
@@ -160,10 +161,25 @@ char *safety_snapshot(const struct target *t, const char *snapshot_name)
 	/* The very database we restore into, named by the strongest source
 	 * db-snap reads; through the environment, as a password never goes
 	 * into an argv. */
-	char *u = dburl_format(t, 1);
-	sv_pushf(&env, "DATABASE_URL=%s", u);
-	memset(u, 0, strlen(u));
-	free(u);
+	const char *db = target_get(t, TF_DATABASE);
+	if (target_is(t, "sqlite") && db) {
+		/* A SQLite file by its absolute path, in keys every framework's
+		 * dialect reads the same way (Laravel reads sqlite://dir/file as a
+		 * host and a file); an inherited URL must not win. */
+		char cwd[4096];
+		char *abs = db[0] == '/' || !strcmp(db, ":memory:") || !getcwd(cwd, sizeof cwd)
+		          ? xstrdup(db) : path_join(cwd, db);
+		sv_push(&env, "DATABASE_URL=");
+		sv_push(&env, "DB_URL=");
+		sv_push(&env, "DB_CONNECTION=sqlite");
+		sv_pushf(&env, "DB_DATABASE=%s", abs);
+		free(abs);
+	} else {
+		char *u = dburl_format(t, 1);
+		sv_pushf(&env, "DATABASE_URL=%s", u);
+		memset(u, 0, strlen(u));
+		free(u);
+	}
 	char *out = NULL;
 	int st = run_capture(sv_argv(&av), env.n ? sv_argv(&env) : NULL, -1, &out, NULL);
 	int e = errno;
