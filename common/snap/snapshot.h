@@ -1,13 +1,19 @@
 /* snapshot.h — "snapshot this target": a consistent dump of one database
  * (pg_dump in an exported MVCC snapshot, mariadb-dump --single-transaction,
  * or a SQLite online-backup copy) fed into a compressor, with the row count
- * of every table taken from exactly the data dumped.  Also the guard that
- * removes a snapshot's files and stops its dump when a fatal signal comes. */
+ * of every table taken from exactly the data dumped, then put in place
+ * atomically with its metadata.
+ *
+ * The folder: snapshot.c (this header: open, write, commit), pg.c, mysql.c
+ * and sqlite.c (one file per engine), dump.c (running a dump program),
+ * scan_pg.c and scan_mysql.c (the row-counting scanners, scan.h), guard.c
+ * (the fatal-signal guard, guard.h), output.c (where a snapshot is written,
+ * output.h); impl.h is private to the folder. */
 #ifndef DBGUARD_SNAPSHOT_H
 #define DBGUARD_SNAPSHOT_H
 
 #include <stddef.h>
-#include <sys/types.h>
+#include <time.h>
 
 #include "store/compress.h"
 #include "engine/engine.h"
@@ -22,37 +28,41 @@ struct snapshot_job;
 int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, size_t errlen);
 const char *snapshot_engine(const struct snapshot_job *j);          /* "postgres", ... */
 const char *snapshot_server_version(const struct snapshot_job *j);  /* "15.18" */
-/* The database's size in bytes (what a snapshot may grow to), -1 if unknown. */
-long long snapshot_size_estimate(const struct snapshot_job *j);
-/* Bytes of scratch space the snapshot needs besides its output (the SQLite
- * copy), so the caller can check free space. */
-long long snapshot_scratch_bytes(const struct snapshot_job *j);
 
 struct snapshot_result {
 	struct table_counts counts;  /* sorted by name, as db_tables() names them */
 	int write_errno;             /* the compressor's writer failed (ENOSPC, EFBIG, EPIPE) */
 };
 
-/* Dump into c (which the caller opened and will close).  Scratch files (the
- * SQLite copy) are made beside tmp_beside as ".<base>.copy.tmp.XXXXXX" and
- * removed.  progress, if not NULL, is told the uncompressed bytes produced
- * so far.  DG_OK with res filled, or DG_NO with one line in err (and
- * res->write_errno set when the output could not be written). */
-int snapshot_run(struct snapshot_job *j, struct compressor *c, const char *tmp_beside,
-                 void (*progress)(void *arg, unsigned long long raw), void *arg,
-                 struct snapshot_result *res, char *err, size_t errlen);
 void snapshot_close(struct snapshot_job *j);
 void snapshot_result_free(struct snapshot_result *res);
 
-/* The fatal-signal guard.  After snapshot_guard_install(), SIGINT, SIGTERM
- * and SIGHUP unlink every registered path (rmdir for directories), send
- * SIGTERM to the registered child, and then kill the process with the same
- * signal.  Paths are copied; at most 16 at once. */
-void snapshot_guard_install(void);
-void snapshot_guard_path(const char *path, int is_dir);
-void snapshot_guard_forget(const char *path);
-void snapshot_guard_child(pid_t pid);    /* 0: none */
-/* Block / unblock the guarded signals around a step that must not be cut. */
-void snapshot_guard_hold(int hold);
+/* Writing a snapshot.  Each says what failed with error() itself. */
+struct snapshot_meta;
+/* Refuse to start (-1) when dir's file system cannot hold a snapshot of j
+ * compressed as spec says, as far as the database size lets us guess; what
+ * names the database in the message. */
+int snapshot_check_space(const struct snapshot_job *j, const char *dir,
+                         const struct compress_spec *spec, const char *what);
+/* The compression pipeline: dump j through a compressor into fd, showing
+ * progress under label; shown names the output in messages.  A regular
+ * file (is_file) is then fsynced and its size checked.  Scratch files (the
+ * SQLite copy) are made beside scratch as ".<base>.copy.tmp.XXXXXX" and
+ * removed.  DG_OK with cres and res filled, or DG_NO. */
+int snapshot_write(struct snapshot_job *j, int fd, const struct compress_spec *spec,
+                   const char *scratch, const char *label, const char *shown, int is_file,
+                   struct compress_result *cres, struct snapshot_result *res);
+/* The metadata of the snapshot just written (m is overwritten; the row
+ * counts move from res into it). */
+void snapshot_describe(const struct snapshot_job *j, time_t created, const char *label,
+                       const char *reason, enum compress_kind kind,
+                       const struct compress_result *cres, struct snapshot_result *res,
+                       struct snapshot_meta *m);
+/* The atomic step: rename tmp to path (without replacing an existing file
+ * unless replace), fsync the directory, then write the metadata m to
+ * meta_path, with the fatal signals held, so that a data file without its
+ * metadata never stays.  DG_OK or DG_NO. */
+int snapshot_commit(const char *tmp, const char *path, const char *meta_path, int replace,
+                    const struct snapshot_meta *m);
 
 #endif

@@ -48,6 +48,25 @@ const char *compress_suffix(enum compress_kind kind)
 	}
 }
 
+void compress_spec_for_name(struct compress_spec *spec, const char *name)
+{
+	size_t n = strlen(name);
+	enum compress_kind want = spec->kind;
+	if (n > 4 && strcmp(name + n - 4, ".zst") == 0)
+		want = COMPRESS_ZSTD;
+	else if (n > 3 && strcmp(name + n - 3, ".gz") == 0)
+		want = COMPRESS_GZIP;
+	else if ((n > 4 && strcmp(name + n - 4, ".sql") == 0) ||
+	         (n > 7 && strcmp(name + n - 7, ".sqlite") == 0) ||
+	         (n > 3 && strcmp(name + n - 3, ".db") == 0))
+		want = COMPRESS_NONE;
+	if (want != spec->kind) {
+		spec->kind = want;
+		spec->level = want == COMPRESS_ZSTD ? COMPRESS_ZSTD_DEFAULT_LEVEL
+		            : want == COMPRESS_GZIP ? COMPRESS_GZIP_DEFAULT_LEVEL : 0;
+	}
+}
+
 int compress_parse(const char *s, struct compress_spec *spec, char **err)
 {
 	const char *colon = strchr(s, ':');
@@ -94,7 +113,8 @@ int compress_parse(const char *s, struct compress_spec *spec, char **err)
 	return 0;
 }
 
-enum compress_kind compress_detect(const void *buf, size_t len)
+/* Format by magic bytes: zstd 28 B5 2F FD, gzip 1F 8B, anything else none. */
+static enum compress_kind compress_detect(const void *buf, size_t len)
 {
 	const unsigned char *b = buf;
 	if (len >= 4 && b[0] == 0x28 && b[1] == 0xB5 && b[2] == 0x2F && b[3] == 0xFD)
@@ -339,14 +359,6 @@ fail:;
 int compressor_error(const struct compressor *c)
 {
 	return c->err;
-}
-
-void compressor_counts(const struct compressor *c, unsigned long long *raw, unsigned long long *out)
-{
-	if (raw)
-		*raw = c->raw;
-	if (out)
-		*out = c->out;
 }
 
 /* The producer's slot (index head) to fill, waiting while the ring is full. */

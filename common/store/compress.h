@@ -30,9 +30,12 @@ const char *compress_name(enum compress_kind kind);     /* "zstd" "gzip" "none" 
 /* What follows the data extension: ".zst", ".gz", "" (so ".sql.zst",
  * ".sqlite.gz", ".sql"). */
 const char *compress_suffix(enum compress_kind kind);
-/* Format by magic bytes: zstd 28 B5 2F FD, gzip 1F 8B, anything else none. */
-enum compress_kind compress_detect(const void *buf, size_t len);
-/* The same for the first bytes of a file; -1 with errno when unreadable. */
+/* The compression a file name asks for: ".zst" zstd, ".gz" gzip, ".sql",
+ * ".sqlite" or ".db" none, at that compression's default level; any other
+ * name leaves spec as it is. */
+void compress_spec_for_name(struct compress_spec *spec, const char *name);
+/* A file's format by its magic bytes: zstd 28 B5 2F FD, gzip 1F 8B,
+ * anything else none; -1 with errno when unreadable. */
 int compress_detect_file(const char *path);
 
 /* ---- writing ---- */
@@ -60,9 +63,6 @@ int compressor_pump(struct compressor *c, int in_fd,
                     int (*observe)(void *arg, const void *buf, size_t len), void *arg);
 /* The errno of the writer's failure, or 0. */
 int compressor_error(const struct compressor *c);
-/* Bytes taken in and written out so far (any thread; for progress). */
-void compressor_counts(const struct compressor *c, unsigned long long *raw,
-                       unsigned long long *out);
 /* Flush the end of the stream, wait for the thread, free c.  0 with res
  * filled, or -1 with errno (the writer's failure).  c is freed either way. */
 int compressor_close(struct compressor *c, struct compress_result *res);

@@ -1,0 +1,58 @@
+/* meta.h — a snapshot's metadata, the ".meta" file beside it, and the row
+ * counts it records.
+ *
+ * The metadata is "key=value" lines, readable with grep, written last and
+ * atomically: a snapshot without valid metadata is not a snapshot.
+ *   format=dbguard-snapshot-1
+ *   engine=postgres | mysql | sqlite
+ *   server_version=15.18
+ *   database=app_dev            (name, or the SQLite file path)
+ *   host=127.0.0.1              (no credentials, ever; empty for sqlite)
+ *   port=5432
+ *   created=2026-11-21T16:30:00Z
+ *   dbguard_version=0.1.0
+ *   label=pre-restore           (may be empty)
+ *   reason=safe-run: npm test   (may be empty; newlines become spaces)
+ *   compression=zstd | gzip | none
+ *   raw_bytes=123456            (uncompressed size)
+ *   size=34567                  (size of the snapshot file)
+ *   sha256=<64 hex>             (of the snapshot file, as sha256sum prints it)
+ *   tables=2
+ *   rows=2500
+ *   table=<name>\t<rows>        (one line per table, sorted by name, as of
+ *                                the snapshot itself)
+ * Unknown keys are ignored when reading, so later versions may add some. */
+#ifndef DBGUARD_STORE_META_H
+#define DBGUARD_STORE_META_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "model/tables.h"
+
+struct snapshot_meta {
+	char *engine, *server_version, *database, *host, *label, *reason;
+	char *compression, *sha256, *dbguard_version;
+	int port;
+	time_t created;             /* UTC */
+	unsigned long long raw_bytes, size;
+	long long rows;
+	struct table_counts tables;
+};
+
+/* Read and write metadata.  store_meta_read: 0, or -1 with a reason in err. */
+int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, size_t errlen);
+/* The same from len bytes of text in memory (what store_meta_read does
+ * with the file's contents). */
+int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char *err, size_t errlen);
+/* Write m to meta_path: atomically (temp file, fsync, rename, fsync dir)
+ * when it is a regular file or does not exist yet, as it is when it is a
+ * device or a pipe (renaming over /dev/null would replace the device).
+ * 0, or -1 with errno. */
+int store_meta_write(const char *meta_path, const struct snapshot_meta *m);
+/* The metadata text store_meta_write writes (malloc'd).  rows and the
+ * tables= count are computed from m->tables. */
+char *store_meta_format(const struct snapshot_meta *m);
+void store_meta_free(struct snapshot_meta *m);
+
+#endif

@@ -1,0 +1,36 @@
+/* prune.h — retention: which snapshots a policy keeps, and removing the
+ * others. */
+#ifndef DBGUARD_STORE_PRUNE_H
+#define DBGUARD_STORE_PRUNE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "store/list.h"
+
+/* Retention (db-snap --prune).  A field of -1 is not set.  A snapshot stays
+ * when any rule keeps it:
+ *   keep_last N     the N newest;
+ *   keep_days D     created less than D days before now;
+ *   keep_hourly N   (daily, weekly, monthly likewise) the newest snapshot of
+ *                   each of the N most recent hours (UTC days, ISO weeks,
+ *                   months) that have a snapshot, as restic and borg count;
+ * and always: the newest good snapshot of each database, every snapshot that
+ * is not good (a file we cannot parse is never removed), and labelled
+ * snapshots unless prune_labelled. */
+struct prune_policy {
+	long keep_last, keep_days, keep_hourly, keep_daily, keep_weekly, keep_monthly;
+	int prune_labelled;
+};
+#define PRUNE_POLICY_INIT { -1, -1, -1, -1, -1, -1, 0 }
+/* Apply p to l: remove (unless dry_run) each snapshot no rule keeps — the
+ * data file, then its metadata, then fsync the directory — printing its
+ * path on out.  Why each other one stays ("newest", "labelled", "not good",
+ * "last 30", "within 7 days", "hourly", "daily", "weekly", "monthly",
+ * several joined by ", ") goes to verbose(), failures to error(), a
+ * summary to info().  Returns how many could not be removed. */
+size_t store_prune(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
+                   int dry_run, FILE *out);
+
+#endif
