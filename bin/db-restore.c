@@ -224,6 +224,7 @@ static int prepare(struct ctx *cx, struct restore_job *j, const char *name)
 		error("cannot lock '%s' in the store '%s':", name, cx->store);
 		return DG_NO;
 	}
+	store_clean_stale(cx->store, j->dbkey);
 	int rc = restore_prepare(&j->tgt, &j->ropt, 1);
 	store_unlock(lock);
 	return rc;

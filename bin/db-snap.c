@@ -293,6 +293,8 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 			return DG_NO;
 		}
 	}
+	if (lock >= 0)
+		store_clean_stale(cx->store, dbkey);
 	struct snapshot_list l;
 	if (t)
 		store_list_target(cx->store, t, &l);

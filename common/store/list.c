@@ -3,6 +3,7 @@
 #include "store/list.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +73,14 @@ void store_list(const char *dir, const char *dbkey, struct snapshot_list *out)
 		if (list_name(de->d_name, dbkey, &key, &when) < 0)
 			continue;
 		char *path = path_join(dir, de->d_name);
+		char *meta_path = xasprintf("%s.meta", path);
 		struct stat st;
-		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		/* A data file without metadata is half a snapshot: one being
+		 * committed right now, or debris of a killed run that the next
+		 * db-snap or db-restore removes; never a snapshot to list. */
+		int orphan = !store_file_exists(meta_path) && errno == ENOENT;
+		free(meta_path);
+		if (orphan || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
 			free(path);
 			free(key);
 			continue;
