@@ -9,6 +9,7 @@
 
 #include "base/exitcodes.h"
 #include "base/io.h"
+#include "base/xalloc.h"
 
 const char *progname = "dbguard";
 int msg_verbosity = 1;
@@ -20,10 +21,73 @@ void msg_init(const char *argv0)
 		progname = slash ? slash + 1 : argv0;
 }
 
+size_t msg_escape(char *out, size_t outlen, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t k = 0;
+	while (p < end && k + 4 < outlen) {
+		size_t seq = 1;
+		unsigned c = *p;
+		/* The length of a valid UTF-8 sequence at p (RFC 3629: no
+		 * overlong forms, no surrogates, nothing past U+10FFFF), or 1. */
+		if (c >= 0xc2 && c <= 0xf4) {
+			size_t want = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+			unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+			unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+			if ((size_t)(end - p) >= want && p[1] >= lo && p[1] <= hi) {
+				seq = 2;
+				while (seq < want && p[seq] >= 0x80 && p[seq] <= 0xbf)
+					seq++;
+				if (seq != want)
+					seq = 1;
+			}
+		}
+		/* C0 controls, DEL, C1 controls (U+0080..U+009F, which some
+		 * terminals obey as ESC sequences) and bytes that are not UTF-8
+		 * are shown as \xNN; everything else as it is. */
+		int c1 = seq == 2 && c == 0xc2 && p[1] < 0xa0;
+		if (seq == 1 && (c < 0x20 || c >= 0x7f)) {
+			out[k++] = '\\';
+			out[k++] = 'x';
+			out[k++] = hex[c >> 4];
+			out[k++] = hex[c & 15];
+			p++;
+		} else if (c1) {
+			if (k + 8 >= outlen)
+				break;
+			for (int i = 0; i < 2; i++) {
+				out[k++] = '\\';
+				out[k++] = 'x';
+				out[k++] = hex[p[i] >> 4];
+				out[k++] = hex[p[i] & 15];
+			}
+			p += 2;
+		} else {
+			if (k + seq >= outlen)
+				break;
+			memcpy(out + k, p, seq);
+			k += seq;
+			p += seq;
+		}
+	}
+	if (outlen)
+		out[k] = '\0';
+	return k;
+}
+
+char *xescape(const char *s)
+{
+	size_t n = strlen(s), cap = 4 * n + 9;
+	char *out = xmalloc(cap);
+	msg_escape(out, cap, s, n);
+	return out;
+}
+
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
 	int saved = errno;
-	char line[4096];
+	char line[4096], shown[4 * sizeof line + 2];
 	int n = snprintf(line, sizeof line, "%s: %s", progname, prefix);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
@@ -33,10 +97,13 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 		len = sizeof line - 64;
 	if (len > 0 && fmt[0] && fmt[strlen(fmt) - 1] == ':')
 		len += (size_t)snprintf(line + len, sizeof line - len, " %s", strerror(saved));
-	line[len++] = '\n';
+	/* A message quotes values from files, URLs and the environment: what
+	 * reaches the terminal is text, never a control sequence. */
+	len = msg_escape(shown, sizeof shown - 1, line, len);
+	shown[len++] = '\n';
 	fflush(stdout);
 	/* One write per message so concurrent programs do not interleave lines. */
-	write_all(2, line, len);
+	write_all(2, shown, len);
 	errno = saved;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/io.h"
+#include "base/msg.h"
 #include "base/xalloc.h"
 #include "store/impl.h"
 #include "store/name.h"
@@ -238,14 +239,21 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 		strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", gmtime_r(&s->when, &tm));
 		row[0] = xstrdup(created);
 		row[1] = xstrdup(s->dbkey);
-		row[2] = xstrdup(s->meta.label && *s->meta.label ? s->meta.label : "-");
+		row[2] = xescape(s->meta.label && *s->meta.label ? s->meta.label : "-");
 		row[3] = xstrdup(s->good ? human_bytes(s->meta.size, size, sizeof size) : "-");
 		row[4] = s->good ? xasprintf("%lld", s->meta.rows) : xstrdup("-");
 		const char *shown = s->path;
 		if (cl > 1 && strncmp(shown, cwd, cl) == 0 && shown[cl] == '/')
 			shown += cl + 1;
-		row[5] = xstrdup(shown);
-		row[6] = s->good ? xstrdup(orempty(s->meta.reason)) : xasprintf("NOT GOOD: %s", s->problem);
+		/* The table goes to a terminal: names and reasons escaped. */
+		row[5] = xescape(shown);
+		if (s->good) {
+			row[6] = xescape(orempty(s->meta.reason));
+		} else {
+			char *why = xescape(s->problem);
+			row[6] = xasprintf("NOT GOOD: %s", why);
+			free(why);
+		}
 		for (int c = 0; c < 7; c++)
 			if (strlen(row[c]) > w[c])
 				w[c] = strlen(row[c]);
