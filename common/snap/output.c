@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/term.h"
@@ -73,6 +74,7 @@ static int in_store(struct snap_output *d, const char *store, int lock_wait,
 	if (d->lock < 0)
 		return -1;
 	store_clean_stale(store, dbkey);
+	fault_point("snap.locked");
 	if (snapshot_check_space(job, store, spec, dbkey) < 0)
 		return -1;
 	char *ext = xasprintf("%s%s", strcmp(snapshot_engine(job), "sqlite") == 0 ? "sqlite" : "sql",

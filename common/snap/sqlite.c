@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "base/xalloc.h"
 #include "snap/guard.h"
@@ -99,6 +100,7 @@ int snap_lite_run(struct snapshot_job *j, struct compressor *c, struct observer 
 	int rc = lite_backup(target_get(&j->t, TF_DATABASE), tmp, &res->write_errno, err, errlen);
 	if (rc != DG_OK)
 		goto out;
+	fault_point("snap.dumping");
 	/* Count in the copy itself, through the engine, so the counts are
 	 * the ones db_tables() gives after a restore. */
 	struct target ct = { 0 };
