@@ -148,7 +148,7 @@ check-faults: faults
 DEBIAN_PACKAGES = build-essential pkg-config libpq-dev postgresql-15 postgresql-client-15 \
 	mariadb-server mariadb-client default-libmysqlclient-dev libsqlite3-dev sqlite3 \
 	libzstd-dev zstd zlib1g-dev libssl-dev libyaml-dev libexpat1-dev \
-	bats mandoc util-linux bsdextrautils procps iproute2 python3
+	bats mandoc util-linux bsdextrautils procps iproute2 python3 clang libclang-rt-dev
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -177,16 +177,42 @@ lint-man:
 demo: all
 	./t/helpers/demo.sh
 
-# libFuzzer targets for every parser (clang and libclang-rt needed).
+# libFuzzer targets for every parser (clang and libclang-rt needed).  The
+# library is compiled once for them (build-fuzz/), each target linked to it.
 FUZZ_TARGETS = $(patsubst fuzz/%.c,fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_CFLAGS  = -g -O1 -fsanitize=address,undefined -D_GNU_SOURCE -Icommon -Ibuild \
+               -DDBGUARD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' $(LIB_CFLAGS)
+FUZZ_OBJ     = $(patsubst common/%.c,build-fuzz/common/%.o,$(LIBSRC)) build-fuzz/defaults.o
 fuzz: $(FUZZ_TARGETS)
-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIBSRC) $(HEADERS) build/defaults.c
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Ibuild \
-	    -DDBGUARD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' $(LIB_CFLAGS) \
-	    -o $@ $< $(LIBSRC) build/defaults.c $(LIB_LIBS)
+build-fuzz/common/%.o: common/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build-fuzz/defaults.o: build/defaults.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build-fuzz/libfuzz.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libfuzz.a $(HEADERS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libfuzz.a $(LIB_LIBS)
+
+# Every target for FUZZ_TIME seconds over its corpus, fuzz/corpus/<target>/
+# (read only: what a run finds goes to a scratch directory first in line);
+# a crash, leak or sanitizer report fails it and leaves its input in
+# build-fuzz/<target>/.  `make -j2 fuzz-run` runs two at once.
+FUZZ_TIME ?= 20
+FUZZ_RUNS  = $(patsubst fuzz/%,fuzz-run-%,$(FUZZ_TARGETS))
+fuzz-run: $(FUZZ_RUNS)
+fuzz-run-%: fuzz/%
+	@rm -rf build-fuzz/$* && mkdir -p build-fuzz/$*/new fuzz/corpus/$*
+	@echo "fuzz: $* for $(FUZZ_TIME) s"
+	@./fuzz/$* -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=build-fuzz/$*/ build-fuzz/$*/new fuzz/corpus/$* \
+	    > build-fuzz/$*/log 2>&1 || { tail -n 60 build-fuzz/$*/log; echo "fuzz: $* FAILED"; exit 1; }
+	@grep -E '^stat::number_of_executed_units' build-fuzz/$*/log | sed 's/^/fuzz: $* /'
 
 clean:
-	rm -rf build build-faults bin-faults $(PROGS) $(FUZZ_TARGETS)
+	rm -rf build build-faults bin-faults build-fuzz $(PROGS) $(FUZZ_TARGETS)
 
 FORCE:
-.PHONY: all check check-layers check-asan faults check-faults deps install uninstall lint-man demo fuzz clean FORCE
+.PHONY: all check check-layers check-asan faults check-faults fuzz-run deps install uninstall lint-man demo fuzz clean FORCE
