@@ -68,10 +68,10 @@ layer_objs = $(patsubst common/%.c,$(B)/common/%.o,$(wildcard common/$(1)/*.c)) 
 # not link, so a wrong-way dependency shows at build time.
 db-envcheck_LAYERS = resolve compose engine model base
 db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
-db-snap_LAYERS     = snap store resolve compose engine model base
+db-snap_LAYERS     = cli snap store resolve compose engine model base
 db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
-db-restore_LAYERS  = restore snap store resolve compose engine model base
+db-restore_LAYERS  = cli restore snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
 safe-run_LAYERS    = store model base
 safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread
@@ -177,42 +177,43 @@ lint-man:
 demo: all
 	./t/helpers/demo.sh
 
-# libFuzzer targets for every parser (clang and libclang-rt needed).  The
-# library is compiled once for them (build-fuzz/), each target linked to it.
+# libFuzzer targets for every parser (clang and libclang-rt needed).
 FUZZ_TARGETS = $(patsubst fuzz/%.c,fuzz/%,$(wildcard fuzz/fuzz_*.c))
-FUZZ_CFLAGS  = -g -O1 -fsanitize=address,undefined -D_GNU_SOURCE -Icommon -Ibuild \
+FUZZ_CFLAGS  = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_GNU_SOURCE -Icommon -Ibuild \
                -DDBGUARD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' $(LIB_CFLAGS)
-FUZZ_OBJ     = $(patsubst common/%.c,build-fuzz/common/%.o,$(LIBSRC)) build-fuzz/defaults.o
+# The library is compiled once for all targets (build/fuzz/), each target
+# links it as an archive, so it takes only the objects it calls.
+FUZZ_OBJ     = $(patsubst common/%.c,build/fuzz/%.o,$(LIBSRC)) build/fuzz/defaults.o
 fuzz: $(FUZZ_TARGETS)
-build-fuzz/common/%.o: common/%.c $(HEADERS)
-	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
-build-fuzz/defaults.o: build/defaults.c
+build/fuzz/%.o: common/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
-build-fuzz/libfuzz.a: $(FUZZ_OBJ)
+build/fuzz/defaults.o: build/defaults.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build/fuzz/libdbguard.a: $(FUZZ_OBJ)
 	rm -f $@
-	ar rcs $@ $(FUZZ_OBJ)
-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libfuzz.a $(HEADERS)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libfuzz.a $(LIB_LIBS)
+	ar rcs $@ $^
+fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libdbguard.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libdbguard.a $(LIB_LIBS)
 
 # Every target for FUZZ_TIME seconds over its corpus, fuzz/corpus/<target>/
 # (read only: what a run finds goes to a scratch directory first in line);
 # a crash, leak or sanitizer report fails it and leaves its input in
-# build-fuzz/<target>/.  `make -j2 fuzz-run` runs two at once.
+# build/fuzz/run/<target>/.  `make -j2 fuzz-run` runs two at once.
 FUZZ_TIME ?= 20
 FUZZ_RUNS  = $(patsubst fuzz/%,fuzz-run-%,$(FUZZ_TARGETS))
 fuzz-run: $(FUZZ_RUNS)
 fuzz-run-%: fuzz/%
-	@rm -rf build-fuzz/$* && mkdir -p build-fuzz/$*/new fuzz/corpus/$*
+	@rm -rf build/fuzz/run/$* && mkdir -p build/fuzz/run/$*/new fuzz/corpus/$*
 	@echo "fuzz: $* for $(FUZZ_TIME) s"
 	@./fuzz/$* -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-	    -print_final_stats=1 -artifact_prefix=build-fuzz/$*/ build-fuzz/$*/new fuzz/corpus/$* \
-	    > build-fuzz/$*/log 2>&1 || { tail -n 60 build-fuzz/$*/log; echo "fuzz: $* FAILED"; exit 1; }
-	@grep -E '^stat::number_of_executed_units' build-fuzz/$*/log | sed 's/^/fuzz: $* /'
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/run/$*/ build/fuzz/run/$*/new fuzz/corpus/$* \
+	    > build/fuzz/run/$*/log 2>&1 || { tail -n 60 build/fuzz/run/$*/log; echo "fuzz: $* FAILED"; exit 1; }
+	@grep -E '^stat::number_of_executed_units' build/fuzz/run/$*/log | sed 's/^/fuzz: $* /'
 
 clean:
-	rm -rf build build-faults bin-faults build-fuzz $(PROGS) $(FUZZ_TARGETS)
+	rm -rf build build-faults bin-faults $(PROGS) $(FUZZ_TARGETS)
 
 FORCE:
 .PHONY: all check check-layers check-asan faults check-faults fuzz-run deps install uninstall lint-man demo fuzz clean FORCE

@@ -11,6 +11,7 @@
 
 #include "base/exitcodes.h"
 #include "base/fault.h"
+#include "cli/cli.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
@@ -133,11 +134,8 @@ static int setup(struct ctx *cx, const struct opts *o)
 	if (errors)
 		return DG_USAGE;
 	size_t n = cx->targets.n;
-	if (o->pick.target_n > 0 && (size_t)o->pick.target_n > n) {
-		error("--target=%d: %zu database%s configured here (see db-envcheck)", o->pick.target_n, n,
-		      n == 1 ? " is" : "s are");
-		return DG_USAGE;
-	}
+	if (o->pick.target_n > 0)
+		cli_pick_target(&cx->targets, o->pick.target_n);   /* past the end: exit 3 */
 	cx->ti = n ? (o->pick.target_n ? o->pick.target_n - 1 : 0) : -1;
 	return DG_OK;
 }
@@ -297,9 +295,9 @@ static int finish(struct ctx *cx, struct restore_job *j, int status)
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
-	enum { OPT_URL = 256, OPT_TARGET, OPT_TEST_RUN, OPT_CONFIRM, OPT_ALLOW_PRODUCTION, OPT_NO_SAFETY,
+	enum { OPT_URL = CLI_OPT_FIRST, OPT_TARGET, OPT_TEST_RUN, OPT_CONFIRM, OPT_ALLOW_PRODUCTION, OPT_NO_SAFETY,
 	       OPT_KEEP_OLD, OPT_TERMINATE, OPT_INTO, OPT_META, OPT_UNVERIFIED, OPT_CHECK, OPT_LIST, OPT_ALL,
-	       OPT_FORMAT, OPT_VERSION };
+	       OPT_FORMAT };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "target", required_argument, NULL, OPT_TARGET },
@@ -316,11 +314,7 @@ int main(int argc, char **argv)
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS
 	};
 	struct opts o;
 	memset(&o, 0, sizeof o);
@@ -329,16 +323,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "qvhC:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_URL: o.pick.url = optarg; break;
-		case OPT_TARGET: {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || n < 1 || n > 1000) {
-				error("--target=%s: expected a number from 1 (the primary database)", optarg);
-				usage(DG_USAGE);
-			}
-			o.pick.target_n = (int)n;
-			break;
-		}
+		case OPT_TARGET: o.pick.target_n = cli_target_number(optarg, usage); break;
 		case OPT_TEST_RUN: o.test_run = 1; break;
 		case OPT_CONFIRM: o.confirm = optarg; break;
 		case OPT_ALLOW_PRODUCTION: o.allow_production = 1; break;
@@ -352,21 +337,9 @@ int main(int argc, char **argv)
 		case OPT_LIST: o.list = 1; break;
 		case OPT_ALL: o.all = 1; break;
 		case OPT_FORMAT:
-			o.format = out_format_parse(optarg);
-			if (o.format != FMT_HUMAN && o.format != FMT_TSV && o.format != FMT_JSON) {
-				error("unknown format '%s'; use human, tsv or json", optarg);
-				usage(DG_USAGE);
-			}
+			o.format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
 			break;
-		case 'C':
-			if (chdir(optarg) < 0)
-				die(DG_USAGE, "cannot change to '%s':", optarg);
-			break;
-		case 'q': msg_verbosity = 0; break;
-		case 'v': msg_verbosity = 2; break;
-		case 'h': usage(DG_OK); break;
-		case OPT_VERSION: print_version();
-		default: usage(DG_USAGE);
+		default: cli_common(opt, optarg, usage);
 		}
 	}
 	if (optind < argc)

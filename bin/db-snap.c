@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "cli/cli.h"
 #include "base/msg.h"
 #include "base/output.h"
 #include "base/term.h"
@@ -125,10 +126,7 @@ static struct target *primary(struct ctx *cx, const struct opts *o)
 	if (cx->targets.n == 0)
 		die(DG_NOTHING, "no database configured here: no --url, DATABASE_URL, DB_* variables "
 		    "or .env naming one%s", o->mode == MODE_SNAP ? "" : " (--all works on the whole store)");
-	if ((size_t)o->target > cx->targets.n)
-		die(DG_NOTHING, "--target=%ld: only %zu database%s configured here (db-envcheck --format=tsv lists them)",
-		    o->target, cx->targets.n, cx->targets.n == 1 ? " is" : "s are");
-	return &cx->targets.v[o->target - 1];
+	return cli_pick_target(&cx->targets, (int)o->target);
 }
 
 /* ---- taking a snapshot ---- */
@@ -315,10 +313,10 @@ static void set_keep(struct opts *o, long *field, const char *opt)
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
+	enum { OPT_URL = CLI_OPT_FIRST, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
-	       OPT_DRY_RUN, OPT_VERSION };
+	       OPT_DRY_RUN };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -343,11 +341,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "prune-labelled", no_argument, NULL, OPT_PRUNE_LABELLED },
 		{ "prune-labeled", no_argument, NULL, OPT_PRUNE_LABELLED },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:o:", longopts, NULL)) != -1) {
@@ -356,11 +350,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_URL: o->url = optarg; break;
 		case OPT_TEST_RUN: o->test_run = 1; break;
 		case OPT_TARGET:
-			o->target = parse_count("--target", optarg);
-			if (o->target < 1) {
-				error("--target counts from 1 (the primary database)");
-				usage(DG_USAGE);
-			}
+			o->target = cli_target_number(optarg, usage);
 			break;
 		case OPT_LABEL: o->label = optarg; break;
 		case OPT_REASON: o->reason = optarg; break;
@@ -373,11 +363,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_PRUNE: m = MODE_PRUNE; break;
 		case OPT_ALL: o->all = 1; break;
 		case OPT_FORMAT:
-			o->format = out_format_parse(optarg);
-			if (o->format != FMT_HUMAN && o->format != FMT_TSV && o->format != FMT_JSON) {
-				error("unknown format '%s'; use human, tsv or json", optarg);
-				usage(DG_USAGE);
-			}
+			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
 			break;
 		case OPT_KEEP: set_keep(o, &o->policy.keep_last, "--keep"); break;
 		case OPT_KEEP_DAYS: set_keep(o, &o->policy.keep_days, "--keep-days"); break;
@@ -387,15 +373,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_KEEP_MONTHLY: set_keep(o, &o->policy.keep_monthly, "--keep-monthly"); break;
 		case OPT_PRUNE_LABELLED: o->policy.prune_labelled = o->retention = 1; break;
 		case OPT_DRY_RUN: o->dry_run = 1; break;
-		case 'C':
-			if (chdir(optarg) < 0)
-				die(DG_USAGE, "cannot change to '%s':", optarg);
-			break;
-		case 'q': msg_verbosity = 0; break;
-		case 'v': msg_verbosity = 2; break;
-		case 'h': usage(DG_OK); break;
-		case OPT_VERSION: print_version();
-		default: usage(DG_USAGE);
+		default: cli_common(opt, optarg, usage);
 		}
 		if (m != MODE_SNAP) {
 			if (o->mode_set && o->mode != m) {

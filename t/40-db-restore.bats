@@ -401,11 +401,11 @@ start_stalled() {
     [ "$output" = app.sqlite ]
 }
 
-@test "usage errors give 2" {
+@test "usage errors give 2; a --target past the end gives 3" {
     run -2 --separate-stderr db-restore --format=xml --list
     run -2 --separate-stderr db-restore --target=0
-    run -2 --separate-stderr db-restore --target=3
-    [[ $stderr == *"--target=3: 1 database is configured here"* ]]
+    run -3 --separate-stderr db-restore --target=3
+    [[ $stderr == *"--target=3: only 1 database is configured here"* ]]
     run -2 --separate-stderr db-restore --meta=x a.sqlite.zst
     run -2 --separate-stderr db-restore --check --into=x
     run -2 --separate-stderr db-restore a b

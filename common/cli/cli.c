@@ -71,10 +71,12 @@ int cli_target_number(const char *arg, void (*usage)(int status))
 	return (int)n;
 }
 
-const struct target *cli_pick_target(const struct target_list *l, int n)
+struct target *cli_pick_target(struct target_list *l, int n)
 {
 	if (n >= 1 && (size_t)n <= l->n)
 		return &l->v[n - 1];
-	die(DG_NOTHING, "--target=%d: %zu database%s configured here (see db-envcheck)", n, l->n,
-	    l->n == 1 ? "" : "s");
+	if (l->n == 0)
+		die(DG_NOTHING, "--target=%d: no database is configured here (see db-envcheck)", n);
+	die(DG_NOTHING, "--target=%d: only %zu database%s configured here (db-envcheck lists them)", n, l->n,
+	    l->n == 1 ? " is" : "s are");
 }

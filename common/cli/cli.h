@@ -40,6 +40,6 @@ int cli_target_number(const char *arg, void (*usage)(int status));
 /* The n-th (from 1) target of l.  Past the end: one message and exit 3
  * (DG_NOTHING: there is no such database to work on), the same in every
  * program. */
-const struct target *cli_pick_target(const struct target_list *l, int n);
+struct target *cli_pick_target(struct target_list *l, int n);
 
 #endif
