@@ -339,6 +339,13 @@ static int my_client_args(const struct target *t, struct strvec *argv, struct st
 	 * as /dev/fd/N; it is a regular file, and the client ignores a
 	 * world-writable one, hence 0600. */
 	int fd = memfd_create("dbguard-client.cnf", 0);
+	if (fd >= 0 && fd <= 2) {
+		/* Started with a standard stream closed: 0..2 are the child's
+		 * own, and spawning it replaces them. */
+		int high = fcntl(fd, F_DUPFD, 3);
+		close(fd);
+		fd = high;
+	}
 	int rc = fd < 0 || fchmod(fd, 0600) < 0 || write_all(fd, sb.buf, sb.len) < 0 ? -1 : 0;
 	int saved = errno;
 	/* Wipe the copy of the password we no longer need. */
