@@ -101,3 +101,13 @@ clean() {
     done
     [ "$n" -ge 60 ]
 }
+
+@test "the shipped programs have no kill points: DBGUARD_FAULT is never read" {
+    local p
+    for p in db-envcheck db-snap db-restore safe-run portcheck; do
+        ! grep -qa DBGUARD_FAULT "$DBGUARD_BIN/$p" || { echo "$p reads DBGUARD_FAULT"; return 1; }
+    done
+    sqlite_fixture "$proj/app.sqlite"
+    DBGUARD_FAULT=snap.renamed run -0 --separate-stderr db-snap --url="sqlite:///$proj/app.sqlite"
+    [ -f "$output.meta" ]
+}
