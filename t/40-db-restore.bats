@@ -210,6 +210,22 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
     [ "$(sqlite3 "$proj/other.sqlite" 'SELECT count(*) FROM users')" = 3 ]
 }
 
+@test "half a snapshot a killed run left is not listed, and the next restore removes it" {
+    snap
+    wreck
+    # data without metadata (killed between the two renames), and metadata
+    # whose data is gone
+    cp "$snapshot" backups/app_20200101T000000Z.sqlite.zst
+    cp "$snapshot.meta" backups/app_20200102T000000Z.sqlite.zst.meta
+    run -0 --separate-stderr db-restore --list --format=tsv
+    [ "${#lines[@]}" -eq 2 ]
+    [[ $output != *app_2020* ]]
+    run -0 --separate-stderr db-restore --confirm=app.sqlite --no-safety-snap "$snapshot"
+    [ ! -e backups/app_20200101T000000Z.sqlite.zst ]
+    [ ! -e backups/app_20200102T000000Z.sqlite.zst.meta ]
+    [ -e "$snapshot.meta" ]
+}
+
 @test "--list shows the target's snapshots newest first, as db-snap --list does" {
     snap --label one
     first=$snapshot
