@@ -28,7 +28,9 @@ teardown_file() {
 }
 
 setup() {
-    app=app$BATS_TEST_NUMBER
+    # a name of this run alone: the dump and load programs still running
+    # are found by it, whatever else the machine runs
+    app=f${BATS_TEST_NUMBER}p$$
     proj="$BATS_TEST_TMPDIR/proj"
     store=$proj/backups
     mkdir -p "$proj" "$BATS_TEST_TMPDIR/tmp"
