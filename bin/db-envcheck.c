@@ -99,6 +99,41 @@ static const char *shown(const char *s)
 	return ring[k++ % 8] = xescape(s);
 }
 
+/* --format=json: every error goes into the object too, once each, and an
+ * exit before the object is printed prints {"verdict":"error",...}. */
+static struct strvec errors_seen = STRVEC_INIT;
+static int json_wanted, json_done;
+
+static void collect_error(const char *text)
+{
+	for (size_t i = 0; i < errors_seen.n; i++)
+		if (!strcmp(errors_seen.v[i], text))
+			return;
+	sv_push(&errors_seen, text);
+}
+
+static void print_errors_json(void)
+{
+	printf(",\"errors\":[");
+	for (size_t i = 0; i < errors_seen.n; i++) {
+		if (i)
+			putchar(',');
+		json_string(stdout, errors_seen.v[i]);
+	}
+	putchar(']');
+}
+
+static void json_at_exit(void)
+{
+	if (!json_wanted || json_done)
+		return;
+	json_done = 1;
+	printf("{\"verdict\":\"error\",\"targets\":[]");
+	print_errors_json();
+	printf("}\n");
+	fflush(stdout);
+}
+
 static void print_human(const struct target_list *l, const struct probe *pr)
 {
 	int out = 1;
@@ -139,6 +174,9 @@ static void print_explain(const struct target_list *l, int test_run)
 	for (size_t i = 0; i < l->ncand; i++)
 		printf("  %s %-24s %s%s%s\n", l->cand[i].used ? "*" : "-", shown(l->cand[i].source),
 		       shown(l->cand[i].why), *l->cand[i].says ? ": " : "", shown(l->cand[i].says));
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].unpinned)
+			printf("not pinned: %s\n", shown(l->v[i].unpinned));
 	printf("\n");
 }
 
@@ -225,7 +263,10 @@ static void print_json(const struct target_list *l, const struct probe *pr, cons
 		}
 		putchar('}');
 	}
-	printf("]}\n");
+	putchar(']');
+	print_errors_json();
+	printf("}\n");
+	json_done = 1;
 }
 
 static void print_env(const struct target *t, const char *verdict)
@@ -279,6 +320,8 @@ static int do_mark(struct target *t, const char *mark, const char *confirm)
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
+	msg_error_hook = collect_error;
+	atexit(json_at_exit);
 	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_EXPLAIN, OPT_FORMAT, OPT_WITH_PASSWORD, OPT_PING, OPT_MARK,
 	       OPT_CONFIRM, OPT_VERSION };
 	static const struct option longopts[] = {
@@ -312,6 +355,7 @@ int main(int argc, char **argv)
 		case OPT_EXPLAIN: explain = 1; break;
 		case OPT_FORMAT:
 			format = out_format_parse(optarg);
+			json_wanted = format == FMT_JSON;
 			if (format < 0) {
 				error("unknown format '%s'; use human, env, tsv or json", optarg);
 				usage(DG_USAGE);
@@ -343,6 +387,8 @@ int main(int argc, char **argv)
 		url = argv[optind++];
 		print_url = 0;
 	}
+	if (print_url)
+		json_wanted = 0;   /* --url prints the URL, nothing else */
 	if (optind < argc) {
 		error("unexpected argument '%s'", argv[optind]);
 		usage(DG_USAGE);
@@ -361,10 +407,16 @@ int main(int argc, char **argv)
 
 	int status = DG_OK;
 	if (l.n == 0 && errors == 0) {
-		if (explain)
+		if (explain && format != FMT_JSON)
 			print_explain(&l, l.test_run);
 		error("no database configured here: no --url, DATABASE_URL, DB_* variables or .env naming one");
 		status = DG_NOTHING;
+		if (format == FMT_JSON) {
+			printf("{\"verdict\":\"none\",\"targets\":[]");
+			print_errors_json();
+			printf("}\n");
+			json_done = 1;
+		}
 		goto out;
 	}
 	if (l.n == 0) {
@@ -373,6 +425,12 @@ int main(int argc, char **argv)
 	}
 	if (mark) {
 		status = errors ? DG_USAGE : do_mark(&l.v[0], mark, confirm);
+		if (status == DG_OK && format == FMT_JSON) {
+			printf("{\"verdict\":\"%s\",\"targets\":[]", strcmp(mark, "clear") ? "marked" : "cleared");
+			print_errors_json();
+			printf("}\n");
+			json_done = 1;
+		}
 		goto out;
 	}
 	if (do_ping)
@@ -387,8 +445,10 @@ int main(int argc, char **argv)
 		if (class_refused(l.v[i].cls))
 			refused = 1;
 	}
-	const char *verdict = refused ? "refused" : worst == TC_LOCAL ? "safe" : "warn";
+	const char *verdict = errors ? "error" : refused ? "refused" : worst == TC_LOCAL ? "safe" : "warn";
 
+	if (do_ping && !pr[0].reachable && !errors && !refused)
+		error("%s", pr[0].err);
 	if (print_url) {
 		char *u = dburl_format(&l.v[0], with_password);
 		printf("%s\n", u);
@@ -419,10 +479,8 @@ int main(int argc, char **argv)
 		status = DG_USAGE;
 	else if (refused)
 		status = DG_NO;
-	else if (do_ping && !pr[0].reachable) {
-		error("%s", pr[0].err);
+	else if (do_ping && !pr[0].reachable)
 		status = DG_UNREACHABLE;
-	}
 	for (size_t i = 1; i < l.n; i++)
 		if (pr[i].done && !pr[i].reachable)
 			warn("%s", pr[i].err);
@@ -433,6 +491,7 @@ out:
 	}
 	free(pr);
 	target_list_free(&l);
+	json_at_exit();
 	if (close_stdout() < 0 && status == DG_OK)
 		status = DG_NO;
 	return status;

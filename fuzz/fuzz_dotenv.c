@@ -1,23 +1,23 @@
-/* libFuzzer target: dotenv files (make fuzz). */
+/* libFuzzer target: dotenv files in every loader's dialect (make fuzz).
+ * The text is parsed from memory: no temporary file. */
 #include <stdint.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "model/dotenv.h"
-#include "base/io.h"
 #include "base/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[] = "/tmp/fuzz-dotenv-XXXXXX";
-	static int fd = -1;
 	msg_verbosity = -1;
-	if (fd < 0 && (fd = mkstemp(path)) < 0)
-		abort();
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
-	struct dotenv d;
-	if (dotenv_load(path, &d) == 0)
+	static const enum dotenv_dialect dialects[] = { DOTENV_GENERIC, DOTENV_PHP, DOTENV_NODE, DOTENV_RUBY,
+	                                                DOTENV_COMPOSE };
+	for (size_t i = 0; i < sizeof dialects / sizeof *dialects; i++) {
+		struct dotenv d;
+		dotenv_parse((const char *)data, size, "fuzz.env", dialects[i], &d);
+		for (size_t k = 0; k < d.n; k++)
+			if (!d.v[k].key || !d.v[k].value || (size_t)d.v[k].line > size + 1)
+				abort();
 		dotenv_free(&d);
+	}
 	return 0;
 }

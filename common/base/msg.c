@@ -13,6 +13,7 @@
 
 const char *progname = "dbguard";
 int msg_verbosity = 1;
+void (*msg_error_hook)(const char *text);
 
 void msg_init(const char *argv0)
 {
@@ -84,7 +85,7 @@ char *xescape(const char *s)
 	return out;
 }
 
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
+static void vmsg(const char *prefix, int is_error, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char line[4096], shown[4 * sizeof line + 2];
@@ -98,8 +99,13 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 	if (len > 0 && fmt[0] && fmt[strlen(fmt) - 1] == ':')
 		len += (size_t)snprintf(line + len, sizeof line - len, " %s", strerror(saved));
 	/* A message quotes values from files, URLs and the environment: what
-	 * reaches the terminal is text, never a control sequence. */
-	len = msg_escape(shown, sizeof shown - 1, line, len);
+	 * reaches the terminal (or the hook: safe-run's journal) is text,
+	 * never a control sequence.  "prog: " apart, for the hook. */
+	size_t pre = strlen(progname) + 2 < len ? strlen(progname) + 2 : len;
+	size_t head = msg_escape(shown, sizeof shown - 1, line, pre);
+	len = head + msg_escape(shown + head, sizeof shown - 1 - head, line + pre, len - pre);
+	if (msg_error_hook && is_error)
+		msg_error_hook(shown + head);
 	shown[len++] = '\n';
 	fflush(stdout);
 	/* One write per message so concurrent programs do not interleave lines. */
@@ -111,7 +117,7 @@ void die(int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 1, fmt, ap);
 	va_end(ap);
 	exit(status);
 }
@@ -120,7 +126,7 @@ void error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 1, fmt, ap);
 	va_end(ap);
 }
 
@@ -130,7 +136,7 @@ void warn(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("warning: ", fmt, ap);
+	vmsg("warning: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -140,7 +146,7 @@ void info(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -150,7 +156,7 @@ void verbose(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vmsg("", 0, fmt, ap);
 	va_end(ap);
 }
 

@@ -9,6 +9,10 @@ extern const char *progname;
 /* 0 = -q (errors only), 1 = normal, 2 = -v */
 extern int msg_verbosity;
 
+/* When set, called with the text of every error (die and error: without
+ * the program name and newline), e.g. to put errors in JSON output. */
+extern void (*msg_error_hook)(const char *text);
+
 void msg_init(const char *argv0);
 _Noreturn void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* always shown */

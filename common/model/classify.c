@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "model/config.h"
+#include "model/dburl.h"
 #include "base/xalloc.h"
 
 static const char *match_any(char **patterns, const char *value)
@@ -38,6 +39,11 @@ int host_is_local(const char *host)
 		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 	/* A single-label name is a compose service (db, mysql, postgres). */
 	return strchr(host, '.') == NULL;
+}
+
+static int engine_known(const char *engine)
+{
+	return engine && (!strcmp(engine, "postgres") || !strcmp(engine, "mysql") || !strcmp(engine, "sqlite"));
 }
 
 static void set(struct target *t, enum tclass c, char *rule)
@@ -78,8 +84,37 @@ static int by_patterns(struct target *t, const char *key, enum tclass cls, const
 	return 0;
 }
 
+/* libpq tries every host of "h1,h2" in turn (with "p1,p2" or one port for
+ * all): each is classified, and the target is the worst of them. */
+static int classify_hosts(struct target *t)
+{
+	const char *hosts = target_get(t, TF_HOST);
+	if (!hosts || !strchr(hosts, ',') || hosts[0] == '/')
+		return 0;
+	struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
+	size_t n = dburl_hosts(t, &hs, &ps);
+	for (size_t i = 0; i < n; i++) {
+		struct target one;
+		target_copy(&one, t);
+		target_set(&one, TF_HOST, hs.v[i], t->src[TF_HOST] ? t->src[TF_HOST] : "default");
+		target_set(&one, TF_PORT, ps.v[i], t->src[TF_PORT] ? t->src[TF_PORT] : "default");
+		classify_target(&one);
+		if (i == 0 || one.cls > t->cls) {
+			t->cls = one.cls;
+			free(t->rule);
+			t->rule = xasprintf("the worst of the %zu hosts libpq tries in turn: '%s': %s", n, hs.v[i], one.rule);
+		}
+		target_free(&one);
+	}
+	sv_free(&hs);
+	sv_free(&ps);
+	return 1;
+}
+
 void classify_target(struct target *t)
 {
+	if (classify_hosts(t))
+		return;
 	if (t->marker && !strcmp(t->marker, "production")) {
 		set(t, TC_PRODUCTION, xstrdup("the database carries the dbguard production marker"));
 		return;
@@ -93,8 +128,18 @@ void classify_target(struct target *t)
 		return;
 	}
 	if (t->unreadable) {
-		set(t, TC_UNKNOWN, xasprintf("a source of this target could not be read for sure (%s)",
-		                             t->origin ? t->origin : "unknown source"));
+		if (t->unpinned)
+			set(t, TC_UNKNOWN, xstrdup(t->unpinned));
+		else
+			set(t, TC_UNKNOWN, xasprintf("a source of this target could not be read for sure (%s)",
+			                             t->origin ? t->origin : "unknown source"));
+		return;
+	}
+	const char *engine = target_get(t, TF_ENGINE);
+	if (!engine_known(engine)) {
+		set(t, TC_UNKNOWN, engine ? xasprintf("engine '%s' is not one dbguard knows: where it connects cannot be told (%s)",
+		                                      engine, src_of(t, TF_ENGINE))
+		                          : xstrdup("no engine given: which database this is cannot be told"));
 		return;
 	}
 	if (t->marker && !strcmp(t->marker, "staging")) {
@@ -103,8 +148,7 @@ void classify_target(struct target *t)
 	}
 	if (by_patterns(t, "staging_patterns", TC_STAGING, "staging"))
 		return;
-	const char *engine = target_get(t, TF_ENGINE);
-	if (engine && !strcmp(engine, "sqlite")) {
+	if (!strcmp(engine, "sqlite")) {
 		set(t, TC_LOCAL, xstrdup("a SQLite file is local"));
 		return;
 	}
@@ -114,6 +158,13 @@ void classify_target(struct target *t)
 	}
 	if (host[0] == '/') {
 		set(t, TC_LOCAL, xasprintf("Unix socket '%s' (%s)", host, src_of(t, TF_HOST)));
+		return;
+	}
+	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%") != strlen(host)) {
+		/* "$(vault read ...)", "${DB_HOST}": text a shell or a template
+		 * would have turned into a host; which one cannot be told. */
+		set(t, TC_UNKNOWN, xasprintf("host '%s' is not a host name: where it connects cannot be told (%s)", host,
+		                             src_of(t, TF_HOST)));
 		return;
 	}
 	if (host_is_local(host)) {

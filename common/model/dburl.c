@@ -17,7 +17,13 @@ static const struct { const char *word, *engine; } drivers[] = {
 	{ "mysql", "mysql" }, { "mysql2", "mysql" }, { "mariadb", "mysql" },
 	{ "mysqli", "mysql" }, { "trilogy", "mysql" }, { "mysqlgis", "mysql" },
 	{ "sqlite", "sqlite" }, { "sqlite3", "sqlite" }, { "spatialite", "sqlite" },
+	{ "mysql-connector", "mysql" }, { "mysqlconnector", "mysql" }, { "timescale", "postgres" },
+	{ "timescalegis", "postgres" },
 };
+
+/* Schemes of databases that speak another engine's protocol but are not
+ * that engine: parsed, reported, and classed unknown. */
+static const char *const foreign[] = { "cockroach", "cockroachdb", "redshift", "yugabyte", "yugabytedb", NULL };
 
 const char *engine_from_driver(const char *word)
 {
@@ -50,14 +56,14 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Percent-decode s[0..n); NULL when an escape is malformed. */
+/* Percent-decode s[0..n); NULL when an escape is malformed or a NUL byte. */
 static char *pct_decode(const char *s, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%') {
 			int h = i + 2 < n ? hexval(s[i + 1]) : -1, l = i + 2 < n ? hexval(s[i + 2]) : -1;
-			if (h < 0 || l < 0) {
+			if (h < 0 || l < 0 || (h == 0 && l == 0)) {
 				sb_free(&sb);
 				return NULL;
 			}
@@ -68,6 +74,23 @@ static char *pct_decode(const char *s, size_t n)
 		}
 	}
 	return sb_detach(&sb);
+}
+
+static int valid_port(const char *s);
+
+/* "5432" or libpq's "5432,5433" (an empty item is the default port). */
+static int valid_ports(const char *s)
+{
+	char *copy = xstrdup(s);
+	int ok = *s != '\0';
+	for (char *p = copy, *c; ok && p; p = c ? c + 1 : NULL) {
+		c = strchr(p, ',');
+		if (c)
+			*c = '\0';
+		ok = !*p || valid_port(p);
+	}
+	free(copy);
+	return ok;
 }
 
 static int valid_port(const char *s)
@@ -86,14 +109,15 @@ static int set_decoded(struct target *t, enum tfield f, const char *s, size_t n,
 {
 	char *v = pct_decode(s, n);
 	if (!v)
-		return fail(err, errlen, "malformed percent-escape in the %s of the URL", tfield_name(f));
+		return fail(err, errlen, "malformed percent-escape or an encoded NUL byte (%%00) in the %s of the URL",
+		            tfield_name(f));
 	if (*v)
 		target_set(t, f, v, source);
 	free(v);
 	return 0;
 }
 
-static int parse_sqlite(const char *rest, struct target *t, const char *source)
+static int parse_sqlite(const char *rest, struct target *t, const char *source, char *err, size_t errlen)
 {
 	/* rest is what follows "sqlite:" / "file:"; drop any ?query. */
 	char *path = xstrdup(rest);
@@ -103,8 +127,12 @@ static int parse_sqlite(const char *rest, struct target *t, const char *source)
 	const char *p = path;
 	if (strncmp(p, "//", 2) == 0)
 		p += 2;   /* sqlite:///abs -> /abs ; sqlite://rel -> rel */
+	if (!*p) {
+		free(path);
+		return fail(err, errlen, "a SQLite URL with no file path (use sqlite:///path/to/file or sqlite::memory:)");
+	}
 	target_set(t, TF_ENGINE, "sqlite", source);
-	target_set(t, TF_DATABASE, *p ? p : ":memory:", source);
+	target_set(t, TF_DATABASE, p, source);
 	free(path);
 	return 0;
 }
@@ -116,9 +144,12 @@ static int has_suffix(const char *s, const char *suf)
 }
 
 /* libpq "host=h port=5432 dbname='my db' user=u password=x" */
+static void service_unknown(struct target *t, const char *name, const char *how);
+
 static int parse_keywords(const char *s, struct target *t, const char *source, char *err, size_t errlen)
 {
 	target_set(t, TF_ENGINE, "postgres", source);
+	char *hostaddr = NULL;
 	const char *p = s;
 	while (*p) {
 		while (isspace((unsigned char)*p))
@@ -131,8 +162,10 @@ static int parse_keywords(const char *s, struct target *t, const char *source, c
 		size_t klen = (size_t)(p - k);
 		while (isspace((unsigned char)*p))
 			p++;
-		if (*p != '=' || klen == 0)
-			return fail(err, errlen, "malformed connection string: expected keyword=value near '%.20s'", k);
+		if (*p != '=' || klen == 0) {
+			free(hostaddr);
+			return fail(err, errlen, "malformed connection string: expected keyword=value");
+		}
 		p++;
 		while (isspace((unsigned char)*p))
 			p++;
@@ -146,6 +179,7 @@ static int parse_keywords(const char *s, struct target *t, const char *source, c
 			}
 			if (*p != '\'') {
 				sb_free(&v);
+				free(hostaddr);
 				return fail(err, errlen, "malformed connection string: unterminated quote");
 			}
 			p++;
@@ -159,7 +193,7 @@ static int parse_keywords(const char *s, struct target *t, const char *source, c
 		char *key = xstrndup(k, klen);
 		const char *val = sb_str(&v);
 		enum tfield f = TF_COUNT;
-		if (!strcmp(key, "host") || !strcmp(key, "hostaddr"))
+		if (!strcmp(key, "host"))
 			f = TF_HOST;
 		else if (!strcmp(key, "port"))
 			f = TF_PORT;
@@ -169,23 +203,42 @@ static int parse_keywords(const char *s, struct target *t, const char *source, c
 			f = TF_USER;
 		else if (!strcmp(key, "password"))
 			f = TF_PASSWORD;
-		if (f == TF_PORT && !valid_port(val)) {
-			int r = fail(err, errlen, "invalid port '%s' in connection string", val);
+		else if (!strcmp(key, "hostaddr") && *val) {
+			free(hostaddr);
+			hostaddr = xstrdup(val);
+		}
+		else if (!strcmp(key, "service"))
+			service_unknown(t, val, "service");
+		if (f == TF_PORT && !valid_ports(val)) {
 			free(key);
 			sb_free(&v);
-			return r;
+			free(hostaddr);
+			return fail(err, errlen, "invalid port in the connection string (a number from 1 to 65535)");
 		}
-		if (f != TF_COUNT && *val && !(f == TF_HOST && t->val[TF_HOST] && !strcmp(key, "hostaddr")))
+		if (f != TF_COUNT && *val)
 			target_set(t, f, val, source);
 		free(key);
 		sb_free(&v);
 	}
+	/* libpq connects to hostaddr; host then only names the server. */
+	if (hostaddr)
+		target_set(t, TF_HOST, hostaddr, source);
+	free(hostaddr);
 	return 0;
+}
+
+static void service_unknown(struct target *t, const char *name, const char *how)
+{
+	t->unreadable = 1;
+	free(t->unpinned);
+	t->unpinned = xasprintf("%s=%s: the host and database come from a pg_service.conf entry dbguard does not read",
+	                        how, name);
 }
 
 static int parse_query(const char *q, struct target *t, const char *source, char *err, size_t errlen)
 {
 	char *copy = xstrdup(q);
+	char *hostaddr = NULL;
 	int rc = 0;
 	for (char *save = NULL, *kv = strtok_r(copy, "&", &save); kv && rc == 0; kv = strtok_r(NULL, "&", &save)) {
 		char *eq = strchr(kv, '=');
@@ -193,15 +246,19 @@ static int parse_query(const char *q, struct target *t, const char *source, char
 			continue;
 		*eq = '\0';
 		char *val = pct_decode(eq + 1, strlen(eq + 1));
-		if (!val) {
-			rc = fail(err, errlen, "malformed percent-escape in URL parameter '%s'", kv);
+		char *name = pct_decode(kv, strlen(kv));   /* libpq decodes parameter names too */
+		if (!val || !name) {
+			rc = fail(err, errlen, "malformed percent-escape or an encoded NUL byte (%%00) in a URL parameter");
+			free(val);
+			free(name);
 			break;
 		}
+		kv = name;
 		if (!strcmp(kv, "host") || !strcmp(kv, "socket") || !strcmp(kv, "unix_socket"))
 			target_set(t, TF_HOST, val, source);
 		else if (!strcmp(kv, "port")) {
-			if (!valid_port(val))
-				rc = fail(err, errlen, "invalid port '%s' in URL parameter", val);
+			if (!valid_ports(val))
+				rc = fail(err, errlen, "invalid port in the URL parameter 'port' (a number from 1 to 65535)");
 			else
 				target_set(t, TF_PORT, val, source);
 		} else if (!strcmp(kv, "user"))
@@ -210,8 +267,20 @@ static int parse_query(const char *q, struct target *t, const char *source, char
 			target_set(t, TF_PASSWORD, val, source);
 		else if (!strcmp(kv, "dbname") || !strcmp(kv, "database"))
 			target_set(t, TF_DATABASE, val, source);
+		else if (!strcmp(kv, "hostaddr")) {
+			free(hostaddr);
+			hostaddr = xstrdup(val);
+		}
+		else if (!strcmp(kv, "service"))
+			service_unknown(t, val, "service");
 		free(val);
+		free(name);
 	}
+	/* libpq connects to hostaddr (host then only names the server for
+	 * authentication): where it connects is what counts. */
+	if (hostaddr && *hostaddr && rc == 0)
+		target_set(t, TF_HOST, hostaddr, source);
+	free(hostaddr);
 	free(copy);
 	return rc;
 }
@@ -223,9 +292,9 @@ int dburl_parse(const char *url, struct target *t, const char *source, char *err
 	if (!*url)
 		return fail(err, errlen, "empty database URL");
 	if (strncmp(url, "sqlite:", 7) == 0 || strncmp(url, "sqlite3:", 8) == 0)
-		return parse_sqlite(strchr(url, ':') + 1, t, source);
+		return parse_sqlite(strchr(url, ':') + 1, t, source, err, errlen);
 	if (strncmp(url, "file:", 5) == 0)
-		return parse_sqlite(url + 5, t, source);
+		return parse_sqlite(url + 5, t, source, err, errlen);
 	const char *sep = strstr(url, "://");
 	if (!sep) {
 		if (strchr(url, '=') )
@@ -237,11 +306,20 @@ int dburl_parse(const char *url, struct target *t, const char *source, char *err
 		}
 		return fail(err, errlen, "not a database URL (expected scheme://..., sqlite:path, or key=value)");
 	}
-	char *scheme = xstrndup(url, (size_t)(sep - url));
+	/* A scheme is letters, digits, '+', '-' and '.': anything else before
+	 * "://" is not one (and may be a password: it is never quoted). */
+	size_t slen = (size_t)(sep - url);
+	if (!slen || slen > 40 || !isalpha((unsigned char)url[0]) || strspn(url, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") < slen)
+		return fail(err, errlen, "not a database URL (expected scheme://..., sqlite:path, or key=value)");
+	char *scheme = xstrndup(url, slen);
 	char *plus = strchr(scheme, '+');   /* "postgresql+psycopg2" (SQLAlchemy) */
 	if (plus)
 		*plus = '\0';
 	const char *engine = engine_from_driver(scheme);
+	for (const char *const *f = foreign; !engine && *f; f++)
+		if (!strcasecmp(scheme, *f))
+			engine = *f;   /* classed unknown: not an engine dbguard knows */
 	if (!engine) {
 		int r = fail(err, errlen, "unsupported URL scheme '%s://' (expected postgres, postgresql, mysql, mariadb, sqlite)", scheme);
 		free(scheme);
@@ -249,7 +327,7 @@ int dburl_parse(const char *url, struct target *t, const char *source, char *err
 	}
 	free(scheme);
 	if (!strcmp(engine, "sqlite"))
-		return parse_sqlite(sep + 1, t, source);
+		return parse_sqlite(sep + 1, t, source, err, errlen);
 	target_set(t, TF_ENGINE, engine, source);
 
 	const char *p = sep + 3;
@@ -269,42 +347,82 @@ int dburl_parse(const char *url, struct target *t, const char *source, char *err
 			return -1;
 		p = at + 1;
 	}
-	const char *hp_end = auth_end;
-	const char *portstr = NULL;
-	if (*p == '[') {
-		const char *close = memchr(p, ']', (size_t)(hp_end - p));
-		if (!close)
-			return fail(err, errlen, "unterminated '[' in the host of the URL");
-		char *h = xstrndup(p + 1, (size_t)(close - p - 1));
-		target_set(t, TF_HOST, h, source);
-		free(h);
-		if (close + 1 < hp_end) {
-			if (close[1] != ':')
-				return fail(err, errlen, "unexpected text after ']' in the URL");
-			portstr = close + 2;
+	if (p == auth_end && !slash && !at && *end == '\0')
+		return fail(err, errlen, "nothing after '://': no host, no database");
+	if (auth_end - p > 1024)
+		return fail(err, errlen, "the host part of the URL is longer than 1024 bytes");
+	/* libpq: host[:port] items separated by ','; each is classified. */
+	struct strbuf hosts = STRBUF_INIT, ports = STRBUF_INIT;
+	int nports = 0, nhosts = 0;
+	for (const char *h = p; h <= auth_end; nhosts++) {
+		const char *item_end = h;
+		if (*h == '[') {
+			const char *close = memchr(h, ']', (size_t)(auth_end - h));
+			if (!close) {
+				sb_free(&hosts), sb_free(&ports);
+				return fail(err, errlen, "unterminated '[' in the host of the URL");
+			}
+			item_end = close + 1;
 		}
-	} else {
-		const char *comma = memchr(p, ',', (size_t)(hp_end - p));   /* libpq multi-host: first one */
-		const char *hend = comma ? comma : hp_end;
-		const char *colon = memchr(p, ':', (size_t)(hend - p));
-		if (set_decoded(t, TF_HOST, p, (size_t)((colon ? colon : hend) - p), source, err, errlen) < 0)
-			return -1;
-		if (colon)
-			portstr = colon + 1;
-		if (comma)
-			hp_end = comma;
-	}
-	if (portstr) {
-		char *port = xstrndup(portstr, (size_t)(hp_end - portstr));
-		if (*port && !valid_port(port)) {
-			int r = fail(err, errlen, "invalid port '%s' in the URL", port);
-			free(port);
+		while (item_end < auth_end && *item_end != ',')
+			item_end++;
+		const char *hs = h, *he = item_end, *port = NULL;
+		if (*h == '[') {
+			hs = h + 1;
+			he = memchr(h, ']', (size_t)(item_end - h));
+			if (he + 1 < item_end) {
+				if (he[1] != ':') {
+					sb_free(&hosts), sb_free(&ports);
+					return fail(err, errlen, "unexpected text after ']' in the URL");
+				}
+				port = he + 2;
+			}
+		} else {
+			const char *colon = memchr(h, ':', (size_t)(item_end - h));
+			if (colon)
+				he = colon, port = colon + 1;
+		}
+		char *host = pct_decode(hs, (size_t)(he - hs));
+		if (!host || strlen(host) > 255) {
+			sb_free(&hosts), sb_free(&ports);
+			int r = fail(err, errlen, host ? "a host name in the URL is longer than 255 bytes"
+			                              : "malformed percent-escape or an encoded NUL byte (%%00) in the host of the URL");
+			free(host);
 			return r;
 		}
-		if (*port)
-			target_set(t, TF_PORT, port, source);
-		free(port);
+		if (port && !*host) {
+			free(host);
+			sb_free(&hosts), sb_free(&ports);
+			return fail(err, errlen, "empty host before ':' in the URL");
+		}
+		sb_addf(&hosts, "%s%s", nhosts ? "," : "", host);
+		free(host);
+		if (port) {
+			char *ps = xstrndup(port, (size_t)(item_end - port));
+			if (*ps && !valid_port(ps)) {
+				free(ps);
+				sb_free(&hosts), sb_free(&ports);
+				return fail(err, errlen, "invalid port in the URL (a number from 1 to 65535; "
+				                         "a password with '/', '?', '#' or '@' must be percent-encoded)");
+			}
+			sb_addf(&ports, "%s%s", nhosts ? "," : "", ps);
+			nports += *ps != '\0';
+			free(ps);
+		} else if (nhosts) {
+			sb_addc(&ports, ',');
+		}
+		h = item_end + 1;
 	}
+	if (nhosts > 1 && strcmp(target_get(t, TF_ENGINE), "postgres")) {
+		sb_free(&hosts), sb_free(&ports);
+		return fail(err, errlen, "several hosts in a URL are a libpq feature; %s takes one", target_get(t, TF_ENGINE));
+	}
+	if (hosts.len && strspn(sb_str(&hosts), ",") != hosts.len)
+		target_set(t, TF_HOST, sb_str(&hosts), source);
+	if (nports)
+		target_set(t, TF_PORT, sb_str(&ports), source);
+	sb_free(&hosts);
+	sb_free(&ports);
 	if (slash && set_decoded(t, TF_DATABASE, slash + 1, (size_t)(end - slash - 1), source, err, errlen) < 0)
 		return -1;
 	if (*end == '?') {
@@ -351,16 +469,69 @@ char *dburl_format(const struct target *t, int with_password)
 	}
 	const char *host = target_host(t);
 	int socket = host[0] == '/';
-	if (!socket)
-		sb_addf(&sb, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, target_port(t));
+	int mysql = engine && !strcmp(engine, "mysql");
+	if (!socket) {
+		/* libpq's host list keeps its ports pairwise: h1:p1,h2:p2. */
+		struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
+		size_t n = dburl_hosts(t, &hs, &ps);
+		for (size_t i = 0; i < n; i++)
+			sb_addf(&sb, strchr(hs.v[i], ':') ? "%s[%s]:%s" : "%s%s:%s", i ? "," : "", hs.v[i], ps.v[i]);
+		sv_free(&hs);
+		sv_free(&ps);
+	}
 	sb_addc(&sb, '/');
 	if (db)
 		pct_encode(&sb, db);
 	if (socket) {
-		sb_adds(&sb, "?host=");
-		pct_encode(&sb, host);
+		/* A socket stays a socket: ?host=/run/postgresql (libpq),
+		 * ?socket=/run/mysqld/mysqld.sock (MySQL clients); '/' needs no
+		 * escaping in a query. */
+		sb_adds(&sb, mysql ? "?socket=" : "?host=");
+		for (const char *c = host; *c; c++) {
+			if (*c == '/')
+				sb_addc(&sb, '/');
+			else {
+				char one[2] = { *c, 0 };
+				pct_encode(&sb, one);
+			}
+		}
 		if (target_get(t, TF_PORT))
 			sb_addf(&sb, "&port=%d", target_port(t));
 	}
 	return sb_detach(&sb);
+}
+
+static void split_keep_empty(const char *s, struct strvec *out)
+{
+	for (const char *p = s;;) {
+		const char *c = strchr(p, ',');
+		char *item = xstrndup(p, c ? (size_t)(c - p) : strlen(p));
+		sv_push_owned(out, item);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+}
+
+size_t dburl_hosts(const struct target *t, struct strvec *hosts, struct strvec *ports)
+{
+	const char *h = target_get(t, TF_HOST), *p = target_get(t, TF_PORT);
+	const char *engine = target_get(t, TF_ENGINE);
+	const char *def = engine && !strcmp(engine, "mysql") ? "3306" : "5432";
+	struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
+	if (h && h[0] != '/')
+		split_keep_empty(h, &hs);
+	else
+		sv_push(&hs, h ? h : "localhost");
+	if (p)
+		split_keep_empty(p, &ps);
+	for (size_t i = 0; i < hs.n; i++) {
+		const char *port = ps.n == 1 ? ps.v[0] : i < ps.n ? ps.v[i] : "";
+		sv_push(hosts, *hs.v[i] ? hs.v[i] : "localhost");
+		sv_push(ports, *port ? port : def);
+	}
+	size_t n = hs.n;
+	sv_free(&hs);
+	sv_free(&ps);
+	return n;
 }

@@ -3,6 +3,7 @@
 #define DBGUARD_DBURL_H
 
 #include <stddef.h>
+#include "base/xalloc.h"
 #include "model/target.h"
 
 /* Parse url into t, each field's source set to `source`.  Returns 0, or -1
@@ -10,6 +11,10 @@
 int dburl_parse(const char *url, struct target *t, const char *source, char *err, size_t errlen);
 /* A URL for psql/mysql; password only when with_password. */
 char *dburl_format(const struct target *t, int with_password);
+/* The hosts libpq tries in turn ("h1,h2" with "p1,p2" or one port for all;
+ * an empty port item is the engine's default), one item per host in hosts
+ * and ports (the port as a decimal string).  Returns the number of hosts. */
+size_t dburl_hosts(const struct target *t, struct strvec *hosts, struct strvec *ports);
 /* Engine name from a driver/scheme word: pgsql, postgresql, mysql, mariadb, sqlite... NULL if none. */
 const char *engine_from_driver(const char *word);
 

@@ -28,7 +28,7 @@ int interp_init(struct interp *ip, const char *dotenv_path)
 	memset(ip, 0, sizeof *ip);
 	if (!dotenv_path)
 		return 0;
-	if (dotenv_load(dotenv_path, &ip->env) < 0) {
+	if (dotenv_load_as(dotenv_path, DOTENV_COMPOSE, &ip->env) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		error("cannot read '%s':", dotenv_path);
@@ -138,11 +138,21 @@ static size_t closing_brace(const char *s, size_t n, size_t i)
 	return (size_t)-1;
 }
 
+/* Bounded like the dotenv files (DOTENV_MAX_VALUE bytes): a value that
+ * grows beyond it is an error, not an allocation the machine cannot give. */
+static int too_large(const char *where, const struct strbuf *out)
+{
+	if (out->len <= DOTENV_MAX_VALUE)
+		return 0;
+	error("%s: expansion too large (more than %d KiB)", where, DOTENV_MAX_VALUE / 1024);
+	return 1;
+}
+
 static int expand(struct interp *ip, const char *s, size_t n, size_t base, const char *where,
                   struct strbuf *out, struct segvec *sv, int depth)
 {
 	if (depth > MAX_NEST) {
-		error("%s: interpolation nested deeper than %d levels", where, MAX_NEST);
+		error("%s: expansion too large: interpolation nested deeper than %d levels", where, MAX_NEST);
 		return -1;
 	}
 	size_t i = 0, lit = 0;
@@ -210,9 +220,11 @@ static int expand(struct interp *ip, const char *s, size_t n, size_t base, const
 			i++;
 		}
 		lit = i;
+		if (too_large(where, out))
+			return -1;
 	}
 	add_literal(out, sv, s + lit, n - lit, base + lit);
-	return 0;
+	return too_large(where, out) ? -1 : 0;
 }
 
 int interp_expand(struct interp *ip, const char *s, const char *where, struct interp_result *r)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "model/dburl.h"
 
 static const char *const field_names[TF_COUNT] = {
 	"engine", "host", "port", "database", "user", "password",
@@ -78,12 +79,20 @@ char *target_describe(const struct target *t)
 	sb_addf(&sb, "%s ", engine ? engine : "unknown-engine");
 	if (user)
 		sb_addf(&sb, "%s@", user);
-	if (host[0] == '/')
+	if (host[0] == '/') {
 		sb_addf(&sb, "%s", host);
-	else if (strchr(host, ':'))
+	} else if (strchr(host, ',')) {
+		struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
+		size_t n = dburl_hosts(t, &hs, &ps);
+		for (size_t i = 0; i < n; i++)
+			sb_addf(&sb, strchr(hs.v[i], ':') ? "%s[%s]:%s" : "%s%s:%s", i ? "," : "", hs.v[i], ps.v[i]);
+		sv_free(&hs);
+		sv_free(&ps);
+	} else if (strchr(host, ':')) {
 		sb_addf(&sb, "[%s]:%d", host, target_port(t));
-	else
+	} else {
 		sb_addf(&sb, "%s:%d", host, target_port(t));
+	}
 	sb_addf(&sb, "/%s", db ? db : "");
 	return sb_detach(&sb);
 }
@@ -95,6 +104,7 @@ void target_free(struct target *t)
 		free(t->src[f]);
 	}
 	free(t->origin);
+	free(t->unpinned);
 	free(t->envname);
 	free(t->envname_src);
 	free(t->rule);
@@ -113,6 +123,7 @@ void target_copy(struct target *dst, const struct target *src)
 	dst->envname = xstrdup(src->envname);
 	dst->envname_src = xstrdup(src->envname_src);
 	dst->unreadable = src->unreadable;
+	dst->unpinned = xstrdup(src->unpinned);
 	dst->cls = src->cls;
 	dst->rule = xstrdup(src->rule);
 	dst->marker = xstrdup(src->marker);

@@ -25,6 +25,7 @@ struct target {
 	char *envname;           /* APP_ENV/RAILS_ENV/... value that applies to it, or NULL */
 	char *envname_src;       /* e.g. ".env:1 APP_ENV" */
 	int unreadable;          /* a source that could not be read for sure: class unknown */
+	char *unpinned;          /* which value could not be pinned and why (for the rule), or NULL */
 	enum tclass cls;
 	char *rule;              /* the classification rule that fired, human readable */
 	char *marker;            /* production marker read by --ping, or NULL */

@@ -11,42 +11,7 @@
 
 #include "model/dotenv.h"
 #include "model/target.h"
-
-struct compose_project;
-
-/* One run as the frameworks see it (built by resolve.c). */
-struct run {
-	const char *dir;             /* project directory; "." when it is the current one */
-	int test_run;
-	struct dotenv **files;       /* the dotenv files read for this run, strongest first */
-	size_t nfiles;
-	struct target_list *list;
-	char *prisma_dir;            /* directory of the Prisma schema, or NULL */
-	char *prisma_url_key;        /* X of its url = env("X"), or NULL */
-	int django_urls;             /* a Django project: sqlite:///name is relative (dj-database-url) */
-	struct compose_project *compose;  /* read once, when a host may be a compose service */
-	int compose_tried;
-};
-
-/* KEY as the framework's process sees it: the process environment, then
- * (with use_files) the run's dotenv files strongest first.  *where gets
- * "environment KEY" or "FILE:LINE" (caller frees); NULL when unset. */
-const char *run_getenv(const struct run *r, const char *key, int use_files, char **where);
-/* The project-relative path of name ("bootstrap/cache/config.php"). Caller frees. */
-char *run_path(const struct run *r, const char *name);
-/* Record a source for --explain. */
-void run_candidate(struct run *r, const char *source, const char *says, const char *why, int used);
-/* A note for --explain (and nothing else): printf-style. */
-void run_note(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Add t (taken over; its origin set by the caller) after the common
- * finishing (SQLite paths, compose ports, environment name), and record the
- * candidate `source` saying `says`; `note` is appended to the reason.
- * Returns 1 when it is a new database, 0 when a stronger source named it. */
-int run_add_target(struct run *r, struct target *t, const char *source, const char *says, const char *note);
-/* Set t's environment name from the run (process environment, then files). */
-void run_envname(const struct run *r, struct target *t, int use_files);
-/* Describe t for "says": "engine=mysql host=db port=3306 database=app". Caller frees. */
-char *target_says(const struct target *t);
+#include "resolve/run.h"
 
 /* ---- the frameworks, strongest first (each returns nothing: it adds) ---- */
 
@@ -59,6 +24,9 @@ void laravel_config_cache(struct run *r, const struct dotenv *phpunit_forced, co
  * forced gets <server> and force="true" entries (they beat the process
  * environment), normal the other <env> entries.  Returns 1 read, 0 absent,
  * -1 malformed or unreadable (reported, counted in config_errors). */
+/* DB_URL as Laravel reads it: what it sets is merged over DB_*; a "null"
+ * part sets nothing; sqlite:///name is the relative name. */
+int laravel_url_parse(const char *url, struct target *t, const char *source, char *err, size_t errlen);
 int phpunit_load(struct run *r, struct dotenv *forced, struct dotenv *normal);
 void rails_database_yml(struct run *r);
 /* Find the Prisma schema early: a SQLite "file:" URL in the variable its

@@ -525,3 +525,35 @@ out:
 	free(text);
 	free(path);
 }
+
+/* ---- DB_URL as Laravel's ConfigurationUrlParser reads it ---- */
+
+int laravel_url_parse(const char *url, struct target *t, const char *source, char *err, size_t errlen)
+{
+	/* sqlite:///x is rewritten to sqlite://null/x and the path loses its
+	 * first '/': sqlite:///db.sqlite is the relative db.sqlite,
+	 * sqlite:////abs/db.sqlite the absolute /abs/db.sqlite. */
+	size_t skip = !strncasecmp(url, "sqlite://", 9) ? 9 : !strncasecmp(url, "sqlite3://", 10) ? 10 : 0;
+	if (skip || !strncasecmp(url, "sqlite:", 7) || !strncasecmp(url, "sqlite3:", 8)) {
+		target_set(t, TF_ENGINE, "sqlite", source);
+		const char *path = skip ? url + skip + strcspn(url + skip, "/?#") : strchr(url, ':') + 1;
+		size_t n = strcspn(path, "?#");
+		if (n > 1) {
+			char *db = xstrndup(path + 1, n - 1);
+			target_set(t, TF_DATABASE, db, source);
+			free(db);
+		}
+		return 0;
+	}
+	if (dburl_parse(url, t, source, err, errlen) < 0)
+		return -1;
+	/* Each part goes through json_decode: "null" is no value, so the
+	 * DB_* setting stays. */
+	for (int f = 0; f < TF_COUNT; f++)
+		if (t->val[f] && !strcmp(t->val[f], "null")) {
+			free(t->val[f]);
+			free(t->src[f]);
+			t->val[f] = t->src[f] = NULL;
+		}
+	return 0;
+}

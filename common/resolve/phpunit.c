@@ -35,7 +35,7 @@ static const char *attr(const XML_Char **atts, const char *name)
 static void add(struct dotenv *d, const char *key, const char *value, int line)
 {
 	d->v = xrealloc(d->v, (d->n + 1) * sizeof *d->v);
-	d->v[d->n++] = (struct dotenv_entry){ xstrdup(key), xstrdup(value), line };
+	d->v[d->n++] = (struct dotenv_entry){ xstrdup(key), xstrdup(value), line, NULL };
 }
 
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)

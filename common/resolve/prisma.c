@@ -450,7 +450,7 @@ void prisma_schema(struct run *r)
 	int have_beside = 0;
 	if (strcmp(dir, r->dir) != 0 && strcmp(dir, ".") != 0) {
 		char *p = path_join(dir, ".env");
-		have_beside = dotenv_load(p, &beside) == 0;
+		have_beside = dotenv_load_as(p, DOTENV_NODE, &beside) == 0;   /* Prisma reads it with dotenv */
 		if (have_beside)
 			r->list->config_errors += beside.errors;
 		free(p);

@@ -503,6 +503,28 @@ int dbyml_parse(const char *text, const char *path, const char *env, erb_getenv_
 	out->nenvs = envs.n;
 	yaml_node_t *sec = map_get(&y, root, env, 0);
 	out->has_env = sec != NULL;
+	if (sec && sec->type == YAML_SCALAR_NODE) {
+		/* development: "postgres://..." — the environment is a URL. */
+		out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
+		struct dbyml_config *c = &out->v[out->n++];
+		memset(c, 0, sizeof *c);
+		c->name = xstrdup("");
+		struct strbuf how = STRBUF_INIT;
+		int unreadable = 0;
+		char *why = NULL;
+		c->url = scalar_value(&y, sec, &unreadable, &why, &how);
+		if (unreadable) {
+			c->unreadable = 1;
+			c->why = why;
+			why = NULL;
+		}
+		free(why);
+		if (c->url)
+			c->url_src = how.len ? xasprintf("%s:%zu %s (%s)", path, sec->start_mark.line + 1, env, sb_str(&how))
+			                     : xasprintf("%s:%zu %s", path, sec->start_mark.line + 1, env);
+		sb_free(&how);
+		goto out;
+	}
 	if (!sec || sec->type != YAML_MAPPING_NODE)
 		goto out;
 	/* Three-tier (Rails 6 multiple databases) when every value is a mapping. */
@@ -577,6 +599,23 @@ static int uses_dotenv(struct run *r)
 	int yes = text && strstr(text, "dotenv") != NULL;
 	free(text);
 	return yes;
+}
+
+/* <NAME>_DATABASE_URL, and DATABASE_URL for the primary config. */
+static const char *rails_env_url(struct rails_ctx *ctx, const char *name, char **where)
+{
+	const char *nm = *name ? name : "primary";
+	char *key = xasprintf("%s_DATABASE_URL", nm);
+	for (char *k = key; *k; k++)
+		*k = (char)toupper((unsigned char)*k);
+	const char *v = rails_getenv(ctx, key, where);
+	free(key);
+	if (!v && !strcmp(nm, "primary")) {
+		free(*where);
+		*where = NULL;
+		v = rails_getenv(ctx, "DATABASE_URL", where);
+	}
+	return v;
 }
 
 void rails_database_yml(struct run *r)
@@ -654,6 +693,20 @@ void rails_database_yml(struct run *r)
 				warn("%s: adapter '%s' is not an engine dbguard knows (postgresql, mysql2, trilogy, sqlite3)",
 				     c->src[TF_ENGINE], c->val[TF_ENGINE]);
 		}
+		/* ActiveRecord: a config without url: takes <NAME>_DATABASE_URL, and
+		 * the primary one DATABASE_URL, merged over its keys (the URL wins). */
+		char *envurl_src = NULL;
+		const char *env_url = c->url ? NULL : rails_env_url(&ctx, c->name, &envurl_src);
+		if (env_url && *env_url) {
+			if (dburl_parse(env_url, &t, envurl_src, err, sizeof err) < 0) {
+				error("%s: %s", envurl_src, err);
+				r->list->config_errors++;
+				free(envurl_src);
+				target_free(&t);
+				continue;
+			}
+		}
+		free(envurl_src);
 		if (c->url) {
 			/* ActiveRecord merges url: over the other keys, the URL winning. */
 			if (dburl_parse(c->url, &t, c->url_src, err, sizeof err) < 0) {

@@ -31,6 +31,8 @@ static const char *const envname_keys[] = { "APP_ENV", "RAILS_ENV", "NODE_ENV", 
 static const char *const test_keys[] = { "APP_ENV", "RAILS_ENV", "RACK_ENV", "NODE_ENV", "ENVIRONMENT", "DJANGO_ENV", NULL };
 static const char *const mode_keys[] = { "NODE_ENV", "RAILS_ENV", "RACK_ENV", "APP_ENV", NULL };
 static const char *const url_keys[] = { "DATABASE_URL", "DB_URL", NULL };
+/* Laravel 11 reads DB_URL, Laravel 10 and older DATABASE_URL. */
+static const char *const laravel_url_keys[] = { "DB_URL", "DATABASE_URL", NULL };
 
 /* Where a source looks a key up: its layers in order, NULL meaning the
  * process environment.  The environment as a source falls back to the
@@ -42,7 +44,7 @@ struct source {
 	int n;
 };
 
-static const char *lookup(const struct source *s, const char *key, char **where)
+static const char *lookup_why(const struct source *s, const char *key, char **where, const char **unpinned)
 {
 	for (int i = 0; i < s->n; i++) {
 		if (!s->layer[i]) {
@@ -56,88 +58,26 @@ static const char *lookup(const struct source *s, const char *key, char **where)
 		const struct dotenv_entry *e = dotenv_get(s->layer[i], key);
 		if (e) {
 			*where = xasprintf("%s:%d", s->layer[i]->path, e->line);
+			if (unpinned)
+				*unpinned = e->unpinned;
 			return e->value;
 		}
 	}
 	return NULL;
 }
 
-static void add_candidate(struct target_list *l, const char *source, const char *says, const char *why, int used)
+static const char *lookup(const struct source *s, const char *key, char **where)
 {
-	l->cand = xrealloc(l->cand, (l->ncand + 1) * sizeof *l->cand);
-	l->cand[l->ncand++] = (struct candidate){ xstrdup(source), xstrdup(says), xstrdup(why), used };
+	return lookup_why(s, key, where, NULL);
 }
 
-static int same_database(const struct target *a, const struct target *b)
+/* A value computed when the framework loads the file ($(...)): whatever
+ * it names cannot be pinned, so the target is unknown. */
+static void mark_unpinned(struct target *t, const char *key, const char *where, const char *why)
 {
-	/* What could not be read is never "the same" as anything. */
-	if (a->unreadable || b->unreadable)
-		return 0;
-	const enum tfield fs[] = { TF_ENGINE, TF_DATABASE };
-	for (size_t i = 0; i < 2; i++) {
-		const char *x = target_get(a, fs[i]), *y = target_get(b, fs[i]);
-		if ((x == NULL) != (y == NULL) || (x && strcmp(x, y)))
-			return 0;
-	}
-	const char *ha = target_host(a), *hb = target_host(b);
-	if ((ha == NULL) != (hb == NULL) || (ha && strcasecmp(ha, hb)))
-		return 0;
-	return target_port(a) == target_port(b);
-}
-
-/* Add t (taking it over) unless an equal database is listed already. */
-static int add_target(struct target_list *l, struct target *t)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (same_database(&l->v[i], t)) {
-			target_free(t);
-			return 0;
-		}
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-	l->v[l->n++] = *t;
-	memset(t, 0, sizeof *t);
-	return 1;
-}
-
-/* ---- what the framework readers share (framework.h) ---- */
-
-const char *run_getenv(const struct run *r, const char *key, int use_files, char **where)
-{
-	const char *v = getenv(key);
-	if (v) {
-		*where = xasprintf("environment %s", key);
-		return v;
-	}
-	for (size_t i = 0; use_files && i < r->nfiles; i++) {
-		const struct dotenv_entry *e = dotenv_get(r->files[i], key);
-		if (e) {
-			*where = xasprintf("%s:%d", r->files[i]->path, e->line);
-			return e->value;
-		}
-	}
-	return NULL;
-}
-
-char *run_path(const struct run *r, const char *name)
-{
-	return path_join(r->dir, name);
-}
-
-void run_candidate(struct run *r, const char *source, const char *says, const char *why, int used)
-{
-	add_candidate(r->list, source, says, why, used);
-}
-
-void run_note(struct run *r, const char *fmt, ...)
-{
-	struct target_list *l = r->list;
-	va_list ap;
-	va_start(ap, fmt);
-	struct strbuf sb = STRBUF_INIT;
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	l->notes = xrealloc(l->notes, (l->nnotes + 1) * sizeof *l->notes);
-	l->notes[l->nnotes++] = sb_detach(&sb);
+	t->unreadable = 1;
+	if (!t->unpinned)
+		t->unpinned = xasprintf("%s (%s) cannot be pinned: %s", key, where, why);
 }
 
 static void find_envname_in(struct target *t, const struct source *s)
@@ -157,97 +97,17 @@ static void find_envname_in(struct target *t, const struct source *s)
 		}
 }
 
-void run_envname(const struct run *r, struct target *t, int use_files)
-{
-	if (t->envname)
-		return;
-	for (const char *const *k = envname_keys; *k; k++) {
-		char *where = NULL;
-		const char *v = run_getenv(r, *k, use_files, &where);
-		if (v && *v) {
-			t->envname = xstrdup(v);
-			t->envname_src = strncmp(where, "environment", 11) == 0 ? xstrdup(where) : xasprintf("%s %s", where, *k);
-			free(where);
-			return;
-		}
-		free(where);
-	}
-}
-
-char *target_says(const struct target *t)
-{
-	struct strbuf sb = STRBUF_INIT;
-	for (int f = 0; f < TF_COUNT; f++) {
-		if (f == TF_PASSWORD)
-			continue;
-		const char *v = target_get(t, f);
-		if (v || f == TF_ENGINE || f == TF_DATABASE)
-			sb_addf(&sb, "%s%s=%s", sb.len ? " " : "", tfield_name(f), v ? v : "-");
-	}
-	return sb_detach(&sb);
-}
-
-static void drop(struct target *t, enum tfield f)
-{
-	free(t->val[f]);
-	free(t->src[f]);
-	t->val[f] = t->src[f] = NULL;
-}
-
-/* What every target gets before it is listed. */
-static void finish(struct run *r, struct target *t)
-{
-	const char *engine = target_get(t, TF_ENGINE);
-	const char *db = target_get(t, TF_DATABASE);
-	if (engine && !strcmp(engine, "sqlite")) {
-		/* A SQLite connection has no host: a DB_HOST left in .env beside
-		 * DB_CONNECTION=sqlite names nothing and must not classify it. */
-		drop(t, TF_HOST);
-		drop(t, TF_PORT);
-		drop(t, TF_USER);
-		drop(t, TF_PASSWORD);
-		/* A relative path is relative to the project, as frameworks run there. */
-		if (db && db[0] != '/' && strcmp(db, ":memory:") && strcmp(r->dir, ".")) {
-			char *abs = path_join(r->dir, db);
-			char *src = xstrdup(t->src[TF_DATABASE]);
-			target_set(t, TF_DATABASE, abs, src);
-			free(src);
-			free(abs);
-		}
-	} else if (!t->unreadable) {
-		compose_forward(r, t);
-	}
-	run_envname(r, t, 1);
-}
-
-static int add_found(struct run *r, struct target *t, const char *source, const char *says, const char *note)
-{
-	struct target_list *l = r->list;
-	int first = l->n == 0;
-	int added = add_target(l, t);
-	const char *why = !added ? "names the same database as a stronger source"
-	                : first ? "primary: the strongest source that names a database"
-	                        : "also configured for this run: checked as well";
-	char *full = note && *note ? xasprintf("%s; %s", why, note) : xstrdup(why);
-	add_candidate(l, source, says, full, added);
-	free(full);
-	return added;
-}
-
-int run_add_target(struct run *r, struct target *t, const char *source, const char *says, const char *note)
-{
-	finish(r, t);
-	return add_found(r, t, source, says, note);
-}
-
 /* ---- variables as a source (environment, dotenv files, phpunit.xml) ---- */
 
 static void set_from(struct target *t, enum tfield f, const struct source *s, const char *key)
 {
 	char *where = NULL;
-	const char *v = lookup(s, key, &where);
+	const char *why = NULL;
+	const char *v = lookup_why(s, key, &where, &why);
 	if (v && *v)
 		target_set(t, f, v, where);
+	if (v && why && f != TF_PASSWORD)
+		mark_unpinned(t, key, where, why);
 	free(where);
 }
 
@@ -271,39 +131,20 @@ static void url_sqlite_path(const struct run *r, const char *key, const char *ur
 	free(src);
 }
 
-/* Build the target a source defines; 1 when it defines one, 0 when it says
- * nothing about a database, -1 when what it says is malformed (reported). */
-static int target_from(const struct run *r, const struct source *s, struct target *t, struct strbuf *says)
+/* The DB_* variables of a source (Laravel's config/database.php). */
+static void db_settings(struct target *t, const struct source *s)
 {
-	memset(t, 0, sizeof *t);
-	for (const char *const *k = url_keys; *k; k++) {
-		char *where = NULL;
-		const char *url = lookup(s, *k, &where);
-		if (!url || !*url) {
-			free(where);
-			continue;
-		}
-		char err[256];
-		if (dburl_parse(url, t, where, err, sizeof err) < 0) {
-			error("%s: %s: %s", where, *k, err);
-			free(where);
-			target_free(t);
-			return -1;
-		}
-		url_sqlite_path(r, *k, url, t);
-		char *masked = mask_url(url);
-		sb_addf(says, "%s=%s", *k, masked);
-		free(masked);
-		free(where);
-		goto found;
-	}
 	char *where = NULL;
-	const char *conn = lookup(s, "DB_CONNECTION", &where);
+	const char *why = NULL;
+	const char *conn = lookup_why(s, "DB_CONNECTION", &where, &why);
 	if (conn && *conn) {
 		const char *engine = engine_from_driver(conn);
 		target_set(t, TF_ENGINE, engine ? engine : conn, where);
 		if (!engine)
-			warn("%s: DB_CONNECTION '%s' is not an engine dbguard knows (pgsql, mysql, mariadb, sqlite)", where, conn);
+			warn("%s: DB_CONNECTION '%s' is not an engine dbguard knows (pgsql, mysql, mariadb, sqlite); "
+			     "its target is unknown", where, conn);
+		if (why)
+			mark_unpinned(t, "DB_CONNECTION", where, why);
 	}
 	free(where);
 	set_from(t, TF_HOST, s, "DB_HOST");
@@ -313,19 +154,78 @@ static int target_from(const struct run *r, const struct source *s, struct targe
 	set_from(t, TF_PASSWORD, s, "DB_PASSWORD");
 	if (!target_get(t, TF_HOST))
 		set_from(t, TF_HOST, s, "DB_SOCKET");
+}
+
+static void guess_engine(struct target *t)
+{
+	const char *port = target_get(t, TF_PORT);
+	const char *db = target_get(t, TF_DATABASE);
+	const char *guess = port && !strcmp(port, "5432") ? "postgres"
+	                  : port && !strcmp(port, "3306") ? "mysql"
+	                  : db && (strstr(db, ".sqlite") || strstr(db, ".db")) ? "sqlite" : NULL;
+	if (guess)
+		target_set(t, TF_ENGINE, guess, "guessed: no DB_CONNECTION");
+}
+
+/* Build the target a source defines; 1 when it defines one, 0 when it says
+ * nothing about a database, -1 when what it says is malformed (reported). */
+static int target_from(const struct run *r, const struct source *s, struct target *t, struct strbuf *says, int quiet)
+{
+	memset(t, 0, sizeof *t);
+	/* Laravel merges DB_URL into the DB_* settings of the connection
+	 * (ConfigurationUrlParser): read those first, the URL over them. */
+	int laravel = r->dialect == DOTENV_PHP;
+	const char *const *keys = laravel ? laravel_url_keys : url_keys;
+	for (const char *const *k = keys; *k; k++) {
+		char *where = NULL;
+		const char *why = NULL;
+		const char *url = lookup_why(s, *k, &where, &why);
+		if (!url || !*url) {
+			free(where);
+			continue;
+		}
+		char err[256];
+		struct target u;
+		memset(&u, 0, sizeof u);
+		int rc = laravel ? laravel_url_parse(url, &u, where, err, sizeof err)
+		                 : dburl_parse(url, &u, where, err, sizeof err);
+		if (rc < 0) {
+			if (!quiet)
+				error(strncmp(where, "environment ", 12) ? "%s: %s: %s" : "%s: %.0s%s", where, *k, err);
+			free(where);
+			target_free(&u);
+			return -1;
+		}
+		char *masked = mask_url(url);
+		sb_addf(says, "%s=%s", *k, masked);
+		free(masked);
+		if (laravel) {
+			db_settings(t, s);
+			for (int f = 0; f < TF_COUNT; f++)
+				if (target_get(&u, f))
+					target_set(t, f, u.val[f], u.src[f]);
+			if (!target_get(t, TF_ENGINE))
+				guess_engine(t);
+			t->unreadable |= u.unreadable;
+			if (u.unpinned && !t->unpinned)
+				t->unpinned = xstrdup(u.unpinned);
+			target_free(&u);
+		} else {
+			*t = u;
+			url_sqlite_path(r, *k, url, t);
+		}
+		if (why)
+			mark_unpinned(t, *k, where, why);
+		free(where);
+		goto found;
+	}
+	db_settings(t, s);
 	if (!target_get(t, TF_ENGINE) && !target_get(t, TF_HOST) && !target_get(t, TF_DATABASE)) {
 		target_free(t);
 		return 0;
 	}
-	if (!target_get(t, TF_ENGINE)) {
-		const char *port = target_get(t, TF_PORT);
-		const char *db = target_get(t, TF_DATABASE);
-		const char *guess = port && !strcmp(port, "5432") ? "postgres"
-		                  : port && !strcmp(port, "3306") ? "mysql"
-		                  : db && (strstr(db, ".sqlite") || strstr(db, ".db")) ? "sqlite" : NULL;
-		if (guess)
-			target_set(t, TF_ENGINE, guess, "guessed: no DB_CONNECTION");
-	}
+	if (!target_get(t, TF_ENGINE))
+		guess_engine(t);
 	sb_addf(says, "DB_CONNECTION=%s DB_HOST=%s DB_PORT=%s DB_DATABASE=%s",
 	        target_get(t, TF_ENGINE) ? target_get(t, TF_ENGINE) : "-",
 	        target_get(t, TF_HOST) ? target_get(t, TF_HOST) : "-",
@@ -350,24 +250,24 @@ static void variable_source(struct run *r, const struct source *s, const struct 
 		struct strbuf ignore = STRBUF_INIT;
 		int save = msg_verbosity;
 		msg_verbosity = 0;   /* the full source reports any problem */
-		rc = target_from(r, probe, &p, &ignore);
+		rc = target_from(r, probe, &p, &ignore, 1);
 		msg_verbosity = save;
 		sb_free(&ignore);
 		if (rc > 0)
 			target_free(&p);
 		if (rc != 0)
-			rc = target_from(r, s, &t, &says);
+			rc = target_from(r, s, &t, &says, 0);
 	} else {
-		rc = target_from(r, s, &t, &says);
+		rc = target_from(r, s, &t, &says, 0);
 	}
 	if (rc < 0) {
 		r->list->config_errors++;
-		add_candidate(r->list, s->name, "(malformed)", "malformed database setting", 0);
+		run_list_candidate(r->list, s->name, "(malformed)", "malformed database setting", 0);
 	} else if (rc == 0) {
-		add_candidate(r->list, s->name, "", "names no database", 0);
+		run_list_candidate(r->list, s->name, "", "names no database", 0);
 	} else {
-		finish(r, &t);
-		add_found(r, &t, s->name, sb_str(&says), note);
+		run_finish(r, &t);
+		run_found(r, &t, s->name, sb_str(&says), note);
 	}
 	sb_free(&says);
 }
@@ -385,12 +285,35 @@ static int env_says_test(void)
 }
 
 
+/* The loader that reads this project's dotenv files: its framework's. */
+static const char *project_dialect(struct run *r)
+{
+	static const struct { const char *file; enum dotenv_dialect d; const char *why; } marks[] = {
+		{ "artisan", DOTENV_PHP, "'artisan': a Laravel project (phpdotenv)" },
+		{ "config/application.rb", DOTENV_RUBY, "'config/application.rb': a Rails project (dotenv-rails)" },
+		{ "Gemfile", DOTENV_RUBY, "'Gemfile': a Ruby project (dotenv)" },
+		{ "manage.py", DOTENV_GENERIC, "'manage.py': a Django project (python-dotenv or django-environ)" },
+		{ "package.json", DOTENV_NODE, "'package.json': a Node project (Next.js, Vite, Prisma, Knex: dotenv + dotenv-expand)" },
+	};
+	for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+		char *p = run_path(r, marks[i].file);
+		int here = access(p, F_OK) == 0;
+		free(p);
+		if (here) {
+			r->dialect = marks[i].d;
+			return marks[i].why;
+		}
+	}
+	r->dialect = DOTENV_GENERIC;
+	return "no framework found: the rules the loaders share";
+}
+
 /* Load name from dir; 1 loaded, 0 absent, -1 unreadable (reported). */
-static int load_dotenv(const char *dir, const char *name, struct dotenv *d)
+static int load_dotenv(const char *dir, const char *name, enum dotenv_dialect dialect, struct dotenv *d)
 {
 	char *path = path_join(dir, name);
 	int rc = 1;
-	if (dotenv_load(path, d) < 0) {
+	if (dotenv_load_as(path, dialect, d) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			rc = 0;
 		} else {
@@ -485,7 +408,7 @@ static void unread_dotenv(struct run *r, const struct strvec *names, const struc
 				why = xasprintf("not a test run: %s is not read", d);
 			else
 				why = xasprintf("read only when NODE_ENV, RAILS_ENV or APP_ENV is '%s' (this run: %s)", env, modes->v[0]);
-			add_candidate(r->list, path, "", why, 0);
+			run_list_candidate(r->list, path, "", why, 0);
 			free(why);
 			free(env);
 			free(path);
@@ -513,9 +436,9 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 		struct source env = { "environment", { NULL }, 1 };
 		find_envname_in(&t, &env);
 		char *masked = mask_url(o->url);
-		add_candidate(l, "--url", masked, "given on the command line: the only target", 1);
+		run_list_candidate(l, "--url", masked, "given on the command line: the only target", 1);
 		free(masked);
-		add_target(l, &t);
+		run_list_add(l, &t);
 		return;
 	}
 
@@ -528,10 +451,12 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 		dir = xstrdup(".");
 	}
 	int test_run = l->test_run = o->test_run || env_says_test();
-	struct run run = { .dir = dir, .test_run = test_run, .list = l };
+	struct run run = { .dir = dir, .test_run = test_run, .list = l, .forward = compose_forward };
 	char *manage = run_path(&run, "manage.py");
 	run.django_urls = access(manage, F_OK) == 0;
 	free(manage);
+	const char *dialect_why = project_dialect(&run);
+	run_note(&run, "dotenv files are read as %s does: %s", dotenv_dialect_name(run.dialect), dialect_why);
 	prisma_prepare(&run);
 
 	struct strvec names = STRVEC_INIT, whys = STRVEC_INIT, modes = STRVEC_INIT;
@@ -541,14 +466,14 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 	struct dotenv **read = xcalloc(names.n, sizeof *read);
 	size_t nread = 0;
 	for (size_t i = 0; i < names.n; i++) {
-		loaded[i] = load_dotenv(dir, names.v[i], &files[i]);
+		loaded[i] = load_dotenv(dir, names.v[i], run.dialect, &files[i]);
 		if (loaded[i] < 0) {
 			l->config_errors++;
 			memset(&t, 0, sizeof t);
 			t.unreadable = 1;
 			t.origin = path_join(dir, names.v[i]);
-			add_candidate(l, t.origin, "(unreadable)", "cannot be read: its database is unknown", 1);
-			add_target(l, &t);
+			run_list_candidate(l, t.origin, "(unreadable)", "cannot be read: its database is unknown", 1);
+			run_list_add(l, &t);
 		} else if (loaded[i] > 0) {
 			l->config_errors += files[i].errors;
 			read[nread++] = &files[i];
