@@ -2,7 +2,8 @@
 PREFIX    ?= /usr/local
 MANPREFIX ?= $(PREFIX)/share/man
 COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
-SYSCONFDIR ?= $(PREFIX)/etc
+# PREFIX=/usr puts the configuration in /etc/dbguard, as the FHS wants.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DESTDIR   ?=
 
 CC         ?= cc
@@ -66,15 +67,17 @@ layer_objs = $(patsubst common/%.c,$(B)/common/%.o,$(wildcard common/$(1)/*.c)) 
 # A link line per program: the layers it uses, highest first, and only the
 # libraries those need.  A program that reaches a layer not listed here does
 # not link, so a wrong-way dependency shows at build time.
-db-envcheck_LAYERS = resolve compose engine model base
+db-envcheck_LAYERS = cli resolve compose engine model base
 db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
-db-snap_LAYERS     = cli snap store resolve compose engine model base
+db-snap_LAYERS     = cli saferun snap store resolve compose engine model base
 db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
 db-restore_LAYERS  = cli restore snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
-safe-run_LAYERS    = store model base
+safe-run_LAYERS    = cli saferun rehearsal store model base
 safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread
+db-rehearse_LAYERS = cli rehearse resolve compose engine model base
+db-rehearse_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
 portcheck_LAYERS   = cli portcheck compose model base
 portcheck_LIBS     = $(YAML_LIBS) $(CRYPTO_LIBS)
 
@@ -148,7 +151,8 @@ check-faults: faults
 DEBIAN_PACKAGES = build-essential pkg-config libpq-dev postgresql-15 postgresql-client-15 \
 	mariadb-server mariadb-client default-libmysqlclient-dev libsqlite3-dev sqlite3 \
 	libzstd-dev zstd zlib1g-dev libssl-dev libyaml-dev libexpat1-dev \
-	bats mandoc util-linux bsdextrautils procps iproute2 python3 clang libclang-rt-dev
+	bats mandoc util-linux bsdextrautils procps iproute2 python3 xfsprogs e2fsprogs \
+	clang libclang-rt-dev
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -157,19 +161,36 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "all build and test dependencies are installed"; fi
 
+INSTALL_DIRS = $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(COMPDIR) \
+               $(DESTDIR)$(SYSCONFDIR)/dbguard
+CONF = $(DESTDIR)$(SYSCONFDIR)/dbguard/dbguard.conf
+# install records the directories it creates, so uninstall removes exactly
+# those (when empty); an edited configuration is kept, as Debian does.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
-	    $(DESTDIR)$(COMPDIR) $(DESTDIR)$(SYSCONFDIR)/dbguard
+	@for d in $(INSTALL_DIRS); do p=$$d; while [ -n "$$p" ] && [ ! -d "$$p" ]; do echo "$$p"; \
+	    p=$${p%/*}; done; done > .install-dirs.tmp
+	install -d $(INSTALL_DIRS)
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 man1/*.1 $(DESTDIR)$(MANPREFIX)/man1/
 	install -m 0644 completions/* $(DESTDIR)$(COMPDIR)/
-	install -m 0644 etc/dbguard.conf $(DESTDIR)$(SYSCONFDIR)/dbguard/dbguard.conf
+	@if [ -e $(CONF) ] && ! cmp -s etc/dbguard.conf $(CONF); then \
+	    echo "keeping the edited $(CONF); the new default is $(CONF).new"; \
+	    install -m 0644 etc/dbguard.conf $(CONF).new; \
+	else install -m 0644 etc/dbguard.conf $(CONF); fi
+	@cat .install-dirs.tmp $(DESTDIR)$(SYSCONFDIR)/dbguard/installed-dirs 2>/dev/null | sort -u \
+	    > .install-dirs.new; rm -f .install-dirs.tmp; \
+	mv .install-dirs.new $(DESTDIR)$(SYSCONFDIR)/dbguard/installed-dirs
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/$$p; done
 	for m in man1/*.1; do rm -f $(DESTDIR)$(MANPREFIX)/$$m; done
 	for c in completions/*; do rm -f $(DESTDIR)$(COMPDIR)/$${c#completions/}; done
-	rm -f $(DESTDIR)$(SYSCONFDIR)/dbguard/dbguard.conf
+	rm -f $(CONF).new
+	@if [ -e $(CONF) ] && ! cmp -s etc/dbguard.conf $(CONF); then \
+	    echo "keeping the edited $(CONF)"; else rm -f $(CONF); fi
+	@list=$(DESTDIR)$(SYSCONFDIR)/dbguard/installed-dirs; \
+	if [ -f "$$list" ]; then dirs=$$(sort -r "$$list"); rm -f "$$list"; \
+	    for d in $$dirs; do rmdir "$$d" 2>/dev/null || true; done; fi
 
 lint-man:
 	mandoc -T lint -W warning man1/*.1

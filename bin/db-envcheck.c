@@ -11,6 +11,7 @@
 #include "model/dburl.h"
 #include "engine/engine.h"
 #include "base/exitcodes.h"
+#include "cli/cli.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
@@ -23,7 +24,7 @@
 
 static const char usage_text[] =
 	"usage: db-envcheck [-qv] [-C DIR] [--url[=URL]] [--test-run] [--explain]\n"
-	"                   [--format=human|env|tsv|json] [--with-password] [--ping]\n"
+	"                   [--format=human|env|tsv|json] [--with-password] [--ping | --offline]\n"
 	"                   [--mark=production|staging|clear [--confirm=NAME]]\n";
 
 static void usage(int status)
@@ -42,6 +43,8 @@ static void usage(int status)
 		      "      --explain        show every source, which one won, and why\n"
 		      "      --format=FORMAT  human (default), env (for eval), tsv or json\n"
 		      "      --ping           connect: reachability, version, size, tables, marker\n"
+		      "      --offline        connect to nothing (the marker of a local database\n"
+		      "                       is read otherwise)\n"
 		      "      --mark=CLASS     store the marker production or staging, or clear it\n"
 		      "      --confirm=NAME   confirm --mark without a terminal\n"
 		      "  -q, --quiet          only errors on stderr\n"
@@ -56,7 +59,8 @@ static void usage(int status)
 }
 
 struct probe {
-	int done, reachable, status;
+	int done, reachable, missing, status;
+	char *marker_note;          /* without --ping: whether the marker was read */
 	char err[256];
 	char *version, *marker;
 	long long size;
@@ -68,19 +72,57 @@ static void ping(struct target *t, struct probe *p)
 	struct dbconn *c;
 	p->done = 1;
 	p->status = db_connect(t, &c, p->err, sizeof p->err);
+	/* The server answered: the database is not there yet (a first migrate,
+	 * Django's test_<name>) — nothing to lose, not a failure. */
+	p->missing = p->status == DG_NO && strstr(p->err, "does not exist") && !target_is(t, "sqlite");
 	if (p->status != DG_OK)
 		return;
 	p->reachable = 1;
 	p->version = xstrdup(db_server_version(c));
 	p->size = db_size(c, p->err, sizeof p->err);
-	struct table_counts tc = { 0 };
-	p->tables = db_tables(c, &tc, p->err, sizeof p->err) == 0 ? (long)tc.n : -1;
-	table_counts_free(&tc);
+	/* The number of tables only: counting their rows would read them all. */
+	p->tables = db_table_count(c, p->err, sizeof p->err);
 	if (db_marker_read(c, &p->marker, p->err, sizeof p->err) < 0)
 		p->marker = NULL;
 	db_close(c);
 	free(t->marker);
 	t->marker = xstrdup(p->marker);
+	classify_target(t);
+}
+
+/* Without --ping: the production marker of a local database is read all
+ * the same (a local connection costs milliseconds), so a copy of production
+ * under an innocent name is not called safe; elsewhere the report says it
+ * was not read. */
+static void read_marker(struct target *t, struct probe *p, int offline)
+{
+	struct dbconn *c;
+	char err[256];
+	if (offline) {
+		p->marker_note = xstrdup("not read (--offline)");
+		return;
+	}
+	const char *h = target_host(t);
+	int here = target_is(t, "sqlite") || !h || !*h || h[0] == '/' || !strcmp(h, "localhost") ||
+	           !strncmp(h, "127.", 4) || !strcmp(h, "::1");
+	if (t->cls != TC_LOCAL || !here) {
+		/* A compose service name may not even resolve from here. */
+		p->marker_note = here ? xasprintf("not read (a %s database: --ping reads it)", tclass_name(t->cls))
+		                      : xstrdup("not read (not on this machine: --ping reads it)");
+		return;
+	}
+	if (db_connect(t, &c, err, sizeof err) != DG_OK) {
+		p->marker_note = xasprintf("not read: %s", err);
+		return;
+	}
+	char *marker = NULL;
+	if (db_marker_read(c, &marker, err, sizeof err) < 0)
+		p->marker_note = xasprintf("not read: %s", err);
+	else
+		p->marker_note = xasprintf("%s (read from the database)", marker ? marker : "none");
+	db_close(c);
+	free(t->marker);
+	t->marker = marker;
 	classify_target(t);
 }
 
@@ -159,6 +201,8 @@ static void print_human(const struct target_list *l, const struct probe *pr)
 				       pr[i].tables, pr[i].marker ? shown(pr[i].marker) : "none");
 			else
 				printf("  %-9s no: %s\n", "reachable", shown(pr[i].err));
+		} else if (pr[i].marker_note) {
+			printf("  %-9s %s\n", "marker", shown(pr[i].marker_note));
 		}
 		const char *colour = t->cls == TC_PRODUCTION ? term_red(out) : t->cls == TC_LOCAL ? term_green(out) : term_yellow(out);
 		printf("  %-9s %s%s%s: %s\n", "class", colour, tclass_name(t->cls), term_reset(out), shown(orblank(t->rule)));
@@ -200,7 +244,7 @@ static void print_tsv(const struct target_list *l, const struct probe *pr, int p
 			tsv_field(stdout, fields[k]);
 		}
 		if (pinged) {
-			printf("\t%s\t", pr[i].reachable ? "yes" : "no");
+			printf("\t%s\t", pr[i].reachable ? "yes" : pr[i].missing ? "missing" : "no");
 			tsv_field(stdout, pr[i].version);
 			if (pr[i].reachable)
 				printf("\t%lld\t%ld\t", pr[i].size, pr[i].tables);
@@ -253,6 +297,8 @@ static void print_json(const struct target_list *l, const struct probe *pr, cons
 		putchar('}');
 		if (pr[i].done) {
 			printf(",\"reachable\":%s", pr[i].reachable ? "true" : "false");
+			if (pr[i].missing)
+				printf(",\"missing\":true");
 			if (pr[i].reachable) {
 				json_kv("version", pr[i].version, 1);
 				printf(",\"size\":%lld,\"tables\":%ld", pr[i].size, pr[i].tables);
@@ -322,8 +368,8 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	msg_error_hook = collect_error;
 	atexit(json_at_exit);
-	enum { OPT_URL = 256, OPT_TEST_RUN, OPT_EXPLAIN, OPT_FORMAT, OPT_WITH_PASSWORD, OPT_PING, OPT_MARK,
-	       OPT_CONFIRM, OPT_VERSION };
+	enum { OPT_URL = CLI_OPT_FIRST, OPT_TEST_RUN, OPT_EXPLAIN, OPT_FORMAT, OPT_WITH_PASSWORD, OPT_PING,
+	       OPT_OFFLINE, OPT_MARK, OPT_CONFIRM };
 	static const struct option longopts[] = {
 		{ "url", optional_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -331,16 +377,13 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "with-password", no_argument, NULL, OPT_WITH_PASSWORD },
 		{ "ping", no_argument, NULL, OPT_PING },
+		{ "offline", no_argument, NULL, OPT_OFFLINE },
 		{ "mark", required_argument, NULL, OPT_MARK },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS
 	};
 	const char *url = NULL, *mark = NULL, *confirm = NULL;
-	int print_url = 0, with_password = 0, test_run = 0, explain = 0, do_ping = 0;
+	int print_url = 0, with_password = 0, test_run = 0, explain = 0, do_ping = 0, offline = 0;
 	int format = FMT_HUMAN;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:", longopts, NULL)) != -1) {
@@ -354,15 +397,12 @@ int main(int argc, char **argv)
 		case OPT_TEST_RUN: test_run = 1; break;
 		case OPT_EXPLAIN: explain = 1; break;
 		case OPT_FORMAT:
-			format = out_format_parse(optarg);
+			format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_ENV | CLI_FMT_TSV | CLI_FMT_JSON, usage);
 			json_wanted = format == FMT_JSON;
-			if (format < 0) {
-				error("unknown format '%s'; use human, env, tsv or json", optarg);
-				usage(DG_USAGE);
-			}
 			break;
 		case OPT_WITH_PASSWORD: with_password = print_url = 1; break;
 		case OPT_PING: do_ping = 1; break;
+		case OPT_OFFLINE: offline = 1; break;
 		case OPT_MARK:
 			if (strcmp(optarg, "production") && strcmp(optarg, "staging") && strcmp(optarg, "clear")) {
 				error("unknown marker '%s'; use production, staging or clear", optarg);
@@ -371,15 +411,7 @@ int main(int argc, char **argv)
 			mark = optarg;
 			break;
 		case OPT_CONFIRM: confirm = optarg; break;
-		case 'C':
-			if (chdir(optarg) < 0)
-				die(DG_USAGE, "cannot change to '%s':", optarg);
-			break;
-		case 'q': msg_verbosity = 0; break;
-		case 'v': msg_verbosity = 2; break;
-		case 'h': usage(DG_OK); break;
-		case OPT_VERSION: print_version();
-		default: usage(DG_USAGE);
+		default: cli_common(opt, optarg, usage);
 		}
 	}
 	/* "--url URL": a bare --url followed by an operand names the URL to check. */
@@ -391,6 +423,10 @@ int main(int argc, char **argv)
 		json_wanted = 0;   /* --url prints the URL, nothing else */
 	if (optind < argc) {
 		error("unexpected argument '%s'", argv[optind]);
+		usage(DG_USAGE);
+	}
+	if (do_ping && offline) {
+		error("--ping and --offline go one at a time");
 		usage(DG_USAGE);
 	}
 
@@ -433,9 +469,12 @@ int main(int argc, char **argv)
 		}
 		goto out;
 	}
-	if (do_ping)
-		for (size_t i = 0; i < l.n; i++)
+	for (size_t i = 0; i < l.n; i++) {
+		if (do_ping)
 			ping(&l.v[i], &pr[i]);
+		else if (!print_url)
+			read_marker(&l.v[i], &pr[i], offline);
+	}
 
 	int refused = 0;
 	enum tclass worst = TC_LOCAL;
@@ -447,7 +486,11 @@ int main(int argc, char **argv)
 	}
 	const char *verdict = errors ? "error" : refused ? "refused" : worst == TC_LOCAL ? "safe" : "warn";
 
-	if (do_ping && !pr[0].reachable && !errors && !refused)
+	/* A database the server says does not exist yet is no failure: nothing
+	 * of it can be lost (a first migrate, Django's test_<name>). */
+	if (do_ping && !pr[0].reachable && pr[0].missing && !errors && !refused)
+		info("%s", pr[0].err);
+	else if (do_ping && !pr[0].reachable && !errors && !refused)
 		error("%s", pr[0].err);
 	if (print_url) {
 		char *u = dburl_format(&l.v[0], with_password);
@@ -479,7 +522,7 @@ int main(int argc, char **argv)
 		status = DG_USAGE;
 	else if (refused)
 		status = DG_NO;
-	else if (do_ping && !pr[0].reachable)
+	else if (do_ping && !pr[0].reachable && !pr[0].missing)
 		status = DG_UNREACHABLE;
 	for (size_t i = 1; i < l.n; i++)
 		if (pr[i].done && !pr[i].reachable)
@@ -488,6 +531,7 @@ out:
 	for (size_t i = 0; i < l.n; i++) {
 		free(pr[i].version);
 		free(pr[i].marker);
+		free(pr[i].marker_note);
 	}
 	free(pr);
 	target_list_free(&l);

@@ -158,21 +158,44 @@ static int do_list(struct ctx *cx, const struct opts *o)
 	return DG_OK;
 }
 
+/* Without the client nothing can be loaded: that says nothing of the snapshot. */
+static int check_client(const struct restore_job *j)
+{
+	const char *engine = target_get(&j->tgt, TF_ENGINE);
+	if (!engine || !strcmp(engine, "sqlite"))
+		return DG_OK;
+	int pg = !strcmp(engine, "postgres");
+	const char *pgc[] = { "psql", NULL }, *myc[] = { "mariadb", "mysql", NULL };
+	char *client = find_on_path(pg ? pgc : myc);
+	if (client) {
+		free(client);
+		return DG_OK;
+	}
+	error("cannot check '%s': the client %s is not installed (Debian: %s); the snapshot was not checked",
+	      j->snap.name, pg ? "psql" : "mariadb", pg ? "postgresql-client" : "mariadb-client");
+	return DG_NO;
+}
+
 static int do_check(struct ctx *cx, const struct opts *o, struct restore_job *j)
 {
 	int status = restore_job_open(j, &o->pick, cx->store, &cx->targets, cx->ti);
 	if (status != DG_OK)
 		return status;
+	if ((status = check_client(j)) != DG_OK)
+		return status;
 	status = restore_prepare(&j->tgt, &j->ropt, 0);
 	if (status == DG_OK) {
 		restore_catch_signals();
 		status = restore_check(&j->tgt, &j->in, &j->ropt);
+		progress_stage_end();
 	}
 	const struct snapshot_meta *m = j->snap.m;
 	if (status == DG_OK)
 		info("'%s' is good: it loads, and its %zu table%s hold%s the %lld row%s recorded", j->snap.name,
 		     m->tables.n, m->tables.n == 1 ? "" : "s", m->tables.n == 1 ? "s" : "", m->rows,
 		     m->rows == 1 ? "" : "s");
+	else if (status == DG_UNREACHABLE)
+		error("'%s' was not checked: the server cannot be reached", j->snap.name);
 	else if (status < 128)
 		error("'%s' failed the check", j->snap.name);
 	return status;
@@ -203,7 +226,15 @@ static int confirm(struct ctx *cx, const struct opts *o, struct restore_job *j)
 		if (rc != DG_OK)
 			return rc;
 	}
-	return cx->now.exists ? restore_sessions(&j->tgt, o->pick.terminate) : DG_OK;
+	rc = cx->now.exists ? restore_sessions(&j->tgt, o->pick.terminate) : DG_OK;
+	if (rc != DG_OK && restore_sessions_found() && j->snap.path && j->index >= 0) {
+		char target_opt[32] = "";
+		if (j->index > 0)
+			snprintf(target_opt, sizeof target_opt, "--target=%d ", j->index + 1);
+		error("to end them and restore: db-restore --terminate-connections --confirm=%s %s%s'%s'", name,
+		      o->test_run ? "--test-run " : "", target_opt, j->snap.path);
+	}
+	return rc;
 }
 
 /* Under the target's lock in the store: clean up after killed runs, finish
@@ -262,6 +293,7 @@ static int do_restore(struct ctx *cx, const struct opts *o, struct restore_job *
 	status = restore_interrupted() ? 128 + restore_interrupted() : restore_load(&j->tgt, &j->in, &j->ropt);
 	if (status == DG_OK)
 		fault_point("restore.done");
+	progress_stage_end();
 	store_unlock(lock);
 	if (status == DG_OK)
 		print_restored(j, &o->pick, o->test_run, cx->safety);

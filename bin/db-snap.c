@@ -19,17 +19,23 @@
 #include "model/project.h"
 #include "model/target.h"
 #include "resolve/resolve.h"
+#include "snap/clone.h"
 #include "snap/guard.h"
+#include "snap/instant.h"
 #include "snap/output.h"
 #include "snap/snapshot.h"
 #include "store/compress.h"
 #include "store/store.h"
+#include "saferun/retention.h"
 
 static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"
-	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [-o FILE|- [--meta=FILE]]\n"
+	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [--always] [--tier=auto|clone|dump]\n"
+	"               [-o FILE|- [--meta=FILE]]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --list [--all] [--format=human|tsv|json]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --latest\n"
+	"       db-snap [-qv] [-C DIR] [--url=URL] --export SNAPSHOT -o FILE|- [--meta=FILE]\n"
+	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [--reason=TEXT]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --verify [--all] [SNAPSHOT...]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --prune [--keep=N] [--keep-days=D]\n"
 	"               [--keep-hourly=N] [--keep-daily=N] [--keep-weekly=N] [--keep-monthly=N]\n"
@@ -51,12 +57,19 @@ static void usage(int status)
 		      "      --label=NAME     a label for the snapshot (in its name; kept by --prune)\n"
 		      "      --reason=TEXT    why it was taken, recorded in the metadata\n"
 		      "      --compress=C     zstd[:LEVEL] (default), gzip[:LEVEL] or none\n"
+		      "      --always         a new snapshot even when the database provably has\n"
+		      "                       not changed since the newest one (else that one's\n"
+		      "                       path is printed)\n"
+		      "      --tier=T         clone (a copy by the engine: PostgreSQL, SQLite),\n"
+		      "                       dump, or auto (clone for a local server); default:\n"
+		      "                       [db-snap] tier\n"
 		      "  -o, --output=FILE    write the snapshot to FILE (metadata to FILE.meta)\n"
 		      "  -o -                 stream it to standard output\n"
 		      "      --meta=FILE      write the metadata to FILE (with -o -: else stderr)\n"
 		      "      --list           the snapshots of the database, newest first\n"
 		      "      --format=FORMAT  for --list: human, tsv or json\n"
 		      "      --latest         print the newest good snapshot's path\n"
+		      "      --export SNAP    write the portable dump of the clone SNAP to -o\n"
 		      "      --verify         check checksum, compression and metadata of the\n"
 		      "                       given snapshots, else of all the database's\n"
 		      "      --prune          remove old snapshots (see the retention options)\n"
@@ -82,11 +95,13 @@ static void usage(int status)
 /* A second snapshot of one database may wait this long for the first. */
 #define LOCK_WAIT_SECONDS 600
 
-enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE };
+enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE, MODE_EXPORT };
 
 struct opts {
 	enum mode mode;
-	int mode_set, all, dry_run, test_run, format;
+	int mode_set, all, dry_run, test_run, format, always;
+	const char *tier;           /* NULL: [db-snap] tier */
+	const char *export;         /* --export SNAPSHOT */
 	long target;                /* 1 = primary; N = the Nth database db-envcheck lists */
 	const char *url, *label, *reason, *compress, *output, *meta;
 	struct prune_policy policy;
@@ -111,11 +126,16 @@ struct ctx {
 	char *project, *store;
 	struct target_list targets;
 	int resolved;
+	/* --export: the clone to dump, and the database it is a clone of. */
+	struct target *override;
+	const char *export_of;
 };
 
 /* The primary target, or exit 3/2 saying why there is none. */
 static struct target *primary(struct ctx *cx, const struct opts *o)
 {
+	if (cx->override)
+		return cx->override;
 	if (!cx->resolved) {
 		struct resolve_opts ro = { o->url, o->test_run, NULL };
 		resolve_targets(&ro, &cx->targets);
@@ -148,6 +168,67 @@ static void choose_compression(const struct opts *o, struct compress_spec *spec)
 		compress_spec_for_name(spec, o->output);
 }
 
+/* The uncompressed size of the last good snapshot of t in the store, or 0. */
+static unsigned long long last_dump_bytes(struct ctx *cx, const struct target *t, const char *engine)
+{
+	struct snapshot_list l;
+	store_list_target(cx->store, t, &l);
+	unsigned long long raw = 0;
+	for (size_t i = 0; i < l.n && !raw; i++)
+		if (l.v[i].good && l.v[i].meta.engine && !strcmp(l.v[i].meta.engine, engine))
+			raw = l.v[i].meta.raw_bytes;
+	snapshot_list_free(&l);
+	return raw;
+}
+
+/* In the store, under its lock: the newest snapshot when nothing changed
+ * since, or a clone when the tier asks for one and the engine can make it.
+ * DG_OK with the path printed, another status after an error line, or -1:
+ * take a dump (with *job, which may have been reopened). */
+static int without_dump(struct ctx *cx, const struct opts *o, struct target *t,
+                        struct snapshot_job **job, struct snap_output *d, const char *dbkey,
+                        const char *label)
+{
+	if (snap_output_lock(d, cx->store, LOCK_WAIT_SECONDS, dbkey, t) < 0)
+		return DG_NO;
+	char *path = o->always ? NULL : snap_unchanged_since(cx->store, t, *job, label);
+	int rc = DG_OK;
+	const char *tier = snap_tier(o->tier);
+	if (path) {
+		verbose("unchanged since %s", path);
+	} else if (!snap_wants_clone(tier, t)) {
+		return -1;
+	} else if (strcmp(snapshot_engine(*job), "sqlite") == 0) {
+		rc = snap_take_sqlite_clone(cx->store, t, *job, dbkey, label, o->reason, &path);
+	} else {
+		/* A session of ours on the database would stop the copy. */
+		snapshot_close(*job);
+		*job = NULL;
+		rc = snap_take_pg_clone(cx->store, t, dbkey, label, o->reason, &path);
+		if (rc == -1) {
+			char err[512];
+			int r = snapshot_open(t, job, err, sizeof err);
+			if (r != DG_OK) {
+				error("%s", err);
+				return r;
+			}
+		}
+	}
+	if (path)
+		printf("%s\n", path);
+	free(path);
+	return rc;
+}
+
+struct prune_arg {
+	const struct target *t;
+};
+
+static int prune_remove(void *arg, const struct snapshot *s)
+{
+	return snap_remove(s, ((struct prune_arg *)arg)->t);
+}
+
 static int do_snap(struct ctx *cx, const struct opts *o)
 {
 	struct target *t = primary(cx, o);
@@ -175,10 +256,23 @@ static int do_snap(struct ctx *cx, const struct opts *o)
 	time_t created = time(NULL);
 	verbose("%s %s, server %s", snapshot_engine(job), dbkey, snapshot_server_version(job));
 
+	snapshot_expect_bytes(job, last_dump_bytes(cx, t, snapshot_engine(job)));
+	char *what = label && !strcmp(label, "pre-restore") ? xasprintf("safety snapshot of %s", dbkey)
+	                                                    : xstrdup(dbkey);
 	rc = DG_NO;
+	if (!o->output) {
+		rc = without_dump(cx, o, t, &job, &d, dbkey, label);
+		if (rc != -1)
+			goto out;
+		rc = DG_NO;
+	}
 	if (snap_output_open(&d, cx->store, LOCK_WAIT_SECONDS, job, &spec, dbkey, label, &created) == 0 &&
-	    snapshot_write(job, d.fd, &spec, d.scratch, dbkey, d.shown, !d.direct, &cres, &res) == DG_OK) {
+	    snapshot_write(job, d.fd, &spec, d.scratch, what, d.shown, !d.direct, &cres, &res) == DG_OK) {
 		snapshot_describe(job, created, label, o->reason, spec.kind, &cres, &res, &m);
+		if (cx->export_of) {
+			free(m.database);
+			m.database = xstrdup(cx->export_of);
+		}
 		rc = snap_output_finish(&d, &m);
 	}
 	if (rc == DG_OK && !d.direct) {
@@ -187,9 +281,15 @@ static int do_snap(struct ctx *cx, const struct opts *o)
 			verbose("%zu tables, %lld rows; %s (%s uncompressed)", m.tables.n, m.rows,
 			        human_bytes(m.size, sz, sizeof sz), human_bytes(m.raw_bytes, raw, sizeof raw));
 		}
+		if (!o->output) {
+			struct prune_arg pa = { t };
+			retention_after_snapshot(cx->store, t, snap_keep_clones_limit(), prune_remove, &pa);
+		}
 		printf("%s\n", d.path);
 	}
+out:
 	snap_output_free(&d);
+	free(what);
 	snapshot_result_free(&res);
 	store_meta_free(&m);
 	snapshot_close(job);
@@ -247,6 +347,45 @@ static int do_latest(struct ctx *cx, const struct opts *o)
 	return rc;
 }
 
+/* The configured target whose server holds clone m (its credentials reach
+ * the clone), or NULL. */
+static struct target *server_of(struct ctx *cx, const struct opts *o, const struct snapshot_meta *m)
+{
+	if (!cx->resolved) {
+		struct resolve_opts ro = { o->url, o->test_run, NULL };
+		resolve_targets(&ro, &cx->targets);
+		cx->resolved = 1;
+	}
+	for (size_t i = 0; i < cx->targets.n; i++) {
+		struct target *t = &cx->targets.v[i];
+		const char *e = target_get(t, TF_ENGINE);
+		if (e && strcmp(e, "postgres") == 0 && target_port(t) == m->port &&
+		    strcmp(target_host(t) ? target_host(t) : "", m->host ? m->host : "") == 0)
+			return t;
+	}
+	return NULL;
+}
+
+struct verify_arg {
+	struct ctx *cx;
+	const struct opts *o;
+};
+
+/* A PostgreSQL clone is also checked in its server. */
+static int check_clone(void *arg, const struct snapshot_meta *m, char *err, size_t errlen)
+{
+	struct verify_arg *a = arg;
+	if (!m->clone)
+		return 0;
+	struct target *t = server_of(a->cx, a->o, m);
+	if (!t) {
+		snprintf(err, errlen, "no database configured here is on its server %s:%d, so the clone "
+		         "cannot be checked (--url names one)", m->host, m->port);
+		return -1;
+	}
+	return snap_verify_clone(t, m, err, errlen);
+}
+
 static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int nops)
 {
 	struct strvec paths = STRVEC_INIT;
@@ -267,17 +406,83 @@ static int do_verify(struct ctx *cx, const struct opts *o, char **operands, int 
 			return DG_NOTHING;
 		}
 	}
-	size_t bad = store_verify_all(paths.v, paths.n, stdout);
+	/* A snapshot that is not there is no snapshot (3), not a corrupt one (5). */
+	struct strvec there = STRVEC_INIT;
+	size_t missing = 0;
+	for (size_t i = 0; i < paths.n; i++) {
+		if (access(paths.v[i], F_OK) == 0) {
+			sv_push(&there, paths.v[i]);
+		} else {
+			error("no snapshot '%s'", paths.v[i]);
+			missing++;
+		}
+	}
+	struct verify_arg va = { cx, o };
+	size_t bad = there.n ? store_verify_all_with(there.v, there.n, stdout, check_clone, &va) : 0;
+	sv_free(&there);
 	sv_free(&paths);
 	free(dbkey);
-	return bad ? DG_INTEGRITY : DG_OK;
+	return bad ? DG_INTEGRITY : missing ? DG_NOTHING : DG_OK;
+}
+
+struct export_arg {
+	struct ctx *cx;
+	struct opts o;
+};
+
+static int export_clone(void *arg, const struct target *clone)
+{
+	struct export_arg *a = arg;
+	a->cx->override = (struct target *)clone;
+	int rc = do_snap(a->cx, &a->o);
+	a->cx->override = NULL;
+	return rc;
+}
+
+/* --export: a clone's portable dump, into -o FILE or standard output. */
+static int do_export(struct ctx *cx, const struct opts *o)
+{
+	char *path = store_find(cx->store, o->export), err[512] = "";
+	struct snapshot_meta m;
+	int rc = DG_OK;
+	if (store_verify(path, &m, err, sizeof err) < 0) {
+		error("'%s' failed verification: %s", path, err);
+		rc = access(path, F_OK) == 0 ? DG_INTEGRITY : DG_NOTHING;
+	} else if (!m.clone) {
+		error("'%s' is a %s, portable as it is: copy it (or restore it with db-restore)", path,
+		      store_meta_is_clone(&m) ? "SQLite database file" : "dump");
+		rc = DG_USAGE;
+	} else {
+		struct target *t = server_of(cx, o, &m);
+		if (!t) {
+			error("no database configured here is on the server %s:%d of '%s'; --url names one",
+			      m.host, m.port, path);
+			rc = DG_NOTHING;
+		} else {
+			struct export_arg a = { cx, *o };
+			a.o.always = 1;
+			a.o.tier = "dump";
+			a.o.mode = MODE_SNAP;
+			cx->export_of = m.database;
+			verbose("dumping the clone '%s' of '%s'", m.clone, m.database);
+			rc = clone_pg_with_connections(t, m.clone, export_clone, &a, err, sizeof err);
+			cx->export_of = NULL;
+			if (rc != DG_OK && *err)
+				error("cannot dump the clone '%s': %s", m.clone, err);
+		}
+	}
+	store_meta_free(&m);
+	free(path);
+	return rc;
 }
 
 static int do_prune(struct ctx *cx, const struct opts *o)
 {
 	struct prune_policy p = o->policy;
-	if (!o->policy_given)
-		p.keep_last = config_get_long("db-snap", "keep", 30);
+	if (!o->policy_given) {
+		retention_policy(&p);
+		p.prune_labelled = o->policy.prune_labelled;
+	}
 	struct target *t = o->all ? NULL : primary(cx, o);
 	char *dbkey = t ? store_dbkey(t) : NULL;
 	/* Under the lock a snapshot being written cannot be mistaken for
@@ -293,13 +498,20 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 	}
 	if (lock >= 0)
 		store_clean_stale(cx->store, dbkey);
+	struct strvec undo = STRVEC_INIT;
+	retention_keep_undo(&p, &undo);
 	struct snapshot_list l;
 	if (t)
 		store_list_target(cx->store, t, &l);
 	else
 		store_list(cx->store, NULL, &l);
-	size_t failed = store_prune(&l, &p, time(NULL), o->dry_run, stdout);
+	p.keep_clones = snap_keep_clones_limit();
+	struct prune_arg pa = { t };
+	/* -q: nothing at all on success. */
+	size_t failed = store_prune_with(&l, &p, time(NULL), o->dry_run, msg_verbosity >= 1 ? stdout : NULL,
+	                                 prune_remove, &pa);
 	snapshot_list_free(&l);
+	sv_free(&undo);
 	store_unlock(lock);
 	free(dbkey);
 	return failed ? DG_NO : DG_OK;
@@ -316,7 +528,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	enum { OPT_URL = CLI_OPT_FIRST, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
-	       OPT_DRY_RUN };
+	       OPT_DRY_RUN, OPT_ALWAYS, OPT_TIER, OPT_EXPORT };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -341,6 +553,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "prune-labelled", no_argument, NULL, OPT_PRUNE_LABELLED },
 		{ "prune-labeled", no_argument, NULL, OPT_PRUNE_LABELLED },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "always", no_argument, NULL, OPT_ALWAYS },
+		{ "tier", required_argument, NULL, OPT_TIER },
+		{ "export", required_argument, NULL, OPT_EXPORT },
 		CLI_COMMON_LONGOPTS
 	};
 	int opt;
@@ -373,11 +588,20 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_KEEP_MONTHLY: set_keep(o, &o->policy.keep_monthly, "--keep-monthly"); break;
 		case OPT_PRUNE_LABELLED: o->policy.prune_labelled = o->retention = 1; break;
 		case OPT_DRY_RUN: o->dry_run = 1; break;
+		case OPT_ALWAYS: o->always = 1; break;
+		case OPT_TIER:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "clone") && strcmp(optarg, "dump")) {
+				error("--tier: '%s' is not auto, clone or dump", optarg);
+				usage(DG_USAGE);
+			}
+			o->tier = optarg;
+			break;
+		case OPT_EXPORT: m = MODE_EXPORT; o->export = optarg; break;
 		default: cli_common(opt, optarg, usage);
 		}
 		if (m != MODE_SNAP) {
 			if (o->mode_set && o->mode != m) {
-				error("--list, --latest, --verify and --prune go one at a time");
+				error("--list, --latest, --verify, --prune and --export go one at a time");
 				usage(DG_USAGE);
 			}
 			o->mode = m;
@@ -409,8 +633,13 @@ static void check_args(int argc, char **argv, const struct opts *o)
 		error("--label: at most 64 characters, it goes into file names");
 		usage(DG_USAGE);
 	}
-	if (o->mode != MODE_SNAP && (o->output || o->meta || o->label || o->reason || o->compress)) {
-		error("-o, --meta, --label, --reason and --compress go with taking a snapshot");
+	if (o->mode != MODE_SNAP && o->mode != MODE_EXPORT &&
+	    (o->output || o->meta || o->label || o->reason || o->compress || o->always || o->tier)) {
+		error("-o, --meta, --label, --reason, --compress, --always and --tier go with taking a snapshot");
+		usage(DG_USAGE);
+	}
+	if (o->mode == MODE_EXPORT && (!o->output || o->label || o->always || o->tier)) {
+		error("--export takes -o FILE (or -o -), and --meta, --reason and --compress");
 		usage(DG_USAGE);
 	}
 }
@@ -440,6 +669,7 @@ int main(int argc, char **argv)
 	case MODE_LATEST: status = do_latest(&cx, &o); break;
 	case MODE_VERIFY: status = do_verify(&cx, &o, argv + optind, argc - optind); break;
 	case MODE_PRUNE: status = do_prune(&cx, &o); break;
+	case MODE_EXPORT: status = do_export(&cx, &o); break;
 	default: status = do_snap(&cx, &o); break;
 	}
 	if (cx.resolved)

@@ -21,7 +21,8 @@
 
 static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"
-	"                 [--range=LO-HI] [--format=human|tsv|json] [--confirm=apply] [--force]\n";
+	"                 [--range=LO-HI] [--format=human|tsv|json] [--only=ports]\n"
+	"                 [--confirm=apply] [--force]\n";
 
 static _Noreturn void usage(int status)
 {
@@ -44,6 +45,7 @@ static _Noreturn void usage(int status)
 		      "      --range=LO-HI    the protected range (default from the configuration,\n"
 		      "                       7000-7999)\n"
 		      "      --format=FORMAT  human (default), tsv or json\n"
+		      "      --only=ports     validate: report, and exit 1 for, port findings only\n"
 		      "      --confirm=apply  confirm apply without a terminal\n"
 		      "      --force          apply even when FILE.backup exists (it is replaced)\n"
 		      "  -q, --quiet          only errors on stderr\n"
@@ -63,7 +65,7 @@ struct opts {
 	enum command what;
 	struct strvec given;  /* -f FILE... */
 	const char *range, *confirm;
-	int format, force;
+	int format, force, ports_only;
 };
 
 static enum command parse_command(const char *cmd)
@@ -82,11 +84,12 @@ static enum command parse_command(const char *cmd)
 
 static void parse_options(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_RANGE = CLI_OPT_FIRST, OPT_FORMAT, OPT_CONFIRM, OPT_FORCE };
+	enum { OPT_RANGE = CLI_OPT_FIRST, OPT_FORMAT, OPT_ONLY, OPT_CONFIRM, OPT_FORCE };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		CLI_COMMON_LONGOPTS
@@ -98,6 +101,13 @@ static void parse_options(int argc, char **argv, struct opts *o)
 		case OPT_RANGE: o->range = optarg; break;
 		case OPT_FORMAT:
 			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
+			break;
+		case OPT_ONLY:
+			if (strcmp(optarg, "ports")) {
+				error("--only takes 'ports', not '%s'", optarg);
+				usage(DG_USAGE);
+			}
+			o->ports_only = 1;
 			break;
 		case OPT_CONFIRM: o->confirm = optarg; break;
 		case OPT_FORCE: o->force = 1; break;
@@ -134,13 +144,22 @@ static int do_load(const struct opts *o, struct session *ss)
 	return status;
 }
 
-static int do_validate(const struct session *ss, int format)
+static int do_validate(struct session *ss, int format, int ports_only)
 {
-	const struct report *r = &ss->r;
+	struct report *r = &ss->r;
+	if (ports_only)
+		report_keep_port_findings(r);
 	print_validate(r, format);
-	if (r->nfindings)
+	size_t changes = 0;
+	for (size_t i = 0; i < r->nrows; i++)
+		changes += r->rows[i].change;
+	/* After apply, what is left may be nothing a port change fixes. */
+	if (r->nfindings && changes)
 		info("%zu finding%s; 'portcheck plan' shows the port changes that fix the ports", r->nfindings,
 		     r->nfindings == 1 ? "" : "s");
+	else if (r->nfindings)
+		info("%zu finding%s, none that a port change fixes: every database port is in %d-%d",
+		     r->nfindings, r->nfindings == 1 ? "" : "s", r->lo, r->hi);
 	else
 		info("compliant: every database port is in %d-%d, free and without conflicts", r->lo, r->hi);
 	return r->nfindings ? DG_NO : DG_OK;
@@ -167,7 +186,7 @@ static int do_check(const struct opts *o)
 	int status = do_load(o, &ss);
 	if (status == DG_OK) {
 		if (o->what == VALIDATE)
-			status = do_validate(&ss, o->format);
+			status = do_validate(&ss, o->format, o->ports_only);
 		else if (o->what == PLAN)
 			status = do_plan(&ss, o->format);
 		else

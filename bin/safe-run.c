@@ -3,36 +3,38 @@
  * It composes the other programs (db-envcheck, db-snap, db-restore) as
  * children, exactly as a user's script could. */
 #include <errno.h>
-#include <fcntl.h>
-#include <fnmatch.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "model/classify.h"
-#include "model/config.h"
 #include "base/exitcodes.h"
-#include "base/io.h"
+#include "cli/cli.h"
 #include "base/msg.h"
 #include "base/output.h"
 #include "base/process.h"
 #include "base/secret.h"
-#include "store/store.h"
-#include "model/target.h"
 #include "base/xalloc.h"
+#include "model/config.h"
 #include "model/project.h"
-#include "model/confirm.h"
+#include "rehearsal/rehearsal.h"
+#include "saferun/command.h"
+#include "saferun/journal.h"
+#include "saferun/plan.h"
+#include "saferun/targets.h"
+#include "saferun/undo.h"
 
 static const char usage_text[] =
-	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME] [--require-db]\n"
+	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME]... [--require-db]\n"
 	"                [--no-snap] [--test-run] [--dry-run] [--] COMMAND [ARG...]\n"
+	"       safe-run --undo [N] [--confirm=NAME]... [--dry-run] [-qv]\n"
+	"       safe-run --rehearse [--format=human|json] [--then-run [-R] [--accept-loss]]\n"
+	"                [-qv] [--allow-production] [--confirm=NAME] [--no-snap] [--test-run]\n"
+	"                [--] COMMAND [ARG...]\n"
 	"       safe-run --journal [-n N] [--format=human|tsv|json]\n";
 
 static void usage(int status)
@@ -44,59 +46,67 @@ static void usage(int status)
 		      "snapshot, run COMMAND untouched, journal it, and offer or perform rollback.\n"
 		      "\n"
 		      "      --allow-production    run against production after the name is confirmed\n"
-		      "      --confirm=NAME        confirm without a terminal (the database name)\n"
+		      "      --confirm=NAME        confirm without a terminal (the database name;\n"
+		      "                            once per database)\n"
 		      "      --require-db          refuse when no database is found\n"
 		      "      --no-snap             run without a snapshot (and despite a failed one)\n"
 		      "      --test-run            treat COMMAND as a test command\n"
 		      "  -R, --rollback-on-failure restore the snapshot when COMMAND fails\n"
 		      "      --dry-run             say what would happen, do nothing\n"
-		      "      --journal             print the last runs from the journal\n"
+		      "      --undo [N]            put every database back as it was before run N\n"
+		      "                            of the journal (default 1: the last one that\n"
+		      "                            took a snapshot); each name confirmed\n"
+		      "      --journal             print the last runs, undo points numbered\n"
+		      "      --rehearse            run COMMAND on throwaway copies of the databases and\n"
+		      "                            report what it would lose (safe-run(1), REHEARSAL)\n"
+		      "      --then-run            with --rehearse: when nothing would be lost, run\n"
+		      "                            COMMAND on the real databases (snapshot first)\n"
+		      "      --accept-loss         with --then-run: run it even if data would be lost\n"
 		      "  -n N                      with --journal: how many (default 10)\n"
-		      "      --format=FORMAT       with --journal: human, tsv or json\n"
+		      "      --format=FORMAT       with --journal: human, tsv or json; with --rehearse:\n"
+		      "                            human or json\n"
 		      "  -q, --quiet               only errors\n"
 		      "  -v, --verbose             say each step\n"
 		      "  -h, --help                this help\n"
 		      "      --version             version\n"
 		      "\n"
 		      "Exit status: COMMAND's own; 125 refused or failed before running it;\n"
-		      "126 COMMAND cannot be executed; 127 COMMAND not found; 2 usage error.\n", stdout);
+		      "126 COMMAND cannot be executed; 127 COMMAND not found; 2 usage error.\n"
+		      "--rehearse: 0 nothing lost, 1 data would be lost or COMMAND failed on the\n"
+		      "copy, 125 the rehearsal could not be made or COMMAND changed an original.\n", stdout);
 	exit(status);
 }
 
-/* One database as db-envcheck reported it (its --format=tsv columns). */
-enum { C_ROLE, C_ENGINE, C_HOST, C_PORT, C_DATABASE, C_USER, C_CLASS, C_SOURCE, C_RULE, C_COUNT };
-struct found {
-	char *col[C_COUNT];
-	char *snapshot;       /* path taken by db-snap, or NULL */
-	char *describe;
-};
-
 static struct {
 	int allow_production, require_db, no_snap, test_run, rollback, dry_run;
-	const char *confirm;
+	int rehearse, then_run, accept_loss;
+	struct strvec confirms;     /* every --confirm=NAME */
 } opt;
 
 static volatile sig_atomic_t child_pid;
 
-/* What this run found and said, freed on every way out of main. */
+/* What this run found and decided, freed on every way out of main. */
 static struct {
-	struct found *found;
-	size_t nfound;
-	char *masked, *refusal;
+	struct found_list found;
+	struct command_info ci;
+	char *masked;
+	struct plan plan;
 } run;
 
 static int finish(int status)
 {
-	for (size_t i = 0; i < run.nfound; i++) {
-		for (int c = 0; c < C_COUNT; c++)
-			free(run.found[i].col[c]);
-		free(run.found[i].snapshot);
-		free(run.found[i].describe);
-	}
-	free(run.found);
+	found_list_free(&run.found);
+	command_info_free(&run.ci);
 	free(run.masked);
-	free(run.refusal);
+	saferun_plan_free(&run.plan);
+	sv_free(&opt.confirms);
 	return status;
+}
+
+static void journal(double start, double end, const char *status)
+{
+	journal_record(run.masked, start, end, &run.found, status, cmd_class_name(run.ci.cls), opt.test_run,
+	               &run.plan.notes);
 }
 
 static void forward_signal(int sig)
@@ -105,280 +115,12 @@ static void forward_signal(int sig)
 		kill((pid_t)child_pid, sig);
 }
 
-static const char *const command_classes[][2] = {
-	{ "docker_destructive_commands", "destructive-docker" },
-	{ "wipe_commands", "wipe" },
-	{ "seed_commands", "seed" },
-	{ "migration_commands", "migration" },
-	{ "test_commands", "test" },
-	{ "client_commands", "client" },
-};
-
-/* The class of a command line from the [safe-run] pattern lists, matched
- * against the words as typed and with the program's directory dropped. */
-static const char *command_class(char *const argv[])
-{
-	struct strbuf as_typed = STRBUF_INIT, bare = STRBUF_INIT;
-	for (int i = 0; argv[i]; i++) {
-		const char *w = argv[i], *slash = strrchr(w, '/');
-		sb_addf(&as_typed, "%s%s", i ? " " : "", w);
-		sb_addf(&bare, "%s%s", i ? " " : "", i == 0 && slash ? slash + 1 : w);
-	}
-	const char *cls = "other";
-	for (size_t c = 0; c < sizeof command_classes / sizeof *command_classes && !strcmp(cls, "other"); c++)
-		for (char **p = config_get_list("safe-run", command_classes[c][0]); *p; p++)
-			if (fnmatch(*p, sb_str(&as_typed), 0) == 0 || fnmatch(*p, sb_str(&bare), 0) == 0) {
-				cls = command_classes[c][1];
-				break;
-			}
-	sb_free(&as_typed);
-	sb_free(&bare);
-	return cls;
-}
-
 static double now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
-
-static const char *confirm_name_of(const struct found *f)
-{
-	const char *db = f->col[C_DATABASE];
-	const char *slash = strrchr(db, '/');
-	return strcmp(f->col[C_ENGINE], "sqlite") == 0 && slash ? slash + 1 : db;
-}
-
-/* Run db-envcheck; fills *found.  Returns its exit status, or -1 when it
- * could not run (reported). */
-static int run_envcheck(struct found **found, size_t *nfound)
-{
-	struct strvec av = STRVEC_INIT;
-	sv_push_owned(&av, find_sibling_program("db-envcheck"));
-	/* --ping reads the production marker, so a copy of production under an
-	 * innocent name is still refused. */
-	sv_push(&av, "--format=tsv");
-	sv_push(&av, "--ping");
-	if (opt.test_run)
-		sv_push(&av, "--test-run");
-	/* Its errors (a malformed .env) still show; the verdict is ours to say once. */
-	sv_push(&av, "-q");
-	char *out = NULL;
-	int ws = run_capture(sv_argv(&av), NULL, -1, &out, NULL);
-	if (ws < 0) {
-		error("cannot run '%s':", av.v[0]);
-		sv_free(&av);
-		return -1;
-	}
-	sv_free(&av);
-	*found = NULL;
-	*nfound = 0;
-	char *save = NULL;
-	int header = 1;
-	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (header) {
-			header = 0;
-			continue;
-		}
-		char *cols[C_COUNT + 8];
-		int n = tsv_split(line, cols, C_COUNT + 8);
-		if (n < C_COUNT)
-			continue;
-		*found = xrealloc(*found, (*nfound + 1) * sizeof **found);
-		struct found *f = &(*found)[(*nfound)++];
-		memset(f, 0, sizeof *f);
-		for (int c = 0; c < C_COUNT; c++)
-			f->col[c] = xstrdup(cols[c]);
-		if (!strcmp(f->col[C_ENGINE], "sqlite"))
-			f->describe = xasprintf("sqlite %s", f->col[C_DATABASE]);
-		else
-			f->describe = xasprintf("%s %s%s%s:%s/%s", *f->col[C_ENGINE] ? f->col[C_ENGINE] : "database",
-			                        f->col[C_USER], *f->col[C_USER] ? "@" : "", f->col[C_HOST],
-			                        f->col[C_PORT], f->col[C_DATABASE]);
-	}
-	free(out);
-	return exit_status_of(ws);
-}
-
-/* A class name from db-envcheck's output; one we cannot read is refused. */
-static int refused_class(const char *cls)
-{
-	enum tclass c;
-	return tclass_parse(cls, &c) < 0 || class_refused(c);
-}
-
-/* Nothing persistent to lose: an in-memory SQLite database, or a SQLite file
- * that does not exist yet (the command will create it). */
-static int nothing_to_snapshot(const struct found *f)
-{
-	if (strcmp(f->col[C_ENGINE], "sqlite"))
-		return 0;
-	return !strcmp(f->col[C_DATABASE], ":memory:") || access(f->col[C_DATABASE], F_OK) != 0;
-}
-
-/* db-snap for target number index (0 = primary).  Returns db-snap's status. */
-static int snapshot(struct found *f, size_t index, const char *masked)
-{
-	struct strvec av = STRVEC_INIT;
-	sv_push_owned(&av, find_sibling_program("db-snap"));
-	sv_push(&av, "--reason");
-	sv_pushf(&av, "safe-run: %s", masked);
-	if (opt.test_run)
-		sv_push(&av, "--test-run");
-	if (index > 0)
-		sv_pushf(&av, "--target=%zu", index + 1);
-	if (msg_verbosity < 1)
-		sv_push(&av, "-q");
-	verbose("snapshot of %s: %s", f->describe, av.v[0]);
-	char *out = NULL;
-	int ws = run_capture(sv_argv(&av), NULL, -1, &out, NULL);
-	int status = ws < 0 ? DG_REFUSED : exit_status_of(ws);
-	if (ws < 0)
-		error("cannot run '%s':", av.v[0]);
-	if (status == 0 && out) {
-		out[strcspn(out, "\n")] = '\0';
-		if (*out)
-			f->snapshot = xstrdup(out);
-		else
-			status = DG_NO;
-	}
-	free(out);
-	sv_free(&av);
-	if (ws >= 0 && WIFSIGNALED(ws) && (WTERMSIG(ws) == SIGINT || WTERMSIG(ws) == SIGTERM)) {
-		/* The user interrupted the snapshot: stop here, as the shell would. */
-		signal(WTERMSIG(ws), SIG_DFL);
-		raise(WTERMSIG(ws));
-	}
-	return status;
-}
-
-static char *journal_path(void)
-{
-	char *project = project_dir_find();
-	char *dir = config_backup_dir(project);
-	char *path = path_join(dir, "journal");
-	free(project);
-	free(dir);
-	return path;
-}
-
-static void journal(double start, double end, const char *masked, const struct found *found, size_t nfound,
-                    const char *status)
-{
-	char *path = journal_path();
-	char *dir = path_dir(path);
-	if (store_ensure(dir) < 0) {
-		error("cannot create the store '%s' for the journal:", dir);
-		free(dir);
-		free(path);
-		return;
-	}
-	free(dir);
-	char when[32], cwd[4096];
-	time_t t = (time_t)start;
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	if (!getcwd(cwd, sizeof cwd))
-		strcpy(cwd, "?");
-	struct passwd *pw = getpwuid(getuid());
-	char user[64];
-	snprintf(user, sizeof user, "%s", pw ? pw->pw_name : "?");
-	struct strbuf targets = STRBUF_INIT, classes = STRBUF_INIT, snaps = STRBUF_INIT;
-	for (size_t i = 0; i < nfound; i++) {
-		sb_addf(&targets, "%s%s", i ? ", " : "", found[i].describe);
-		sb_addf(&classes, "%s%s", i ? ", " : "", found[i].col[C_CLASS]);
-		if (found[i].snapshot)
-			sb_addf(&snaps, "%s%s", snaps.len ? ", " : "", found[i].snapshot);
-	}
-	char duration[32];
-	snprintf(duration, sizeof duration, "%.3f", end - start);
-	const char *fields[] = { when, duration, user, cwd, masked, nfound ? sb_str(&targets) : "-",
-	                         nfound ? sb_str(&classes) : "-", snaps.len ? sb_str(&snaps) : "-", status };
-	/* One write(2) to an O_APPEND file: concurrent runs never interleave lines. */
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
-		if (i)
-			putc('\t', mem);
-		tsv_field(mem, fields[i]);
-	}
-	putc('\n', mem);
-	fclose(mem);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, buf, len) < 0 || close(fd) < 0)
-		error("cannot write the journal '%s':", path);
-	free(buf);
-	sb_free(&targets);
-	sb_free(&classes);
-	sb_free(&snaps);
-	free(path);
-}
-
-static const char *const journal_columns[] = {
-	"start", "duration", "user", "cwd", "command", "target", "class", "snapshot", "status",
-};
-#define NCOLS (sizeof journal_columns / sizeof *journal_columns)
-
-static int show_journal(long n, int format)
-{
-	char *path = journal_path();
-	size_t len;
-	char *text = read_file(path, &len);
-	if (!text) {
-		int e = errno;
-		if (e == ENOENT) {
-			error("no journal yet at '%s': safe-run has not run here", path);
-			free(path);
-			return DG_NOTHING;
-		}
-		error("cannot read the journal '%s': %s", path, strerror(e));
-		free(path);
-		return DG_NO;
-	}
-	free(path);
-	struct strvec lines = STRVEC_INIT;
-	char *save = NULL;
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		sv_push(&lines, l);
-	free(text);
-	size_t first = lines.n > (size_t)n ? lines.n - (size_t)n : 0;
-	if (format == FMT_TSV) {
-		for (size_t c = 0; c < NCOLS; c++)
-			printf("%s%s", c ? "\t" : "", journal_columns[c]);
-		putchar('\n');
-	} else if (format == FMT_JSON) {
-		putchar('[');
-	}
-	for (size_t i = first; i < lines.n; i++) {
-		if (format == FMT_TSV) {
-			printf("%s\n", lines.v[i]);
-			continue;
-		}
-		char *cols[NCOLS + 1];
-		int nc = tsv_split(lines.v[i], cols, NCOLS + 1);
-		if (nc != (int)NCOLS)
-			continue;
-		if (format == FMT_JSON) {
-			printf("%s{", i > first ? "," : "");
-			for (size_t c = 0; c < NCOLS; c++) {
-				printf("%s", c ? "," : "");
-				json_string(stdout, journal_columns[c]);
-				putchar(':');
-				json_string(stdout, cols[c]);
-			}
-			putchar('}');
-		} else {
-			printf("%s  %7ss  %-14s %s\n", cols[0], cols[1], cols[8], cols[4]);
-			printf("    %s (%s)  snapshot: %s\n", cols[5], cols[6], cols[7]);
-		}
-	}
-	if (format == FMT_JSON)
-		printf("]\n");
-	sv_free(&lines);
-	return DG_OK;
-}
-
 
 /* Can argv[0] be found at all?  Checked before any snapshot is taken. */
 static int command_status(const char *cmd)
@@ -391,58 +133,72 @@ static int command_status(const char *cmd)
 	return p ? 0 : DG_NOT_FOUND;
 }
 
-static int rollback(const struct found *f, size_t index)
+static void rollback(void)
 {
-	struct strvec av = STRVEC_INIT;
-	sv_push_owned(&av, find_sibling_program("db-restore"));
-	sv_pushf(&av, "--confirm=%s", confirm_name_of(f));
-	if (opt.test_run)
-		sv_push(&av, "--test-run");
-	if (index > 0)
-		sv_pushf(&av, "--target=%zu", index + 1);
-	if (msg_verbosity < 1)
-		sv_push(&av, "-q");
-	sv_push(&av, f->snapshot);
-	info("rolling back %s to '%s'", f->describe, f->snapshot);
-	struct spawn_opts so = SPAWN_OPTS_INIT;
-	so.fd_out = 2;   /* db-restore's data output is talk here: stdout belongs to the command */
-	pid_t pid;
-	int ws = 0, err = spawn_child(sv_argv(&av), &so, &pid);
-	if (err) {
-		errno = err;
-		error("cannot run '%s':", av.v[0]);
-		sv_free(&av);
-		return -1;
+	for (size_t i = 0; i < run.found.n; i++) {
+		const struct found *f = &run.found.v[i];
+		if (!f->snapshot)
+			continue;
+		info("rolling back %s to '%s'", f->describe, f->snapshot);
+		int status = saferun_restore(NULL, f, i, opt.test_run, f->snapshot, 0);
+		if (status == 0)
+			info("rolled back: %s is back as it was before the command (row counts match the snapshot)",
+			     f->describe);
+		else if (status > 0)
+			error("rollback of %s failed (db-restore exit %d); the snapshot is still at '%s'", f->describe,
+			      status, f->snapshot);
 	}
-	wait_child(pid, &ws);
-	sv_free(&av);
-	int status = exit_status_of(ws);
-	if (status == 0)
-		info("rolled back: %s is back as it was before the command (row counts match the snapshot)", f->describe);
-	else
-		error("rollback of %s failed (db-restore exit %d); the snapshot is still at '%s'",
-		      f->describe, status, f->snapshot);
-	return status;
 }
 
-static void restore_hint(const struct found *found, size_t nfound)
+static int snapshots_taken(void)
 {
-	for (size_t i = 0; i < nfound; i++) {
-		if (!found[i].snapshot)
-			continue;
-		char target[32] = "";
-		if (i)
-			snprintf(target, sizeof target, "--target=%zu ", i + 1);
-		error("to undo this run: db-restore %s%s'%s'", opt.test_run ? "--test-run " : "", target,
-		      found[i].snapshot);
+	for (size_t i = 0; i < run.found.n; i++)
+		if (run.found.v[i].snapshot)
+			return 1;
+	return 0;
+}
+
+/* --rehearse: the command on copies, journaled with its verdict.  Returns
+ * the exit status, or -1 to go on and run it on the real databases
+ * (--then-run, with *start reset). */
+static int rehearse(char **cmd, int json, double *start)
+{
+	struct found_list *l = &run.found;
+	struct rehearsal_target *rt = xcalloc(l->n + 1, sizeof *rt);
+	for (size_t i = 0; i < l->n; i++)
+		rt[i] = (struct rehearsal_target){ l->v[i].col[C_ENGINE], l->v[i].col[C_DATABASE], l->v[i].describe,
+		                                   NULL };
+	struct rehearsal_opts ro = { json, opt.test_run, opt.no_snap };
+	char *verdict = NULL;
+	int loss_only = 0, rc = rehearsal_run(cmd, run.masked, rt, l->n, &ro, &verdict, &loss_only);
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i].snapshot = rt[i].snapshot;
+	free(rt);
+	journal(*start, now(), verdict);
+	free(verdict);
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].snapshot);
+		l->v[i].snapshot = NULL;
 	}
+	if (rc < 0)
+		die_of_signal(finish(-rc));
+	if (!opt.then_run || (rc != 0 && !(loss_only && opt.accept_loss))) {
+		if (opt.then_run && rc != 0)
+			error("not running '%s' on the real databases: %s", run.masked,
+			      loss_only ? "data would be lost (--accept-loss runs it anyway)" : "the rehearsal did not pass");
+		return rc;
+	}
+	info("the rehearsal %s; running '%s' on the real databases", rc ? "lost data (--accept-loss)" : "passed",
+	     run.masked);
+	*start = now();
+	return -1;
 }
 
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
-	enum { OPT_ALLOW = 256, OPT_CONFIRM, OPT_REQUIRE, OPT_NO_SNAP, OPT_TEST_RUN, OPT_DRY, OPT_JOURNAL,
-	       OPT_FORMAT, OPT_VERSION };
+	enum { OPT_ALLOW = CLI_OPT_FIRST, OPT_CONFIRM, OPT_REQUIRE, OPT_NO_SNAP, OPT_TEST_RUN, OPT_DRY,
+	       OPT_JOURNAL, OPT_UNDO, OPT_FORMAT, OPT_REHEARSE, OPT_THEN_RUN, OPT_ACCEPT_LOSS };
 	static const struct option longopts[] = {
 		{ "allow-production", no_argument, NULL, OPT_ALLOW },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
@@ -452,26 +208,35 @@ int main(int argc, char **argv)
 		{ "rollback-on-failure", no_argument, NULL, 'R' },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "journal", no_argument, NULL, OPT_JOURNAL },
+		{ "undo", no_argument, NULL, OPT_UNDO },
+		{ "rehearse", no_argument, NULL, OPT_REHEARSE },
+		{ "then-run", no_argument, NULL, OPT_THEN_RUN },
+		{ "accept-loss", no_argument, NULL, OPT_ACCEPT_LOSS },
 		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS
 	};
-	int show_journal_mode = 0, format = FMT_HUMAN, c;
+	int show_journal_mode = 0, undo_mode = 0, format = FMT_HUMAN, c;
 	long journal_n = 10;
-	/* '+': stop at the first operand, so "safe-run pg_dump -Fc" keeps -Fc. */
-	while ((c = getopt_long(argc, argv, "+qvhRn:", longopts, NULL)) != -1) {
+	/* '+': stop at the first operand, so "safe-run pg_dump -Fc" keeps -Fc;
+	 * but --undo N and --journal wrap no command, and take options after N. */
+	const char *optstring = "+qvhRn:";
+	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--undo") || !strcmp(argv[i], "--journal"))
+			optstring = "qvhRn:";
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ALLOW: opt.allow_production = 1; break;
-		case OPT_CONFIRM: opt.confirm = optarg; break;
+		case OPT_CONFIRM: sv_push(&opt.confirms, optarg); break;
 		case OPT_REQUIRE: opt.require_db = 1; break;
 		case OPT_NO_SNAP: opt.no_snap = 1; break;
 		case OPT_TEST_RUN: opt.test_run = 1; break;
 		case 'R': opt.rollback = 1; break;
 		case OPT_DRY: opt.dry_run = 1; break;
 		case OPT_JOURNAL: show_journal_mode = 1; break;
+		case OPT_UNDO: undo_mode = 1; break;
+		case OPT_REHEARSE: opt.rehearse = 1; break;
+		case OPT_THEN_RUN: opt.then_run = 1; break;
+		case OPT_ACCEPT_LOSS: opt.accept_loss = 1; break;
 		case 'n': {
 			char *end;
 			journal_n = strtol(optarg, &end, 10);
@@ -481,26 +246,44 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
-		case OPT_FORMAT:
-			format = out_format_parse(optarg);
-			if (format != FMT_HUMAN && format != FMT_TSV && format != FMT_JSON) {
-				error("unknown format '%s'; use human, tsv or json", optarg);
-				usage(DG_USAGE);
-			}
-			break;
-		case 'q': msg_verbosity = 0; break;
-		case 'v': msg_verbosity = 2; break;
-		case 'h': usage(DG_OK); break;
-		case OPT_VERSION: print_version();
-		default: usage(DG_USAGE);
+		case OPT_FORMAT: format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage); break;
+		default: cli_common(c, optarg, usage);
 		}
 	}
 	char *project = project_dir_find();
 	int config_errors = config_load(project);
 	free(project);
+	if (show_journal_mode + undo_mode + opt.rehearse > 1) {
+		error("--journal, --undo and --rehearse go one at a time");
+		usage(DG_USAGE);
+	}
+	if ((opt.then_run && !opt.rehearse) || (opt.accept_loss && !opt.then_run)) {
+		error("%s", opt.accept_loss && !opt.then_run ? "--accept-loss goes with --rehearse --then-run"
+		                                            : "--then-run goes with --rehearse");
+		usage(DG_USAGE);
+	}
+	if (opt.rehearse && (format == FMT_TSV || opt.dry_run)) {
+		error("%s", opt.dry_run ? "--rehearse and --dry-run go alone" : "--rehearse reports in human or json");
+		usage(DG_USAGE);
+	}
 	if (show_journal_mode) {
-		int rc = show_journal(journal_n, format);
-		return close_stdout() < 0 && rc == 0 ? DG_NO : rc;
+		int rc = saferun_show_journal(journal_n, format);
+		return finish(close_stdout() < 0 && rc == 0 ? DG_NO : rc);
+	}
+	if (undo_mode) {
+		long n = 1;
+		if (optind < argc) {
+			char *end;
+			n = strtol(argv[optind], &end, 10);
+			if (*end || n <= 0 || n > 100000 || optind + 1 < argc) {
+				error("--undo takes one run number (safe-run --journal shows them), not '%s'", argv[optind]);
+				usage(DG_USAGE);
+			}
+		}
+		if (config_errors)
+			die(DG_USAGE, "the configuration has errors (above); fix them first");
+		int rc = saferun_undo((int)n, opt.confirms.n ? sv_argv(&opt.confirms) : NULL, opt.dry_run);
+		return finish(close_stdout() < 0 && rc == 0 ? DG_NO : rc);
 	}
 	if (optind >= argc) {
 		error("no command given");
@@ -512,114 +295,62 @@ int main(int argc, char **argv)
 		opt.require_db = config_get_bool("safe-run", "require_db", 0);
 
 	char **cmd = argv + optind;
-	char *masked = run.masked = mask_command(cmd);
-	const char *cls = command_class(cmd);
-	if (!strcmp(cls, "test"))
+	run.masked = mask_command(cmd);
+	command_classify(cmd, &run.ci);
+	if (run.ci.cls == CMD_TEST)
 		opt.test_run = 1;
-	verbose("command class: %s", cls);
+	verbose("command class: %s (%s)", cmd_class_name(run.ci.cls), run.ci.why);
 	double start = now();
 
-	int env_status = run_envcheck(&run.found, &run.nfound);
-	struct found *found = run.found;
-	size_t nfound = run.nfound;
-	char *refusal = NULL;   /* why the command will not run */
-	/* Unreachable (4) is not a refusal by itself: the snapshot step decides. */
-	if (env_status < 0 || (env_status != DG_OK && env_status != DG_NO && env_status != DG_NOTHING &&
-	                       env_status != DG_UNREACHABLE))
-		refusal = xstrdup("db-envcheck could not tell which database this command touches (see above)");
-	else if (env_status == DG_NOTHING && opt.require_db)
-		refusal = xstrdup("no database found and --require-db (or require_db = yes) is set");
-	else if (env_status == DG_NOTHING && !strcmp(cls, "destructive-docker") && !opt.no_snap)
-		refusal = xstrdup("a destructive Docker command, and no database was found to snapshot first");
-
-	/* Refused classes need --allow-production and the name of each database. */
-	for (size_t i = 0; i < nfound && !refusal; i++) {
-		if (!refused_class(found[i].col[C_CLASS])) {
-			if (strcmp(found[i].col[C_CLASS], "local"))
-				warn("%s is %s: %s", found[i].describe, found[i].col[C_CLASS], found[i].col[C_RULE]);
-			continue;
-		}
-		if (!opt.allow_production) {
-			refusal = xasprintf("%s is %s: %s; to run it anyway: safe-run --allow-production (and confirm "
-			                    "the name '%s')", found[i].describe, found[i].col[C_CLASS], found[i].col[C_RULE],
-			                    confirm_name_of(&found[i]));
-			break;
-		}
-		if (opt.dry_run)
-			continue;
-		char *what = xasprintf("'%s' will run against %s database %s", masked, found[i].col[C_CLASS],
-		                       found[i].describe);
-		struct target t = { 0 };
-		target_set(&t, TF_ENGINE, found[i].col[C_ENGINE], "db-envcheck");
-		target_set(&t, TF_DATABASE, found[i].col[C_DATABASE], "db-envcheck");
-		int rc = target_confirm(&t, opt.confirm, what);
-		target_free(&t);
-		free(what);
-		if (rc != DG_OK)
-			refusal = xstrdup("--allow-production was not confirmed with the database name");
-	}
-
-	run.refusal = refusal;
+	int env_status = saferun_envcheck(NULL, opt.test_run, &run.found);
+	const struct found_list *l = &run.found;
+	struct plan_opts po = { opt.allow_production, opt.require_db, opt.no_snap, opt.dry_run, opt.test_run,
+	                        &opt.confirms, run.masked, run.ci.cls };
+	saferun_plan(env_status, l, &po, &run.plan);
 	if (opt.dry_run) {
-		printf("command:  %s\n", masked);
-		printf("class:    %s%s\n", cls, opt.test_run ? " (test run)" : "");
-		for (size_t i = 0; i < nfound; i++)
-			printf("target:   %s (%s, %s: %s)\n", found[i].describe, i ? "also configured" : "primary",
-			       found[i].col[C_CLASS], found[i].col[C_RULE]);
-		if (!nfound)
-			printf("target:   none found\n");
-		printf("verdict:  %s\n", refusal ? "would refuse" : "would run");
-		if (refusal)
-			printf("reason:   %s\n", refusal);
-		for (size_t i = 0; i < nfound && !refusal; i++) {
-			if (opt.no_snap || nothing_to_snapshot(&found[i]))
-				printf("snapshot: none for %s (%s)\n", found[i].describe,
-				       opt.no_snap ? "--no-snap" : "nothing persistent yet");
-			else
-				printf("snapshot: %s, by db-snap --reason 'safe-run: %s'\n", found[i].describe, masked);
-		}
-		return finish(close_stdout() < 0 ? DG_NO : refusal ? DG_REFUSED : DG_OK);
+		saferun_plan_print(l, &po, &run.plan);
+		return finish(close_stdout() < 0 ? DG_NO : run.plan.refusal ? DG_REFUSED : DG_OK);
 	}
-	if (refusal) {
-		error("refusing to run '%s': %s", masked, refusal);
-		journal(start, now(), masked, found, nfound, "refused");
+	if (run.plan.refusal) {
+		error("refusing to run '%s': %s", run.masked, run.plan.refusal);
+		journal(start, now(), "refused");
 		return finish(DG_REFUSED);
 	}
 	if (env_status == DG_NOTHING)
-		warn("no database found for '%s'; nothing was snapshotted", masked);
+		warn("no database found for '%s'; nothing was snapshotted", run.masked);
 
 	int cmd_status = command_status(cmd[0]);
 	if (cmd_status) {
 		error("%s: '%s'", cmd_status == DG_NOT_FOUND ? "command not found" : "cannot execute", cmd[0]);
-		journal(start, now(), masked, found, nfound, cmd_status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
+		journal(start, now(), cmd_status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
 		return finish(cmd_status);
 	}
 
-	size_t taken = 0;
-	for (size_t i = 0; i < nfound && !opt.no_snap; i++) {
-		if (nothing_to_snapshot(&found[i])) {
-			verbose("%s: nothing persistent to snapshot yet", found[i].describe);
+	if (opt.rehearse) {
+		int rc = rehearse(cmd, format == FMT_JSON, &start);
+		if (rc >= 0)
+			return finish(rc);
+	}
+
+	for (size_t i = 0; i < run.plan.notes.n; i++)
+		verbose("%s", run.plan.notes.v[i]);
+	for (size_t i = 0; i < l->n; i++) {
+		if (!run.plan.take[i])
 			continue;
-		}
-		int rc = snapshot(&found[i], i, masked);
+		char *reason = xasprintf("safe-run: %s", run.masked);
+		int rc = saferun_snapshot(&l->v[i], i, reason, opt.test_run);
+		free(reason);
 		if (rc == 0) {
-			taken++;
-			verbose("snapshot of %s: %s", found[i].describe, found[i].snapshot);
-		} else if (rc == DG_UNREACHABLE && i > 0) {
-			/* Not reachable from here, so not by this command either. */
-			warn("%s is unreachable from here; not snapshotted", found[i].describe);
+			verbose("snapshot of %s: %s", l->v[i].describe, l->v[i].snapshot);
+		} else if (rc == DG_UNREACHABLE && i > 0 && run.ci.cls != CMD_DOCKER_DESTRUCTIVE) {
+			warn("%s is unreachable from here; not snapshotted", l->v[i].describe);
+			sv_pushf(&run.plan.notes, "%s is unreachable from here; not snapshotted", l->v[i].describe);
 		} else {
 			error("refusing to run '%s': the snapshot of %s failed (db-snap exit %d); "
-			      "fix that, or run without one: safe-run --no-snap", masked, found[i].describe, rc);
-			journal(start, now(), masked, found, nfound, "refused");
+			      "fix that, or run without one: safe-run --no-snap", run.masked, l->v[i].describe, rc);
+			journal(start, now(), "refused");
 			return finish(DG_REFUSED);
 		}
-	}
-	if (!strcmp(cls, "destructive-docker") && !opt.no_snap && taken == 0) {
-		error("refusing to run '%s': a destructive Docker command needs a snapshot first, and none could be taken",
-		      masked);
-		journal(start, now(), masked, found, nfound, "refused");
-		return finish(DG_REFUSED);
 	}
 
 	/* The command owns the terminal: ^C and ^\ reach it, not us. */
@@ -637,7 +368,7 @@ int main(int argc, char **argv)
 		int status = exit_status_for_spawn_error(err);
 		errno = err;
 		error("cannot run '%s':", cmd[0]);
-		journal(start, now(), masked, found, nfound, status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
+		journal(start, now(), status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
 		return finish(status);
 	}
 	child_pid = pid;
@@ -651,21 +382,20 @@ int main(int argc, char **argv)
 		snprintf(status_text, sizeof status_text, "signal %s", sigabbrev_np(WTERMSIG(ws)) ? sigabbrev_np(WTERMSIG(ws)) : "?");
 	else
 		snprintf(status_text, sizeof status_text, "exit %d", WEXITSTATUS(ws));
-	journal(start, end, masked, found, nfound, status_text);
+	journal(start, end, status_text);
 
+	/* One line, however many databases: the journal knows the snapshots. */
 	if (WIFSIGNALED(ws)) {
-		restore_hint(found, nfound);
+		if (snapshots_taken())
+			error("to undo: safe-run --undo");
 		die_of_signal(finish(WTERMSIG(ws)));
 	}
 	int status = WEXITSTATUS(ws);
-	if (status != 0) {
-		if (opt.rollback) {
-			for (size_t i = 0; i < nfound; i++)
-				if (found[i].snapshot)
-					rollback(&found[i], i);
-		} else {
-			restore_hint(found, nfound);
-		}
-	}
+	if (status != 0 && opt.rollback)
+		rollback();
+	else if (status != 0 && snapshots_taken())
+		error("to undo: safe-run --undo");
+	else if (status == 0 && snapshots_taken() && cmd_class_destructive(run.ci.cls))
+		info("to undo: safe-run --undo");
 	return finish(status);
 }

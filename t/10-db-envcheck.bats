@@ -60,7 +60,24 @@ envline() { # the value of KEY in --format=env output (unquoted)
     [[ $output == *"DBGUARD_SOURCE=environment"* ]]
     DATABASE_URL=postgres://ci@127.0.0.1:5433/ci_db run -0 --separate-stderr db-envcheck
     [[ $output == *"primary target (from environment)"* ]]
-    [[ $output == *"also configured (from .env)"*"app_dev"* ]]
+    # A set variable wins over the same key in any dotenv file: .env's own
+    # DATABASE_URL is not what the app reads.
+    [[ $output != *"app_dev"* ]]
+}
+
+@test "one key in the environment (DB_PORT, DB_PASSWORD, DATABASE_URL) wins over .env's, and --explain says where each came from" {
+    printf 'DB_CONNECTION=pgsql\nDB_HOST=127.0.0.1\nDB_PORT=5432\nDB_DATABASE=app\nDB_USERNAME=me\n' > .env
+    DB_PORT=7001 run -0 --separate-stderr db-envcheck --format=tsv
+    [ "${#lines[@]}" -eq 2 ]
+    [ "$(printf '%s\n' "${lines[1]}" | cut -f4)" = 7001 ]
+    DB_PORT=7001 run -0 --separate-stderr db-envcheck --explain
+    [[ $output == *"port      7001"*"environment DB_PORT"* ]]
+    [[ $output == *"database  app"*".env:4"* ]]
+    DB_PASSWORD=from-env run -0 --separate-stderr db-envcheck --format=json
+    [[ $output == *'"password":"environment DB_PASSWORD"'* ]]
+    DATABASE_URL=postgres://ci@127.0.0.1:5433/ci_db run -0 --separate-stderr db-envcheck --format=tsv
+    [ "${#lines[@]}" -eq 2 ]
+    [[ ${lines[1]} == *ci_db* ]]
 }
 
 @test "process DB_* keys override .env key by key, with the source of each" {
@@ -247,6 +264,16 @@ envline() { # the value of KEY in --format=env output (unquoted)
     [ "$output" = 0 ]
     run -6 --separate-stderr db-envcheck --url=sqlite://app.sqlite --mark=production --confirm=yes < /dev/null
     run -6 --separate-stderr db-envcheck --url=sqlite://app.sqlite --mark=production --confirm=other.sqlite < /dev/null
+}
+
+@test "colour on a terminal; NO_COLOR=1 turns it off, NO_COLOR set but empty does not (no-color.org)" {
+    printf 'DB_CONNECTION=sqlite\nDB_DATABASE=app.sqlite\n' > .env
+    run -0 env TERM=xterm script -qec "db-envcheck --offline" /dev/null
+    [[ $output == *$'\e['* ]]
+    run -0 env TERM=xterm NO_COLOR=1 script -qec "db-envcheck --offline" /dev/null
+    [[ $output != *$'\e['* ]]
+    run -0 env TERM=xterm NO_COLOR= script -qec "db-envcheck --offline" /dev/null
+    [[ $output == *$'\e['* ]]
 }
 
 @test "no framework: a quoted name loads, a name alone and export NAME are skipped (-v), a lone CR ends a line" {

@@ -61,8 +61,10 @@ my_dev_url() { printf '%s' "${MY_URL%/*}/app_dev"; }
     DATABASE_URL=$(pg_dev_url) run -1 --separate-stderr db-envcheck --ping
     [[ $output == *"marker production"* ]]
     [[ $output == *"production marker"* ]]
-    # without --ping the names look innocent
-    DATABASE_URL=$(pg_dev_url) run -0 --separate-stderr db-envcheck
+    # without --ping the marker of a local database is read all the same;
+    # --offline connects to nothing, and the names look innocent
+    DATABASE_URL=$(pg_dev_url) run -1 --separate-stderr db-envcheck
+    DATABASE_URL=$(pg_dev_url) run -0 --separate-stderr db-envcheck --offline
     DATABASE_URL=$(pg_dev_url) run -0 --separate-stderr db-envcheck --mark=clear --confirm=app_dev
     DATABASE_URL=$(pg_dev_url) run -0 --separate-stderr db-envcheck --ping
     [[ $output == *"marker none"* ]]
@@ -89,4 +91,39 @@ my_dev_url() { printf '%s' "${MY_URL%/*}/app_dev"; }
     run -0 --separate-stderr db-envcheck --mark=clear --confirm="$PWD/app_dev.sqlite"
     run -0 --separate-stderr db-envcheck --ping
     [[ $output == *"1 tables, marker none"* ]]
+}
+
+@test "without --ping the marker of a local database is read: production is not 'safe'; --offline does not connect" {
+    pg_sql 'create database marked_copy'
+    url=${PG_URL%/*}/marked_copy
+    DATABASE_URL=$url run -0 --separate-stderr db-envcheck --mark=production --confirm=marked_copy
+    DATABASE_URL=$url run -1 --separate-stderr db-envcheck
+    [[ $output == *"marker    production (read from the database)"* ]]
+    [[ $output == *"verdict: refused"* ]]
+    DATABASE_URL=$url run -0 --separate-stderr db-envcheck --offline
+    [[ $output == *"marker    not read (--offline)"* ]]
+    [[ $output == *"verdict: safe"* ]]
+    run -2 --separate-stderr db-envcheck --offline --ping
+    DATABASE_URL=${PG_URL%/*}/app_dev run -0 --separate-stderr db-envcheck
+    [[ $output == *"marker    none (read from the database)"* ]]
+    # A local server that is down: said, and no failure of its own.
+    DATABASE_URL=postgres://x@127.0.0.1:$(free_port)/app run -0 --separate-stderr db-envcheck
+    [[ $output == *"marker    not read: cannot reach postgres"* ]]
+    pg_sql 'drop database marked_copy'
+}
+
+@test "--ping says 'missing' for a database the server says does not exist, exit 0" {
+    DATABASE_URL=${PG_URL%/*}/not_there_yet run -0 --separate-stderr db-envcheck --ping --format=tsv
+    [[ ${lines[1]} == *$'\tmissing\t'* ]]
+    [[ $stderr == *"database 'not_there_yet' does not exist"* ]]
+    DATABASE_URL=${MY_URL%/*}/not_there_yet run -0 --separate-stderr db-envcheck --ping --format=tsv
+    [[ ${lines[1]} == *$'\tmissing\t'* ]]
+}
+
+@test "--ping with several hosts tries each on its own port, as libpq does" {
+    closed=$(free_port)
+    url=${PG_URL/@127.0.0.1:$PGPORT/@127.0.0.1:$closed,127.0.0.1:$PGPORT}
+    [ "$url" != "$PG_URL" ]
+    DATABASE_URL=$url run -0 --separate-stderr db-envcheck --ping
+    [[ $output == *"reachable yes: server 15."* ]]
 }

@@ -209,10 +209,10 @@ strays() { find "$store" -mindepth 1 -name '.*' ! -name .gitignore ! -name '.loc
     run -0 db-snap
     a=$output
     sleep 1
-    run -0 db-snap --compress=gzip
+    run -0 db-snap --always --compress=gzip
     b=$output
     sleep 1
-    run -0 db-snap --compress=none
+    run -0 db-snap --always --compress=none
     c=$output
     run -0 --separate-stderr db-snap --verify
     [ "${#lines[@]}" -eq 3 ]
@@ -554,4 +554,14 @@ start_blocked_stream() {
     run -3 --separate-stderr db-snap --test-run --target=3
     [[ $stderr == *"only 2 databases are configured"* ]]
     run -2 --separate-stderr db-snap --target=0
+}
+
+@test "--verify of a snapshot that is not there gives 3, not 5" {
+    run -0 --separate-stderr db-snap
+    good=$output
+    run -3 --separate-stderr db-snap --verify "$store/app_20200101T000000Z.sqlite.zst"
+    [[ $stderr == *"no snapshot '$store/app_20200101T000000Z.sqlite.zst'"* ]]
+    run -3 --separate-stderr db-snap --verify no_such_name.sqlite.zst "$good"
+    printf 'x' >> "$good"
+    run -5 --separate-stderr db-snap --verify no_such_name.sqlite.zst "$good"
 }

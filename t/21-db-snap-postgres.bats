@@ -231,9 +231,10 @@ start_blocked_snap() {
 }
 
 @test "two concurrent snapshots both end well and verify" {
-    db-snap > a.out 2> a.err &
+    # --always: the second would otherwise reuse the first (unchanged).
+    db-snap --always > a.out 2> a.err &
     a=$!
-    db-snap > b.out 2> b.err &
+    db-snap --always > b.out 2> b.err &
     b=$!
     wait "$a"
     wait "$b"

@@ -256,3 +256,28 @@ wait_for() {
     [[ $output != *"$PGPASSWORD"* ]]
     run -1 grep -rqF "$PGPASSWORD" backups
 }
+
+@test "plain db-restore takes the newest good snapshot that is not a pre-restore one: twice is once" {
+    snap
+    wreck
+    run -0 --separate-stderr db-restore --confirm="$app"
+    [ "$(pg_sql 'SELECT count(*) FROM users' "$app")" = 3 ]
+    pg_sql "DELETE FROM users WHERE id = 2" "$app" >/dev/null
+    # The pre-restore snapshot of the first restore is newer; it is not the one taken.
+    run -0 --separate-stderr db-restore --confirm="$app"
+    [[ $stderr == *"restored '$app' from '$snapshot'"* ]]
+    [ "$(pg_sql 'SELECT count(*) FROM users' "$app")" = 3 ]
+}
+
+@test "--check: a server that is down gives 4, a missing client 1, neither says the snapshot failed" {
+    snap
+    port=$(free_port)
+    run -4 --separate-stderr db-restore --check --url "postgres://$PGUSER@127.0.0.1:$port/$app" "$snapshot"
+    [[ $stderr == *"was not checked: the server cannot be reached"* ]]
+    [[ $stderr != *"failed the check"* ]]
+    mkdir nobin
+    ln -s "$(command -v zstd)" nobin/zstd
+    run -1 --separate-stderr env PATH="$PWD/nobin" "$DBGUARD_BIN/db-restore" --check "$snapshot"
+    [[ $stderr == *"the client psql is not installed"* ]]
+    [[ $stderr != *"failed the check"* ]]
+}

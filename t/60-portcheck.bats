@@ -444,3 +444,27 @@ assert d["addresses"] == [{"service": "db", "address": "postgres://localhost:" +
     run -1 --separate-stderr portcheck -q
     [ -z "$stderr" ]
 }
+
+@test "--only=ports: only port findings are reported and fail CI; after apply no pointer to plan" {
+    use compliant
+    p=$(first_free 7000 7009)
+    sed -i "s/7000:5432/$p:5432/; /restart:/d" compose.yaml
+    run -1 --separate-stderr portcheck
+    [[ $output == *"no-restart"* || $output == *"restart"* ]]
+    run -0 --separate-stderr portcheck --only=ports
+    [[ $output != *"restart"* ]]
+    run -0 --separate-stderr portcheck --only=ports --format=tsv
+    [ "$(printf '%s\n' "$output" | awk -F'\t' '$1 == "finding"' | wc -l)" -eq 0 ]
+    run -2 --separate-stderr portcheck --only=data
+    # A port out of range fails it; after apply, what is left is not a port
+    # matter and nothing sends the user to plan.
+    sed -i "s/$p:5432/5432:5432/" compose.yaml
+    run -1 --separate-stderr portcheck --only=ports
+    [[ $output == *"out-of-range"* ]]
+    run -0 --separate-stderr portcheck apply --confirm=apply
+    [[ $stderr == *"1 finding remains"* ]]
+    run -1 --separate-stderr portcheck
+    [[ $stderr != *"portcheck plan"* ]]
+    [[ $stderr == *"none that a port change fixes"* ]]
+    run -0 --separate-stderr portcheck --only=ports
+}

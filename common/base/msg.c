@@ -13,6 +13,7 @@
 
 const char *progname = "dbguard";
 int msg_verbosity = 1;
+int msg_status_line;
 void (*msg_error_hook)(const char *text);
 
 void msg_init(const char *argv0)
@@ -89,7 +90,11 @@ static void vmsg(const char *prefix, int is_error, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char line[4096], shown[4 * sizeof line + 2];
-	int n = snprintf(line, sizeof line, "%s: %s", progname, prefix);
+	/* A status line on the terminal is cleared first, so the message
+	 * starts a line of its own. */
+	size_t clear = msg_status_line ? 4 : 0;
+	msg_status_line = 0;
+	int n = snprintf(line, sizeof line, "%s%s: %s", clear ? "\r\033[K" : "", progname, prefix);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
@@ -100,9 +105,13 @@ static void vmsg(const char *prefix, int is_error, const char *fmt, va_list ap)
 		len += (size_t)snprintf(line + len, sizeof line - len, " %s", strerror(saved));
 	/* A message quotes values from files, URLs and the environment: what
 	 * reaches the terminal (or the hook: safe-run's journal) is text,
-	 * never a control sequence.  "prog: " apart, for the hook. */
-	size_t pre = strlen(progname) + 2 < len ? strlen(progname) + 2 : len;
-	size_t head = msg_escape(shown, sizeof shown - 1, line, pre);
+	 * never a control sequence.  Our own clearing sequence and "prog: "
+	 * apart, for the hook. */
+	if (n == 0)
+		clear = 0;
+	memcpy(shown, line, clear);
+	size_t pre = clear + strlen(progname) + 2 < len ? clear + strlen(progname) + 2 : len;
+	size_t head = clear + msg_escape(shown + clear, sizeof shown - 1 - clear, line + clear, pre - clear);
 	len = head + msg_escape(shown + head, sizeof shown - 1 - head, line + pre, len - pre);
 	if (msg_error_hook && is_error)
 		msg_error_hook(shown + head);

@@ -8,6 +8,9 @@
 extern const char *progname;
 /* 0 = -q (errors only), 1 = normal, 2 = -v */
 extern int msg_verbosity;
+/* A status line (term.h, progress_stage) is on stderr's last line: the next
+ * message clears it first. */
+extern int msg_status_line;
 
 /* When set, called with the text of every error (die and error: without
  * the program name and newline), e.g. to put errors in JSON output. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,8 +21,9 @@ int term_is_tty(int fd)
 
 int term_use_color(int fd)
 {
-	const char *t = getenv("TERM");
-	return term_is_tty(fd) && !getenv("NO_COLOR") && !(t && strcmp(t, "dumb") == 0);
+	const char *t = getenv("TERM"), *nc = getenv("NO_COLOR");
+	/* no-color.org: present and not empty; NO_COLOR= disables nothing. */
+	return term_is_tty(fd) && !(nc && *nc) && !(t && strcmp(t, "dumb") == 0);
 }
 
 static const char *seq(int fd, const char *s)
@@ -59,6 +61,12 @@ static void progress_draw(struct progress *p, double t)
 	if (p->total > 0 && n > 0 && (size_t)n < sizeof line) {
 		unsigned long long pct = p->done >= p->total ? 100 : p->done * 100 / p->total;
 		n += snprintf(line + n, sizeof line - (size_t)n, "  %llu%%", pct);
+		/* The time left, once the rate is known. */
+		if (el >= 0.3 && p->done > 0 && p->done < p->total && (size_t)n < sizeof line) {
+			double left = (double)(p->total - p->done) * el / (double)p->done;
+			unsigned l = left > 359999 ? 359999 : (unsigned)left;
+			n += snprintf(line + n, sizeof line - (size_t)n, "  ETA %u:%02u", l / 60, l % 60);
+		}
 	}
 	if (n > 0 && (size_t)n < sizeof line - 4) {
 		memcpy(line + n, "\033[K", 3);   /* erase what a longer line left */
@@ -86,6 +94,33 @@ void progress_update(struct progress *p, unsigned long long done)
 		return;
 	p->last = t;
 	progress_draw(p, t);
+}
+
+void progress_stage(const char *fmt, ...)
+{
+	if (msg_verbosity < 1 || !term_is_tty(2))
+		return;
+	char line[512];
+	int n = snprintf(line, sizeof line, "\r%s: ", progname);
+	va_list ap;
+	va_start(ap, fmt);
+	int m = n > 0 ? vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap) : -1;
+	va_end(ap);
+	if (m < 0)
+		return;
+	size_t len = (size_t)n + (size_t)m;
+	if (len > sizeof line - 8)
+		len = sizeof line - 8;
+	memcpy(line + len, "...\033[K", 6);
+	write_all(2, line, len + 6);
+	msg_status_line = 1;
+}
+
+void progress_stage_end(void)
+{
+	if (msg_status_line)
+		write_all(2, "\r\033[K", 4);
+	msg_status_line = 0;
 }
 
 void progress_end(struct progress *p)

@@ -26,6 +26,11 @@ struct progress {
 void progress_start(struct progress *p, const char *label, unsigned long long total);
 void progress_update(struct progress *p, unsigned long long done);
 void progress_end(struct progress *p);   /* clears the line */
+/* What a long step after the progress line is doing ("counting the rows of
+ * ..."), on one line of stderr when it is a terminal; the next message or
+ * progress_stage_end clears it. */
+void progress_stage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_stage_end(void);
 
 /* Is there a terminal to ask on (stdin and stderr are TTYs, /dev/tty opens)? */
 int term_can_prompt(void);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/impl.h"
+#include "base/checksum.h"
 #include "base/exitcodes.h"
 #include "base/io.h"
 #include "base/xalloc.h"
@@ -132,6 +133,15 @@ out:
 	return rc;
 }
 
+
+long db_table_count(struct dbconn *c, char *err, size_t errlen)
+{
+	struct strvec names = STRVEC_INIT, refs = STRVEC_INIT;
+	long n = c->ops->list_tables(c, &names, &refs, err, errlen) < 0 ? -1 : (long)names.n;
+	sv_free(&names);
+	sv_free(&refs);
+	return n;
+}
 
 static int marker_valid(const char *m)
 {
@@ -283,6 +293,49 @@ void db_client_clean_stale(void)
 	if (tmp && *tmp == '/' && strcmp(tmp, "/tmp") != 0)
 		clean_old_option_files(tmp);
 	clean_old_option_files("/tmp");
+}
+
+int db_fingerprint(struct dbconn *c, int for_snapshot, char **fp, char **why,
+                   char *err, size_t errlen)
+{
+	return db_fingerprint_text(c, for_snapshot, fp, why, NULL, err, errlen);
+}
+
+int db_fingerprint_text(struct dbconn *c, int for_snapshot, char **fp, char **why, char **text,
+                        char *err, size_t errlen)
+{
+	struct strbuf state = STRBUF_INIT;
+	*fp = NULL;
+	*why = NULL;
+	if (text)
+		*text = NULL;
+	if (c->ops->fingerprint(c, for_snapshot, &state, why, err, errlen) < 0) {
+		sb_free(&state);
+		free(*why);
+		*why = NULL;
+		return -1;
+	}
+	if (*why) {
+		sb_free(&state);
+		return 0;
+	}
+	struct sha256 h;
+	char hex[SHA256_HEX_SIZE];
+	if (sha256_init(&h) < 0) {
+		engine_err(err, errlen, "cannot compute a SHA-256: out of memory");
+		sb_free(&state);
+		return -1;
+	}
+	sha256_update(&h, state.buf ? state.buf : "", state.len);
+	if (text)
+		*text = sb_detach(&state);
+	sb_free(&state);
+	if (sha256_final(&h, hex) < 0) {
+		engine_err(err, errlen, "cannot compute a SHA-256");
+		return -1;
+	}
+	*fp = xasprintf("%s1:%s", c->ops->name, hex);
+	return 0;
 }
 
 int db_client_args(const struct target *t, struct strvec *argv, struct strvec *env,

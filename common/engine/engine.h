@@ -42,6 +42,10 @@ long long db_size(struct dbconn *c, char *err, size_t errlen);
  * (then they are read in it).  0 or -1 with err; out is empty on error. */
 int db_tables(struct dbconn *c, struct table_counts *out, char *err, size_t errlen);
 
+/* The number of base tables db_tables() would list, without counting their
+ * rows (one catalog query); -1 with err. */
+long db_table_count(struct dbconn *c, char *err, size_t errlen);
+
 /* The dbguard marker: "production", "staging", or NULL when none.
  * PostgreSQL: COMMENT ON DATABASE containing "dbguard:production";
  * MySQL/SQLite: one-row table dbguard_marker(class TEXT, set_at TEXT).
@@ -59,6 +63,25 @@ int db_query_value(struct dbconn *c, const char *sql, char **value, char *err, s
 /* Quote an identifier / a literal for this engine (malloc'd). */
 char *db_quote_ident(struct dbconn *c, const char *name);
 char *db_quote_literal(struct dbconn *c, const char *value);
+
+/* A fingerprint of the database's state, read in one round trip and
+ * without scanning a table: two equal fingerprints mean the database has
+ * not changed in between (never the other way round: a change elsewhere
+ * on the server may change it too).  *fp is "<engine>1:<sha256 hex>"
+ * (malloc'd); or *fp is NULL and *why (malloc'd) says why no signal can
+ * prove "unchanged" for this database now (then it must be snapshotted).
+ * for_snapshot: the caller is about to take a snapshot and will record
+ * the fingerprint with it.  PostgreSQL: call it inside the snapshot's own
+ * transaction, after the snapshot is taken.  MySQL: additionally proves
+ * that no InnoDB transaction was in flight, so a dump started afterwards
+ * sees exactly the state fingerprinted.  0, or -1 with err. */
+int db_fingerprint(struct dbconn *c, int for_snapshot, char **fp, char **why,
+                   char *err, size_t errlen);
+/* The same, and the text that was hashed in *state (malloc'd; NULL with
+ * *why): "key=value" lines, for a caller that must compare parts of it
+ * (the PostgreSQL clone tier accounts for its own CREATE DATABASE). */
+int db_fingerprint_text(struct dbconn *c, int for_snapshot, char **fp, char **why, char **state,
+                        char *err, size_t errlen);
 
 /* How to run this engine's client programs (pg_dump, psql, mariadb-dump,
  * mariadb) against t without a password in argv: appends connection options

@@ -34,6 +34,11 @@ struct engine_ops {
 	char *(*quote_literal)(struct dbconn *c, const char *value);
 	int (*client_args)(const struct target *t, struct strvec *argv, struct strvec *env,
 	                   char **cleanup_path, char *err, size_t errlen);
+	/* The signals of db_fingerprint() as text into state (engine.c hashes
+	 * it), or *why (malloc'd) when no signal can prove "unchanged"; 0, or
+	 * -1 with err.  doc/change-detection.md says why these signals. */
+	int (*fingerprint)(struct dbconn *c, int for_snapshot, struct strbuf *state, char **why,
+	                   char *err, size_t errlen);
 };
 
 /* Every adapter's connection starts with this, so engine.c can dispatch. */

@@ -364,6 +364,149 @@ static int my_client_args(const struct target *t, struct strvec *argv, struct st
 	return 0;
 }
 
+/* Change detection (doc/change-detection.md).  InnoDB hands out one
+ * counter for transaction ids and commit numbers, so Innodb_max_trx_id
+ * moves with every InnoDB write and commit (in any schema).  Nothing else
+ * does: views, routines, triggers and events live in files and Aria
+ * tables, so their definitions are part of the fingerprint; Aria, MyISAM
+ * and MEMORY tables have no signal that catches every change, so a
+ * database holding one is never called unchanged.  Times have whole
+ * seconds: a definition changed within the last two seconds could change
+ * again unseen, so it proves nothing yet. */
+static const char my_fp_sql[] =
+	"SELECT 'v', VARIABLE_NAME, VARIABLE_VALUE, NULL FROM information_schema.GLOBAL_STATUS"
+	" WHERE VARIABLE_NAME IN ('INNODB_MAX_TRX_ID', 'UPTIME')"
+	" UNION ALL SELECT 'n', 'now', UNIX_TIMESTAMP(), NULL"
+	" UNION ALL SELECT 's', SCHEMA_NAME, CONCAT_WS('|', DEFAULT_CHARACTER_SET_NAME,"
+	"   DEFAULT_COLLATION_NAME), NULL FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
+	" UNION ALL SELECT 't', TABLE_NAME, CONCAT_WS('|', TABLE_TYPE, IFNULL(ENGINE, '-'),"
+	"   IFNULL(ROW_FORMAT, '-'), IFNULL(AUTO_INCREMENT, '-'), IFNULL(TABLE_COLLATION, '-'),"
+	"   IFNULL(CREATE_OPTIONS, '-'), IFNULL(TABLE_COMMENT, '-'), IFNULL(UNIX_TIMESTAMP(CREATE_TIME), '-')),"
+	"   UNIX_TIMESTAMP(CREATE_TIME)"
+	"   FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+	" UNION ALL SELECT 'w', TABLE_NAME, CONCAT_WS('|', IFNULL(VIEW_DEFINITION, '-'), CHECK_OPTION,"
+	"   IS_UPDATABLE, DEFINER, SECURITY_TYPE, CHARACTER_SET_CLIENT, COLLATION_CONNECTION, ALGORITHM), NULL"
+	"   FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()"
+	" UNION ALL SELECT 'r', CONCAT(ROUTINE_TYPE, ' ', SPECIFIC_NAME), CONCAT_WS('|',"
+	"   IFNULL(ROUTINE_DEFINITION, '-'), IFNULL(DTD_IDENTIFIER, '-'), IS_DETERMINISTIC, SQL_DATA_ACCESS,"
+	"   SECURITY_TYPE, SQL_MODE, ROUTINE_COMMENT, DEFINER, UNIX_TIMESTAMP(CREATED),"
+	"   UNIX_TIMESTAMP(LAST_ALTERED)), GREATEST(UNIX_TIMESTAMP(CREATED), UNIX_TIMESTAMP(LAST_ALTERED))"
+	"   FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()"
+	" UNION ALL SELECT 'g', TRIGGER_NAME, CONCAT_WS('|', EVENT_MANIPULATION, EVENT_OBJECT_TABLE,"
+	"   ACTION_ORDER, ACTION_STATEMENT, ACTION_TIMING, SQL_MODE, DEFINER, IFNULL(CREATED, '-')),"
+	"   UNIX_TIMESTAMP(CREATED) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()"
+	" UNION ALL SELECT 'e', EVENT_NAME, CONCAT_WS('|', EVENT_DEFINITION, EVENT_TYPE,"
+	"   IFNULL(EXECUTE_AT, '-'), IFNULL(INTERVAL_VALUE, '-'), IFNULL(INTERVAL_FIELD, '-'),"
+	"   IFNULL(STARTS, '-'), IFNULL(ENDS, '-'), STATUS, ON_COMPLETION, SQL_MODE, DEFINER,"
+	"   EVENT_COMMENT, UNIX_TIMESTAMP(CREATED), UNIX_TIMESTAMP(LAST_ALTERED)),"
+	"   GREATEST(UNIX_TIMESTAMP(CREATED), UNIX_TIMESTAMP(LAST_ALTERED))"
+	"   FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()"
+	" ORDER BY 1, 2";
+
+/* A definition newer than this many seconds proves nothing yet. */
+#define MY_FRESH_SECONDS 2
+
+/* In a fresh consistent snapshot, no other InnoDB transaction may be
+ * active: one that was committing when Innodb_max_trx_id was read would
+ * not be seen by a dump started now, yet would move no counter later.
+ * The read view's limits ("will not see trx with id >= X, sees < Y")
+ * are equal exactly when it lists no active transaction. */
+static int my_quiet(struct dbconn *c, char **why, char *err, size_t errlen)
+{
+	char *cid = NULL, *status = NULL;
+	MYSQL_RES *res = NULL;
+	int rc = -1;
+	if (my_query_value(c, "SELECT CONNECTION_ID()", &cid, err, errlen) < 0 || !cid)
+		goto out;
+	if (my_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err, errlen) < 0)
+		goto out;
+	if (mysql_real_query(MY(c), "SHOW ENGINE INNODB STATUS", 25) != 0) {
+		*why = xasprintf("cannot read the InnoDB status (%s); the PROCESS privilege "
+		                 "lets dbguard prove that nothing changed", mysql_error(MY(c)));
+		my_exec(c, "ROLLBACK", NULL, 0);
+		rc = 0;
+		goto out;
+	}
+	res = mysql_store_result(MY(c));
+	MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+	if (row && mysql_num_fields(res) >= 3 && row[2])
+		status = xstrdup(row[2]);
+	my_exec(c, "ROLLBACK", NULL, 0);
+	rc = 0;
+	char *me = xasprintf(" thread id %s,", cid);
+	const char *p = status ? strstr(status, me) : NULL;
+	free(me);
+	const char *end = p ? strstr(p, "---TRANSACTION") : NULL;
+	const char *view = p ? strstr(p, "Trx read view will not see trx with id >= ") : NULL;
+	unsigned long long x, y;
+	if (!view || (end && view > end) ||
+	    sscanf(view, "Trx read view will not see trx with id >= %llu, sees < %llu", &x, &y) != 2)
+		*why = xstrdup("the InnoDB status shows no read view for this session");
+	else if (x != y)
+		*why = xstrdup("other InnoDB transactions were active at the snapshot");
+out:
+	mysql_free_result(res);
+	free(cid);
+	free(status);
+	return rc;
+}
+
+static int my_fingerprint(struct dbconn *c, int for_snapshot, struct strbuf *state, char **why,
+                          char *err, size_t errlen)
+{
+	MYSQL_RES *res;
+	if (my_run(c, my_fp_sql, &res, err, errlen) < 0)
+		return -1;
+	long long now = -1, uptime = -1, fresh = 0;
+	int have_trx = 0;
+	MYSQL_ROW row;
+	while (res && (row = mysql_fetch_row(res))) {
+		const char *kind = row[0] ? row[0] : "", *name = row[1] ? row[1] : "";
+		const char *val = row[2] ? row[2] : "", *when = row[3];
+		if (strcmp(kind, "n") == 0) {
+			now = strtoll(val, NULL, 10);
+			continue;
+		}
+		if (strcmp(kind, "v") == 0 && strcmp(name, "UPTIME") == 0) {
+			uptime = strtoll(val, NULL, 10);
+			continue;
+		}
+		if (strcmp(kind, "v") == 0)
+			have_trx = 1;
+		if (strcmp(kind, "t") == 0 && !*why) {
+			/* TABLE_TYPE|ENGINE|... */
+			size_t tl = strcspn(val, "|");
+			const char *engine = val + tl + (val[tl] == '|');
+			int base = strncmp(val, "BASE TABLE|", 11) == 0 || strncmp(val, "SYSTEM VERSIONED|", 17) == 0;
+			if (strncmp(val, "SEQUENCE|", 9) == 0)
+				*why = xasprintf("'%s' is a sequence, whose next value moves no change signal", name);
+			else if (base && strncmp(engine, "InnoDB|", 7) != 0)
+				*why = xasprintf("table '%s' uses the %.*s engine, which has no signal for every "
+				                 "change (only InnoDB tables do)", name,
+				                 (int)strcspn(engine, "|"), engine);
+		}
+		if (when && strtoll(when, NULL, 10) > fresh)
+			fresh = strtoll(when, NULL, 10);
+		sb_addf(state, "%s\t%s\t%s\n", kind, name, val);
+	}
+	mysql_free_result(res);
+	if (*why)
+		return 0;
+	if (now < 0 || uptime < 0 || !have_trx) {
+		*why = xstrdup("the server does not report its InnoDB transaction counter and uptime");
+		return 0;
+	}
+	if (fresh > now - MY_FRESH_SECONDS) {
+		*why = xstrdup("a definition changed within the last seconds (its time has whole seconds)");
+		return 0;
+	}
+	/* The start time: MEMORY tables and in-memory counters reset there. */
+	sb_addf(state, "start\t%lld\n", now - uptime);
+	if (for_snapshot)
+		return my_quiet(c, why, err, errlen);
+	return 0;
+}
+
 const struct engine_ops engine_mysql_ops = {
 	.name = "mysql",
 	.connect = my_connect,
@@ -382,4 +525,5 @@ const struct engine_ops engine_mysql_ops = {
 	.quote_ident = my_quote_ident,
 	.quote_literal = my_quote_literal,
 	.client_args = my_client_args,
+	.fingerprint = my_fingerprint,
 };

@@ -68,14 +68,24 @@ static int pg_fail(const struct target *t, PGconn *pg, const char *db, char *err
 	return rc;
 }
 
+/* The port as libpq takes it: with several hosts, a list ("5433,5432")
+ * that pairs with them, so each host is tried on its own port. */
+static const char *pg_port(const struct target *t, char buf[16])
+{
+	const char *p = target_get(t, TF_PORT);
+	if (p && strchr(p, ','))
+		return p;
+	snprintf(buf, 16, "%d", target_port(t));
+	return buf;
+}
+
 static PGconn *pg_open(const struct target *t, const char *db)
 {
 	const char *kw[8], *val[8];
 	char port[16];
 	int n = 0;
-	snprintf(port, sizeof port, "%d", target_port(t));
 	kw[n] = "host", val[n++] = target_host(t);
-	kw[n] = "port", val[n++] = port;
+	kw[n] = "port", val[n++] = pg_port(t, port);
 	if (db)
 		kw[n] = "dbname", val[n++] = db;
 	if (target_get(t, TF_USER))
@@ -341,8 +351,9 @@ static int pg_client_args(const struct target *t, struct strvec *argv, struct st
 	*cleanup_path = NULL;
 	sv_push(argv, "-h");
 	sv_push(argv, target_host(t));
+	char port[16];
 	sv_push(argv, "-p");
-	sv_pushf(argv, "%d", target_port(t));
+	sv_push(argv, pg_port(t, port));
 	if (target_get(t, TF_USER)) {
 		sv_push(argv, "-U");
 		sv_push(argv, target_get(t, TF_USER));
@@ -350,6 +361,56 @@ static int pg_client_args(const struct target *t, struct strvec *argv, struct st
 	if (target_get(t, TF_PASSWORD))
 		sv_pushf(env, "PGPASSWORD=%s", target_get(t, TF_PASSWORD));
 	sv_push(env, "PGCONNECT_TIMEOUT=5");
+	return 0;
+}
+
+/* Change detection (doc/change-detection.md).  The MVCC snapshot says
+ * exactly which transactions have completed: equal snapshots mean the same
+ * committed rows, catalogs, large objects and comments in every database
+ * of the cluster.  What no transaction records comes on top: sequences
+ * (nextval writes neither an xid nor, within log_cnt, WAL), unlogged tables
+ * emptied by crash recovery, a restart, and the database's identity. */
+static int pg_fingerprint(struct dbconn *c, int for_snapshot, struct strbuf *state, char **why,
+                          char *err, size_t errlen)
+{
+	if (for_snapshot && !pg_in_transaction(c)) {
+		engine_err(err, errlen, "a snapshot's fingerprint is read inside its transaction");
+		return -1;
+	}
+	char *sql = xasprintf(
+		"SELECT d.oid, pg_catalog.pg_postmaster_start_time(), pg_catalog.%s(),"
+		" (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relkind = 'S'"
+		"   AND c.relpersistence <> 't'"
+		"   AND NOT pg_catalog.has_table_privilege(c.oid, 'SELECT')),"
+		" (SELECT pg_catalog.string_agg(c.oid::text || '=' || CASE"
+		"   WHEN pg_catalog.has_table_privilege(c.oid, 'SELECT') THEN"
+		"   pg_catalog.query_to_xml(pg_catalog.format('SELECT last_value, is_called FROM %%s',"
+		"   c.oid::pg_catalog.regclass), false, true, '')::text END, ',' ORDER BY c.oid)"
+		"   FROM pg_catalog.pg_class c WHERE c.relkind = 'S' AND c.relpersistence <> 't'),"
+		" (SELECT pg_catalog.string_agg(c.oid::text || '=' ||"
+		"   pg_catalog.pg_relation_size(c.oid)::text, ',' ORDER BY c.oid)"
+		"   FROM pg_catalog.pg_class c WHERE c.relpersistence = 'u' AND c.relkind IN ('r', 'p'))"
+		" FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
+		PQserverVersion(PG(c)) >= 130000 ? "pg_current_snapshot" : "txid_current_snapshot");
+	PGresult *r = pg_run(c, sql, err, errlen);
+	free(sql);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1 || PQnfields(r) != 6) {
+		engine_err(err, errlen, "the server did not describe the current database");
+		PQclear(r);
+		return -1;
+	}
+	if (strcmp(PQgetvalue(r, 0, 3), "0") != 0) {
+		*why = xasprintf("%s sequence%s cannot be read (no SELECT privilege)",
+		                 PQgetvalue(r, 0, 3), strcmp(PQgetvalue(r, 0, 3), "1") ? "s" : "");
+	} else {
+		static const char *const keys[] = { "oid", "start", "snapshot", "", "sequences", "unlogged" };
+		for (int i = 0; i < 6; i++)
+			if (*keys[i])
+				sb_addf(state, "%s=%s\n", keys[i], PQgetisnull(r, 0, i) ? "" : PQgetvalue(r, 0, i));
+	}
+	PQclear(r);
 	return 0;
 }
 
@@ -371,4 +432,5 @@ const struct engine_ops engine_pg_ops = {
 	.quote_ident = pg_quote_ident,
 	.quote_literal = pg_quote_literal,
 	.client_args = pg_client_args,
+	.fingerprint = pg_fingerprint,
 };

@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -57,6 +61,10 @@ static int lite_connect(const struct target *t, int admin, struct dbconn **out,
 	}
 	/* Another program (the application itself) may hold a write lock. */
 	sqlite3_busy_timeout(db, 5000);
+	/* A checkpoint is a write: closing the last connection must not move
+	 * a WAL database's pages, or every look at it would change it
+	 * (doc/change-detection.md). */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* Opening is lazy: only a read shows whether this is a database. */
 	char *msg = NULL;
 	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, &msg);
@@ -220,6 +228,125 @@ static int lite_client_args(const struct target *t, struct strvec *argv, struct 
 	return 0;
 }
 
+/* Change detection (doc/change-detection.md).  A commit writes the
+ * database file (rollback journal) or the -wal file (WAL mode), and every
+ * write sets the file's ctime, which no user can set back (the -wal's
+ * mtime: see lite_file_state); the inode says whether it was replaced.  File times advance in clock ticks, so a
+ * file written within the last second proves nothing yet.  The header's
+ * change counter and schema cookie, and the WAL's salts and size, are
+ * read too.  Only on local file systems: a network client's view of
+ * times and contents may lag. */
+#define LITE_FRESH_NS 1000000000LL
+
+static long long ts_ns(struct timespec t) { return (long long)t.tv_sec * 1000000000LL + t.tv_nsec; }
+
+static int lite_local_fs(const char *path, char **why)
+{
+	static const long local[] = {
+		0xEF53,        /* ext2/3/4 */
+		0x58465342,    /* xfs */
+		0x9123683E,    /* btrfs */
+		0x01021994,    /* tmpfs */
+		0x794C7630,    /* overlayfs */
+		0xF2F52010,    /* f2fs */
+		0x2FC12FC1,    /* zfs */
+	};
+	struct statfs fs;
+	if (statfs(path, &fs) < 0) {
+		*why = xasprintf("cannot tell the file system of '%s': %s", path, strerror(errno));
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof local / sizeof *local; i++)
+		if ((long)fs.f_type == local[i])
+			return 1;
+	*why = xasprintf("'%s' is on a file system (type 0x%lx) whose file times dbguard does "
+	                 "not trust to show every change", path, (unsigned long)fs.f_type);
+	return 0;
+}
+
+/* stat and the first n bytes of path into state; 0, 1 when the file does
+ * not exist or is empty, -1 with why.  with_ctime 0 for the -wal: SQLite
+ * running as root chowns it at every open, which sets its ctime. */
+static int lite_file_state(const char *path, size_t n, int with_ctime, long long now,
+                           struct strbuf *state, char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		*why = xasprintf("cannot read '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return 1;
+	}
+	unsigned char head[100];
+	ssize_t got = pread(fd, head, n < sizeof head ? n : sizeof head, 0);
+	close(fd);
+	if (got < 0) {
+		*why = xasprintf("cannot read '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	struct timespec changed = with_ctime ? st.st_ctim : st.st_mtim;
+	if (now - ts_ns(changed) < LITE_FRESH_NS || now - ts_ns(st.st_mtim) < LITE_FRESH_NS) {
+		*why = xasprintf("'%s' was written within the last second (file times are too coarse "
+		                 "to tell a later write)", path);
+		return -1;
+	}
+	sb_addf(state, "%llu:%llu %lld %lld.%09ld %lld.%09ld ", (unsigned long long)st.st_dev,
+	        (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+	        st.st_mtim.tv_nsec, (long long)changed.tv_sec, changed.tv_nsec);
+	for (ssize_t i = 0; i < got; i++)
+		sb_addf(state, "%02x", head[i]);
+	sb_addc(state, '\n');
+	return 0;
+}
+
+static int lite_fingerprint(struct dbconn *c, int for_snapshot, struct strbuf *state, char **why,
+                            char *err, size_t errlen)
+{
+	(void)for_snapshot, (void)err, (void)errlen;
+	const char *path = sqlite3_db_filename(DB(c), "main");
+	if (!path || !*path) {
+		*why = xstrdup("an in-memory database has no file to watch");
+		return 0;
+	}
+	if (!lite_local_fs(path, why))
+		return 0;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char *wal = xasprintf("%s-wal", path), *journal = xasprintf("%s-journal", path);
+	sb_adds(state, "db ");
+	int r = lite_file_state(path, 100, 1, ts_ns(now), state, why);
+	if (r == 1 && !*why)
+		*why = xasprintf("'%s' is empty or gone", path);
+	if (r == 0) {
+		/* An empty -wal holds nothing (SQLite makes one when it opens a
+		 * WAL database and removes it when the last connection closes). */
+		sb_adds(state, "wal ");
+		r = lite_file_state(wal, 32, 0, ts_ns(now), state, why);
+		if (r == 1)
+			sb_adds(state, "none\n");
+	}
+	if (r >= 0) {
+		/* A journal starting with its magic: a writer is mid-transaction. */
+		static const unsigned char magic[8] = { 0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7 };
+		unsigned char head[8];
+		int fd = open(journal, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && pread(fd, head, 8, 0) == 8 && memcmp(head, magic, 8) == 0)
+			*why = xasprintf("a transaction is being written to '%s'", path);
+		if (fd >= 0)
+			close(fd);
+	}
+	free(wal);
+	free(journal);
+	return 0;
+}
+
 const struct engine_ops engine_sqlite_ops = {
 	.name = "sqlite",
 	.connect = lite_connect,
@@ -238,4 +365,5 @@ const struct engine_ops engine_sqlite_ops = {
 	.quote_ident = lite_quote_ident,
 	.quote_literal = lite_quote_literal,
 	.client_args = lite_client_args,
+	.fingerprint = lite_fingerprint,
 };

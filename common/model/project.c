@@ -8,11 +8,11 @@
 #include "base/io.h"
 #include "base/xalloc.h"
 
-char *project_dir_find(void)
+/* The nearest project directory upward, or NULL (cwd holds the current one). */
+static char *find(char cwd[4096])
 {
-	char cwd[4096];
-	if (!getcwd(cwd, sizeof cwd))
-		return xstrdup(".");
+	if (!getcwd(cwd, 4096))
+		return NULL;
 	char *dir = xstrdup(cwd);
 	for (;;) {
 		/* A framework's own root counts too, so that a command run in a
@@ -36,5 +36,20 @@ char *project_dir_find(void)
 		dir = up;
 	}
 	free(dir);
-	return xstrdup(cwd);
+	return NULL;
+}
+
+char *project_dir_find(void)
+{
+	char cwd[4096];
+	char *dir = find(cwd);
+	if (dir)
+		return dir;
+	return xstrdup(getcwd(cwd, sizeof cwd) ? cwd : ".");
+}
+
+char *project_dir_marked(void)
+{
+	char cwd[4096];
+	return find(cwd);
 }

@@ -7,5 +7,7 @@
  * prisma/schema.prisma), stopping at the repository root (.git); else the
  * current directory. */
 char *project_dir_find(void);
+/* The same, but NULL when no directory upward holds any of those marks. */
+char *project_dir_marked(void);
 
 #endif

@@ -278,8 +278,8 @@ int portcheck_apply(struct session *ss, const char *confirm, int force, int form
 	info("changed %zu port%s in %zu file%s; the originals are kept as FILE.backup ('portcheck rollback' puts them back)",
 	     nedits, nedits == 1 ? "" : "s", nf, nf == 1 ? "" : "s");
 	if (after.r.nfindings)
-		info("%zu finding%s remain; 'portcheck validate' lists them", after.r.nfindings,
-		     after.r.nfindings == 1 ? "" : "s");
+		info("%zu finding%s remain%s; 'portcheck validate' lists them", after.r.nfindings,
+		     after.r.nfindings == 1 ? "" : "s", after.r.nfindings == 1 ? "s" : "");
 	session_free(&after);
 	status = nmanual ? DG_NO : DG_OK;
 out:

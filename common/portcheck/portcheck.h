@@ -60,6 +60,10 @@ int parse_range_option(const char *range, int *lo, int *hi);
 int session_load(struct session *ss, const struct strvec *files, int lo, int hi);
 void session_free(struct session *ss);
 
+/* --only=ports: keep the findings about ports (out of range, conflicts, the
+ * same port in two files, in use, exposed) and the notes; drop the others. */
+void report_keep_port_findings(struct report *r);
+
 /* format: FMT_HUMAN, FMT_TSV or FMT_JSON (base/output.h). */
 void print_validate(const struct report *r, int format);
 void print_plan(const struct report *r, int format);

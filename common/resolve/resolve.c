@@ -525,7 +525,10 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 	for (size_t i = 0; i < names.n; i++) {
 		if (loaded[i] <= 0)
 			continue;
-		struct source s = { files[i].path, { &files[i] }, 1 };
+		/* Frameworks merge per key: a variable set in the environment wins
+		 * over the same key in any dotenv file (phpdotenv, python-dotenv and
+		 * dotenv for Node never overwrite one). */
+		struct source s = { files[i].path, { NULL, &files[i] }, 2 };
 		const char *why = whys.v[i];
 		char *note = cache ? xasprintf("%s%signored by Laravel while its configuration cache exists", why, *why ? "; " : "")
 		                   : xstrdup(why);

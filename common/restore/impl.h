@@ -87,6 +87,8 @@ int pg_run(const struct target *t, const struct restore_input *in,
            const struct restore_opts *o, int check_only);
 int pg_prepare(const struct target *t, const char *db);
 int pg_sessions(const struct target *t, int terminate);
+/* Set by pg_sessions when other sessions were found (restore_sessions_found). */
+extern int restore_in_use;
 
 /* MySQL and MariaDB (mysql.c). */
 int my_run(const struct target *t, const struct restore_input *in,

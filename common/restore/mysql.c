@@ -16,6 +16,7 @@
 #include "base/fault.h"
 #include "base/io.h"
 #include "base/msg.h"
+#include "base/term.h"
 #include "base/output.h"
 #include "base/process.h"
 #include "base/xalloc.h"
@@ -403,6 +404,7 @@ static int my_replace(const struct target *t, struct dbconn *adm, const char *db
 		sb_free(&sql);
 		goto fail;
 	}
+	progress_stage("moving the restored tables into '%s'", db);
 	/* One statement moves every table: MariaDB renames all or none. */
 	sb_reset(&sql);
 	sb_adds(&sql, "RENAME TABLE ");

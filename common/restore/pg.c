@@ -12,6 +12,7 @@
 #include "base/exitcodes.h"
 #include "base/fault.h"
 #include "base/msg.h"
+#include "base/term.h"
 #include "base/xalloc.h"
 
 /* The SQL of one encoded field (see struct rows). */
@@ -89,14 +90,28 @@ static int pg_info(struct dbconn *c, const char *db, struct pginfo *pi, char *er
 	return 0;
 }
 
+/* A new database name: empty (template0) with the properties of pi, or a
+ * copy of clone (a clone snapshot: its files, with its own properties). */
 static int pg_create(struct dbconn *c, const char *name, const struct pginfo *pi, int with_owner,
-                     char *err, size_t errlen)
+                     const char *clone, char *err, size_t errlen)
 {
 	struct strbuf sb = STRBUF_INIT;
 	char *q = db_quote_ident(c, name);
-	sb_addf(&sb, "CREATE DATABASE %s WITH TEMPLATE = template0", q);
+	if (clone) {
+		char *qc = db_quote_ident(c, clone);
+		sb_addf(&sb, "CREATE DATABASE %s WITH TEMPLATE = %s%s", q, qc,
+		        db_server_major(c) >= 15 ? " STRATEGY = FILE_COPY" : "");
+		free(qc);
+		if (pi->exists && with_owner && pi->owner) {
+			char *v = db_quote_ident(c, pi->owner);
+			sb_addf(&sb, " OWNER = %s", v);
+			free(v);
+		}
+	} else {
+		sb_addf(&sb, "CREATE DATABASE %s WITH TEMPLATE = template0", q);
+	}
 	free(q);
-	if (pi->exists) {
+	if (pi->exists && !clone) {
 		char *v;
 		if (with_owner && pi->owner) {
 			v = db_quote_ident(c, pi->owner);
@@ -381,11 +396,21 @@ int pg_run(const struct target *t, const struct restore_input *in,
 	}
 	char *scratch = scratch_name(db, "restore");
 	char *old = NULL;
-	if (pg_create(c, scratch, &pi, 1, err, sizeof err) < 0) {
+	/* A clone snapshot is copied by the server itself, from the clone,
+	 * which stays for the next restore. */
+	const char *clone = in->meta && store_meta_is_clone(in->meta) ? in->meta->clone : NULL;
+	if (clone && (in->meta->port != target_port(t) ||
+	              strcmp(in->meta->host ? in->meta->host : "", target_host(t) ? target_host(t) : ""))) {
+		error("'%s' is a clone on the server %s:%d, not on this one; db-snap --export writes its "
+		      "portable dump", in->name, in->meta->host, in->meta->port);
+		rc = DG_USAGE;
+		goto out;
+	}
+	if (pg_create(c, scratch, &pi, 1, clone, err, sizeof err) < 0) {
 		if (pi.exists && pi.owner && strstr(err, "must be")) {
 			warn("cannot give the restored database the owner '%s' (%s); it will be owned by the"
 			     " connecting user", pi.owner, err);
-			rc = pg_create(c, scratch, &pi, 0, err, sizeof err) < 0 ? DG_NO : DG_OK;
+			rc = pg_create(c, scratch, &pi, 0, clone, err, sizeof err) < 0 ? DG_NO : DG_OK;
 		} else {
 			rc = DG_NO;
 		}
@@ -394,8 +419,13 @@ int pg_run(const struct target *t, const struct restore_input *in,
 			goto out;
 		}
 	}
-	verbose("loading '%s' into the scratch database '%s'", in->name, scratch);
-	rc = pg_load(t, scratch, in, major);
+	if (clone) {
+		verbose("copied the clone '%s' into the scratch database '%s'", clone, scratch);
+		rc = DG_OK;
+	} else {
+		verbose("loading '%s' into the scratch database '%s'", in->name, scratch);
+		rc = pg_load(t, scratch, in, major);
+	}
 	if (rc == DG_OK) {
 		fault_point("restore.load");
 		rc = counts_of(t, scratch, in->meta, "the restored database");
@@ -422,6 +452,7 @@ int pg_run(const struct target *t, const struct restore_input *in,
 		old = scratch_name(db, "old");
 	}
 	double t0 = now_seconds();
+	progress_stage("swapping the restored database in for '%s'", db);
 	/* From here the restore runs to its end: a signal only ends the run after. */
 	if (pg_swap(c, db, scratch, old, pi.exists, o->terminate_connections, err, sizeof err) < 0) {
 		if (strstr(err, "being accessed by other users")) {
@@ -487,6 +518,7 @@ int pg_sessions(const struct target *t, int terminate)
 		error("cannot list the sessions on '%s': %s", db, err);
 		rc = DG_NO;
 	} else if (list && *list) {
+		restore_in_use = 1;
 		report_sessions(db, list, terminate);
 		if (!terminate) {
 			error("refusing to replace '%s' while it is in use; close those sessions or use"

@@ -57,7 +57,12 @@ static int pick_snapshot(const char *arg, const char *meta_file, const char *sto
 		}
 		struct snapshot_list sl;
 		store_list_target(store, t, &sl);
-		const struct snapshot *s = store_latest(&sl);
+		/* Not a pre-restore safety snapshot: a second plain db-restore
+		 * would undo the first. */
+		const struct snapshot *s = NULL;
+		for (size_t i = 0; i < sl.n && !s; i++)
+			if (sl.v[i].good && !(sl.v[i].meta.label && !strcmp(sl.v[i].meta.label, "pre-restore")))
+				s = &sl.v[i];
 		if (s)
 			p->path = xstrdup(s->path);
 		else

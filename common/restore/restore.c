@@ -481,6 +481,8 @@ int run_loader(char *const argv[], char *const env[], const struct restore_input
 	if (rc != DG_OK && werr != EPIPE)
 		kill(pid, SIGKILL);
 	close(pfd[1]);
+	if (rc == DG_OK)
+		progress_stage("%s: all read; %s builds the indexes and constraints", label ? label : in->name, argv[0]);
 	int st = 0;
 	wait_child(pid, &st);
 	signal(SIGPIPE, old);
@@ -505,6 +507,7 @@ int compare_counts(struct dbconn *c, const struct snapshot_meta *m, const char *
 {
 	char err[ERRLEN];
 	struct table_counts tc;
+	progress_stage("counting the rows of %s", what);
 	if (db_tables(c, &tc, err, sizeof err) < 0) {
 		error("cannot count the rows of %s: %s", what, err);
 		return DG_NO;
@@ -595,8 +598,16 @@ int restore_prepare(const struct target *t, const struct restore_opts *o, int re
 	return engine_is(t, "postgres") ? pg_prepare(t, db) : my_prepare(t, o, db, repair);
 }
 
+int restore_in_use;
+
+int restore_sessions_found(void)
+{
+	return restore_in_use;
+}
+
 int restore_sessions(const struct target *t, int terminate)
 {
+	restore_in_use = 0;
 	return engine_is(t, "postgres") ? pg_sessions(t, terminate) : DG_OK;
 }
 

@@ -44,6 +44,8 @@ int restore_prepare(const struct target *t, const struct restore_opts *o, int re
  * terminate they are allowed (they will be ended at the swap), else DG_NO.
  * Other engines: DG_OK.  DG_UNREACHABLE when the server cannot be asked. */
 int restore_sessions(const struct target *t, int terminate);
+/* Whether the last restore_sessions() found other sessions. */
+int restore_sessions_found(void);
 
 /* Replace t's contents by the snapshot (t need not exist yet).  The
  * target's production marker is kept as the target had it.  Every table's

@@ -16,9 +16,10 @@ enum engine_kind { ENG_PG, ENG_MY, ENG_LITE };
 struct snapshot_job {
 	enum engine_kind kind;
 	struct target t;
-	struct dbconn *conn;     /* postgres: holds the exported snapshot */
+	struct dbconn *conn;     /* the fingerprints; postgres: holds the exported snapshot */
 	char *version;
 	long long size;
+	unsigned long long expect;   /* the dump's expected size, for the progress; 0 unknown */
 	char *prog;              /* pg_dump or mariadb-dump */
 	char *tmp_beside;
 };
@@ -48,5 +49,14 @@ int snap_my_run(struct snapshot_job *j, struct compressor *c, struct observer *o
 /* sqlite.c */
 int snap_lite_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
                   struct snapshot_result *res, char *err, size_t errlen);
+/* The database copied as it is into dst_path: a reflink where allowed and
+ * possible (*how "reflink"), else the online backup API ("page copy"). */
+int snap_lite_copy(const char *src_path, const char *dst_path, int allow_reflink,
+                   const char **how, int *write_errno, char *err, size_t errlen);
+/* snapshot.c: the fingerprint of the state a dump is about to read
+ * (res->fingerprint or res->fingerprint_why), and again after it: kept
+ * only when both agree (doc/change-detection.md). */
+void snap_fingerprint_before(struct snapshot_job *j, struct snapshot_result *res);
+void snap_fingerprint_after(struct snapshot_job *j, struct snapshot_result *res);
 
 #endif

@@ -29,7 +29,11 @@ int snap_my_run(struct snapshot_job *j, struct compressor *c, struct observer *o
 	sv_push(&argv, target_get(&j->t, TF_DATABASE));
 	ob->scan = my_scan;
 	ob->scanner = &s;
+	/* Before mariadb-dump opens its consistent snapshot. */
+	snap_fingerprint_before(j, res);
 	rc = snap_run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
+	if (rc == DG_OK)
+		snap_fingerprint_after(j, res);
 	if (rc != DG_OK)
 		goto out;
 	res->counts.v = xcalloc(s.tables.n ? s.tables.n : 1, sizeof *res->counts.v);

@@ -16,6 +16,7 @@
 #include "base/term.h"
 #include "base/xalloc.h"
 #include "snap/guard.h"
+#include "snap/instant.h"
 #include "store/dir.h"
 #include "store/meta.h"
 
@@ -62,10 +63,11 @@ static int lock_store(const char *store, const char *dbkey, int lock_wait)
 
 /* A new file in the store: under the lock, stale files gone, space checked,
  * a free name.  0, or -1 said. */
-static int in_store(struct snap_output *d, const char *store, int lock_wait,
-                    struct snapshot_job *job, const struct compress_spec *spec,
-                    const char *dbkey, const char *label, time_t *created)
+int snap_output_lock(struct snap_output *d, const char *store, int lock_wait, const char *dbkey,
+                     const struct target *t)
 {
+	if (d->lock >= 0)
+		return 0;
 	if (store_ensure(store) < 0) {
 		error("cannot create the snapshot store '%s':", store);
 		return -1;
@@ -73,8 +75,20 @@ static int in_store(struct snap_output *d, const char *store, int lock_wait,
 	d->lock = lock_store(store, dbkey, lock_wait);
 	if (d->lock < 0)
 		return -1;
+	/* Before the temporary files go: they name the clones to drop. */
+	if (t)
+		snap_clean_stale_clones(store, dbkey, t);
 	store_clean_stale(store, dbkey);
 	fault_point("snap.locked");
+	return 0;
+}
+
+static int in_store(struct snap_output *d, const char *store, int lock_wait,
+                    struct snapshot_job *job, const struct compress_spec *spec,
+                    const char *dbkey, const char *label, time_t *created)
+{
+	if (snap_output_lock(d, store, lock_wait, dbkey, NULL) < 0)
+		return -1;
 	if (snapshot_check_space(job, store, spec, dbkey) < 0)
 		return -1;
 	char *ext = xasprintf("%s%s", strcmp(snapshot_engine(job), "sqlite") == 0 ? "sqlite" : "sql",

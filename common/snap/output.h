@@ -26,6 +26,12 @@ struct snap_output {
 /* Look at the output before connecting: 1 when it is a terminal (which
  * the caller refuses), else 0. */
 int snap_output_init(struct snap_output *d, const char *output, const char *meta);
+/* In the store: create it, lock dbkey (waiting up to lock_wait seconds for
+ * another snapshot or restore), drop the clones of t (not NULL) and remove
+ * the files a killed run left.  Done by snap_output_open when not yet.
+ * 0, or -1 after an error() line. */
+int snap_output_lock(struct snap_output *d, const char *store, int lock_wait, const char *dbkey,
+                     const struct target *t);
 /* Name the output and open it (d->fd).  In the store: lock dbkey (waiting
  * up to lock_wait seconds for another snapshot or restore), remove what a
  * killed run left, check the space and take a free name, whose time goes

@@ -209,6 +209,8 @@ int snap_pg_run(struct snapshot_job *j, struct compressor *c, struct observer *o
 	    db_query_value(j->conn, "SELECT pg_catalog.pg_export_snapshot()", &snap, err, errlen) < 0 ||
 	    !snap || pg_catalog(j->conn, &s, &edges, &nedges, err, errlen) < 0)
 		goto out;
+	/* Inside the exported snapshot, before pg_dump reads the sequences. */
+	snap_fingerprint_before(j, res);
 	sv_push(&argv, j->prog);
 	if (db_client_args(&j->t, &argv, &env, &cleanup, err, errlen) < 0)
 		goto out;
@@ -222,6 +224,8 @@ int snap_pg_run(struct snapshot_job *j, struct compressor *c, struct observer *o
 	ob->scan = pg_scan;
 	ob->scanner = &s;
 	rc = snap_run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
+	if (rc == DG_OK)
+		snap_fingerprint_after(j, res);
 	db_exec(j->conn, rc == DG_OK ? "COMMIT" : "ROLLBACK", NULL, 0);
 	if (rc != DG_OK)
 		goto out;

@@ -72,13 +72,14 @@ int snapshot_open(const struct target *t, struct snapshot_job **out, char *err, 
 	target_copy(&j->t, t);
 	j->version = xstrdup(db_server_version(c));
 	j->size = db_size(c, NULL, 0);
+	/* Kept open: PostgreSQL's holds the exported snapshot, and every
+	 * engine's reads the fingerprints around the dump. */
+	j->conn = c;
 	if (kind == ENG_PG) {
 		rc = snap_find_pg_dump(j, db_server_major(c), err, errlen);
-		j->conn = c;
 		if (rc == DG_OK)
 			verbose("dump program: %s", j->prog);
 	} else {
-		db_close(c);
 		if (kind == ENG_MY) {
 			const char *names[] = { "mariadb-dump", "mysqldump", NULL };
 			j->prog = find_on_path(names);
@@ -130,6 +131,77 @@ void snapshot_close(struct snapshot_job *j)
 void snapshot_result_free(struct snapshot_result *res)
 {
 	table_counts_free(&res->counts);
+	free(res->fingerprint);
+	free(res->fingerprint_why);
+	res->fingerprint = res->fingerprint_why = NULL;
+}
+
+void snapshot_fingerprint(struct snapshot_job *j, char **fp, char **why)
+{
+	char err[512];
+	if (db_fingerprint(j->conn, 0, fp, why, err, sizeof err) < 0)
+		*why = xasprintf("cannot read the change signals: %s", err);
+}
+
+void snap_fingerprint_before(struct snapshot_job *j, struct snapshot_result *res)
+{
+	char err[512];
+	if (db_fingerprint(j->conn, 1, &res->fingerprint, &res->fingerprint_why, err, sizeof err) < 0)
+		res->fingerprint_why = xasprintf("cannot read the change signals: %s", err);
+}
+
+void snap_fingerprint_after(struct snapshot_job *j, struct snapshot_result *res)
+{
+	char err[512], *fp = NULL, *why = NULL;
+	if (!res->fingerprint)
+		return;
+	if (db_fingerprint(j->conn, 0, &fp, &why, err, sizeof err) < 0 || !fp ||
+	    strcmp(fp, res->fingerprint) != 0) {
+		free(res->fingerprint);
+		res->fingerprint = NULL;
+		free(res->fingerprint_why);
+		res->fingerprint_why = xstrdup("the database changed while it was being dumped");
+	}
+	free(fp);
+	free(why);
+}
+
+int snapshot_copy(struct snapshot_job *j, const char *out_path, const char **how,
+                  struct snapshot_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof *res);
+	if (j->kind != ENG_LITE) {
+		snap_err(err, errlen, "only a SQLite database is copied as it is");
+		return DG_USAGE;
+	}
+	snap_fingerprint_before(j, res);
+	int rc = snap_lite_copy(target_get(&j->t, TF_DATABASE), out_path, 1, how, &res->write_errno,
+	                        err, errlen);
+	if (rc == DG_OK) {
+		snap_fingerprint_after(j, res);
+		struct target ct = { 0 };
+		target_set(&ct, TF_ENGINE, "sqlite", "snapshot");
+		target_set(&ct, TF_DATABASE, out_path, "snapshot");
+		struct dbconn *dc;
+		rc = db_connect(&ct, &dc, err, errlen);
+		target_free(&ct);
+		if (rc == DG_OK) {
+			rc = db_tables(dc, &res->counts, err, errlen) < 0 ? DG_NO : DG_OK;
+			db_close(dc);
+		} else {
+			rc = DG_NO;
+		}
+	}
+	/* Opening the copy may have left these beside it. */
+	char *side = xasprintf("%s-wal", out_path);
+	unlink(side);
+	free(side);
+	side = xasprintf("%s-shm", out_path);
+	unlink(side);
+	free(side);
+	if (rc != DG_OK)
+		snapshot_result_free(res);
+	return rc;
 }
 
 int snap_by_name(const void *a, const void *b)
@@ -179,6 +251,11 @@ int snapshot_check_space(const struct snapshot_job *j, const char *dir,
 	return -1;
 }
 
+void snapshot_expect_bytes(struct snapshot_job *j, unsigned long long raw)
+{
+	j->expect = raw;
+}
+
 static void on_progress(void *arg, unsigned long long raw)
 {
 	progress_update(arg, raw);
@@ -195,8 +272,11 @@ int snapshot_write(struct snapshot_job *j, int fd, const struct compress_spec *s
 	}
 	char err[512];
 	struct progress p;
-	long long est = snapshot_size_estimate(j);
-	progress_start(&p, label, est > 0 ? (unsigned long long)est : 0);
+	/* A dump is much smaller than the database it comes from: its percentage
+	 * is of the last dump's size, so it reaches 100; a SQLite file is
+	 * copied whole. */
+	long long est = j->kind == ENG_LITE ? snapshot_size_estimate(j) : 0;
+	progress_start(&p, label, j->expect ? j->expect : est > 0 ? (unsigned long long)est : 0);
 	int rc = snapshot_run(j, comp, scratch, on_progress, &p, res, err, sizeof err);
 	progress_end(&p);
 	if (rc != DG_OK) {
@@ -250,6 +330,10 @@ void snapshot_describe(const struct snapshot_job *j, time_t created, const char 
 	m->raw_bytes = cres->raw_bytes;
 	m->size = cres->out_bytes;
 	m->sha256 = xstrdup(cres->sha256);
+	m->fingerprint = res->fingerprint;
+	res->fingerprint = NULL;
+	if (!m->fingerprint)
+		verbose("no fingerprint recorded: %s", res->fingerprint_why ? res->fingerprint_why : "unknown");
 	m->tables = res->counts;
 	res->counts.v = NULL;
 	res->counts.n = 0;

@@ -32,7 +32,20 @@ const char *snapshot_server_version(const struct snapshot_job *j);  /* "15.18" *
 struct snapshot_result {
 	struct table_counts counts;  /* sorted by name, as db_tables() names them */
 	int write_errno;             /* the compressor's writer failed (ENOSPC, EFBIG, EPIPE) */
+	/* db_fingerprint() of exactly the state dumped (read before the dump
+	 * and again after it, kept only when both agree), or NULL and why. */
+	char *fingerprint, *fingerprint_why;
 };
+
+/* The database's fingerprint now (db_fingerprint), to compare with a
+ * snapshot's: *fp, or *fp NULL and *why saying why there is none. */
+void snapshot_fingerprint(struct snapshot_job *j, char **fp, char **why);
+/* SQLite only: the database copied as it is into out_path (an existing,
+ * empty file): a reflink (FICLONE) when the file system shares blocks and
+ * the WAL is empty, else a page copy through the online backup API; *how
+ * says which.  res as for a dump.  DG_OK, or DG_NO with err. */
+int snapshot_copy(struct snapshot_job *j, const char *out_path, const char **how,
+                  struct snapshot_result *res, char *err, size_t errlen);
 
 void snapshot_close(struct snapshot_job *j);
 void snapshot_result_free(struct snapshot_result *res);
@@ -44,6 +57,9 @@ struct snapshot_meta;
  * names the database in the message. */
 int snapshot_check_space(const struct snapshot_job *j, const char *dir,
                          const struct compress_spec *spec, const char *what);
+/* What the progress percentage is of: the dump's expected size (the last
+ * snapshot's raw_bytes); without it a SQLite file's size, else none. */
+void snapshot_expect_bytes(struct snapshot_job *j, unsigned long long raw);
 /* The compression pipeline: dump j through a compressor into fd, showing
  * progress under label; shown names the output in messages.  A regular
  * file (is_file) is then fsynced and its size checked.  Scratch files (the

@@ -143,7 +143,7 @@ static const char *orempty(const char *s) { return s ? s : ""; }
 static void print_tsv(FILE *f, const struct snapshot_list *l)
 {
 	fputs("path\tdatabase\tengine\tcreated\tlabel\tsize\traw_bytes\tcompression\ttables\trows"
-	      "\tstatus\treason\tproblem\n", f);
+	      "\tstatus\treason\tproblem\tkind\n", f);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct snapshot *s = &l->v[i];
 		char created[32];
@@ -163,7 +163,7 @@ static void print_tsv(FILE *f, const struct snapshot_list *l)
 		tsv_field(f, s->meta.reason);
 		putc('\t', f);
 		tsv_field(f, s->problem);
-		putc('\n', f);
+		fprintf(f, "\t%s\n", s->good ? store_meta_kind(&s->meta) : "");
 	}
 }
 
@@ -199,6 +199,11 @@ static void print_json(FILE *f, const struct snapshot_list *l)
 				fputs(",\"port\":null", f);
 			json_kv(f, "label", m->label && *m->label ? m->label : NULL);
 			json_kv(f, "reason", m->reason && *m->reason ? m->reason : NULL);
+			json_kv(f, "kind", store_meta_kind(m));
+			if (store_meta_is_clone(m)) {
+				json_kv(f, "clone", m->clone);
+				fprintf(f, ",\"clone_bytes\":%llu", m->clone_bytes);
+			}
 			json_kv(f, "compression", m->compression);
 			fprintf(f, ",\"size\":%llu,\"raw_bytes\":%llu", m->size, m->raw_bytes);
 			json_kv(f, "sha256", m->sha256);
@@ -224,52 +229,56 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 	char cwd[4096];
 	size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
 	size_t n = l->n;
-	char **cell = xcalloc(n * 7 + 7, sizeof *cell);
-	const char *head[7] = { "CREATED (UTC)", "DATABASE", "LABEL", "SIZE", "ROWS", "SNAPSHOT", "REASON" };
-	size_t w[7] = { 0 };
-	for (int c = 0; c < 7; c++) {
+	char **cell = xcalloc(n * 8 + 8, sizeof *cell);
+	const char *head[8] = { "CREATED (UTC)", "DATABASE", "LABEL", "KIND", "SIZE", "ROWS", "SNAPSHOT",
+	                        "REASON" };
+	size_t w[8] = { 0 };
+	for (int c = 0; c < 8; c++) {
 		cell[c] = xstrdup(head[c]);
 		w[c] = strlen(head[c]);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct snapshot *s = &l->v[i];
-		char **row = cell + (i + 1) * 7, size[32];
+		char **row = cell + (i + 1) * 8, size[32];
 		struct tm tm;
 		char created[32];
 		strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", gmtime_r(&s->when, &tm));
 		row[0] = xstrdup(created);
 		row[1] = xstrdup(s->dbkey);
 		row[2] = xescape(s->meta.label && *s->meta.label ? s->meta.label : "-");
-		row[3] = xstrdup(s->good ? human_bytes(s->meta.size, size, sizeof size) : "-");
-		row[4] = s->good ? xasprintf("%lld", s->meta.rows) : xstrdup("-");
+		row[3] = xstrdup(s->good ? store_meta_kind(&s->meta) : "-");
+		/* A clone's size is the database's in the server, not its file's. */
+		row[4] = xstrdup(s->good ? human_bytes(store_meta_is_clone(&s->meta) ? s->meta.clone_bytes
+		                                        : s->meta.size, size, sizeof size) : "-");
+		row[5] = s->good ? xasprintf("%lld", s->meta.rows) : xstrdup("-");
 		const char *shown = s->path;
 		if (cl > 1 && strncmp(shown, cwd, cl) == 0 && shown[cl] == '/')
 			shown += cl + 1;
 		/* The table goes to a terminal: names and reasons escaped. */
-		row[5] = xescape(shown);
+		row[6] = xescape(shown);
 		if (s->good) {
-			row[6] = xescape(orempty(s->meta.reason));
+			row[7] = xescape(orempty(s->meta.reason));
 		} else {
 			char *why = xescape(s->problem);
-			row[6] = xasprintf("NOT GOOD: %s", why);
+			row[7] = xasprintf("NOT GOOD: %s", why);
 			free(why);
 		}
-		for (int c = 0; c < 7; c++)
+		for (int c = 0; c < 8; c++)
 			if (strlen(row[c]) > w[c])
 				w[c] = strlen(row[c]);
 	}
 	for (size_t i = 0; i <= n; i++) {
-		char **row = cell + i * 7;
+		char **row = cell + i * 8;
 		struct strbuf sb = STRBUF_INIT;
-		for (int c = 0; c < 7; c++) {
+		for (int c = 0; c < 8; c++) {
 			if (c == 1 && !with_db)
 				continue;
-			if (c == 6) {
+			if (c == 7) {
 				sb_adds(&sb, row[c]);
 				break;
 			}
 			/* SIZE and ROWS are numbers: right-aligned. */
-			if (c == 3 || c == 4)
+			if (c == 4 || c == 5)
 				sb_addf(&sb, "%*s  ", (int)w[c], row[c]);
 			else
 				sb_addf(&sb, "%-*s  ", (int)w[c], row[c]);
@@ -279,7 +288,7 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 		fprintf(f, "%s\n", sb_str(&sb));
 		sb_free(&sb);
 	}
-	for (size_t i = 0; i < n * 7 + 7; i++)
+	for (size_t i = 0; i < n * 8 + 8; i++)
 		free(cell[i]);
 	free(cell);
 }

@@ -44,7 +44,7 @@ const struct snapshot *store_latest(const struct snapshot_list *l);
 /* The listing db-snap --list and db-restore --list print: fmt FMT_HUMAN (a
  * table; with_db adds the database column), FMT_TSV (a header line, then
  * path, database, engine, created, label, size, raw_bytes, compression,
- * tables, rows, status, reason, problem) or FMT_JSON (an array of objects). */
+ * tables, rows, status, reason, problem, kind) or FMT_JSON (an array of objects). */
 void store_print_list(FILE *f, const struct snapshot_list *l, enum out_format fmt, int with_db);
 
 #endif

@@ -38,8 +38,21 @@ void store_meta_free(struct snapshot_meta *m)
 	free(m->compression);
 	free(m->sha256);
 	free(m->dbguard_version);
+	free(m->fingerprint);
+	free(m->kind);
+	free(m->clone);
 	table_counts_free(&m->tables);
 	memset(m, 0, sizeof *m);
+}
+
+int store_meta_is_clone(const struct snapshot_meta *m)
+{
+	return m->kind && strcmp(m->kind, "clone") == 0;
+}
+
+const char *store_meta_kind(const struct snapshot_meta *m)
+{
+	return store_meta_is_clone(m) ? "clone" : "dump";
 }
 
 static int parse_ull(const char *s, unsigned long long *out)
@@ -114,6 +127,17 @@ static const char *meta_field(struct snapshot_meta *m, const char *k, const char
 		str = &m->label;
 	} else if (strcmp(k, "reason") == 0) {
 		str = &m->reason;
+	} else if (strcmp(k, "fingerprint") == 0) {
+		str = &m->fingerprint;
+	} else if (strcmp(k, "kind") == 0) {
+		if (strcmp(v, "clone") && strcmp(v, "dump"))
+			return "unknown kind (expected clone or dump)";
+		str = &m->kind;
+	} else if (strcmp(k, "clone") == 0) {
+		str = &m->clone;
+	} else if (strcmp(k, "clone_bytes") == 0) {
+		if (parse_ull(v, &m->clone_bytes) < 0)
+			return "invalid number";
 	} else if (strcmp(k, "compression") == 0) {
 		if (strcmp(v, "zstd") && strcmp(v, "gzip") && strcmp(v, "none"))
 			return "unknown compression";
@@ -310,6 +334,14 @@ char *store_meta_format(const struct snapshot_meta *m)
 	meta_kv(&sb, "compression", m->compression);
 	sb_addf(&sb, "raw_bytes=%llu\nsize=%llu\n", m->raw_bytes, m->size);
 	meta_kv(&sb, "sha256", m->sha256);
+	if (m->fingerprint && *m->fingerprint)
+		meta_kv(&sb, "fingerprint", m->fingerprint);
+	if (store_meta_is_clone(m)) {
+		meta_kv(&sb, "kind", "clone");
+		if (m->clone)
+			meta_kv(&sb, "clone", m->clone);
+		sb_addf(&sb, "clone_bytes=%llu\n", m->clone_bytes);
+	}
 	long long rows = 0;
 	for (size_t i = 0; i < m->tables.n; i++)
 		rows += m->tables.v[i].rows;

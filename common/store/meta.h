@@ -17,6 +17,11 @@
  *   raw_bytes=123456            (uncompressed size)
  *   size=34567                  (size of the snapshot file)
  *   sha256=<64 hex>             (of the snapshot file, as sha256sum prints it)
+ *   fingerprint=postgres1:<hex> (db_fingerprint() of the state dumped; absent
+ *                                when no signal could prove it)
+ *   kind=clone                  (only for clones; absent: a dump)
+ *   clone=dbguard_clone_...     (a PostgreSQL clone's database name)
+ *   clone_bytes=123456          (the clone's size)
  *   tables=2
  *   rows=2500
  *   table=<name>\t<rows>        (one line per table, sorted by name, as of
@@ -38,6 +43,9 @@
 struct snapshot_meta {
 	char *engine, *server_version, *database, *host, *label, *reason;
 	char *compression, *sha256, *dbguard_version;
+	char *fingerprint;          /* NULL when none was recorded */
+	char *kind, *clone;         /* "clone" and a PostgreSQL clone's name; NULL for a dump */
+	unsigned long long clone_bytes;
 	int port;
 	time_t created;             /* UTC */
 	unsigned long long raw_bytes, size;
@@ -60,5 +68,9 @@ int store_meta_write(const char *meta_path, const struct snapshot_meta *m);
  * tables= count are computed from m->tables. */
 char *store_meta_format(const struct snapshot_meta *m);
 void store_meta_free(struct snapshot_meta *m);
+/* 1 when m describes a clone (kind=clone). */
+int store_meta_is_clone(const struct snapshot_meta *m);
+/* "clone" or "dump". */
+const char *store_meta_kind(const struct snapshot_meta *m);
 
 #endif

@@ -29,6 +29,17 @@ static void because(struct strbuf *why, const char *fmt, ...)
 	va_end(ap);
 }
 
+static int same_path(const char *a, const char *b)
+{
+	if (!strcmp(a, b))
+		return 1;
+	char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+	int same = ra && rb && !strcmp(ra, rb);
+	free(ra);
+	free(rb);
+	return same;
+}
+
 struct bucket_rule {
 	long limit;
 	const char *fmt, *name;
@@ -73,6 +84,11 @@ static void store_prune_plan(const struct snapshot_list *l, const struct prune_p
 			}
 			if (s->meta.label && *s->meta.label && !p->prune_labelled)
 				because(&why, "labelled");
+			for (char *const *k = p->keep_paths; k && *k; k++)
+				if (same_path(s->path, *k)) {
+					because(&why, "undo point");
+					break;
+				}
 			if (p->keep_last >= 0 && last < p->keep_last) {
 				last++;
 				because(&why, "last %ld", p->keep_last);
@@ -99,7 +115,7 @@ static void store_prune_plan(const struct snapshot_list *l, const struct prune_p
 	free(done);
 }
 
-static int store_remove(const struct snapshot *s)
+int store_remove(const struct snapshot *s)
 {
 	if (unlink(s->path) < 0 && errno != ENOENT)
 		return -1;
@@ -108,11 +124,20 @@ static int store_remove(const struct snapshot *s)
 	return fsync_dir_of(s->path);
 }
 
-size_t store_prune(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
-                   int dry_run, FILE *out)
+size_t store_prune_with(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
+                        int dry_run, FILE *out, int (*remove)(void *arg, const struct snapshot *s),
+                        void *arg)
 {
 	char **keep = xcalloc(l->n ? l->n : 1, sizeof *keep);
 	store_prune_plan(l, p, now, keep);
+	long clones = 0;
+	for (size_t i = 0; p->keep_clones >= 0 && i < l->n; i++) {
+		if (!l->v[i].good || !store_meta_is_clone(&l->v[i].meta) || ++clones <= p->keep_clones ||
+		    !keep[i] || strstr(keep[i], "newest"))
+			continue;
+		free(keep[i]);
+		keep[i] = NULL;
+	}
 	size_t gone = 0, failed = 0;
 	unsigned long long bytes = 0;
 	for (size_t i = 0; i < l->n; i++) {
@@ -121,18 +146,25 @@ size_t store_prune(const struct snapshot_list *l, const struct prune_policy *p, 
 			verbose("keep %s (%s)", s->name, keep[i]);
 			continue;
 		}
-		if (!dry_run && store_remove(s) < 0) {
+		if (!dry_run && remove && remove(arg, s) < 0) {
+			failed++;
+			continue;
+		}
+		if (!dry_run && !remove && store_remove(s) < 0) {
 			error("cannot remove '%s':", s->path);
 			failed++;
 			continue;
 		}
-		fprintf(out, "%s\n", s->path);
+		if (out)
+			fprintf(out, "%s\n", s->path);
+		else
+			verbose("removed '%s'", s->path);
 		gone++;
 		bytes += s->meta.size;
 	}
 	char b[32];
-	info("%s %zu snapshot%s (%s), kept %zu", dry_run ? "would remove" : "removed", gone,
-	     gone == 1 ? "" : "s", human_bytes(bytes, b, sizeof b), l->n - gone - failed);
+	(out ? info : verbose)("%s %zu snapshot%s (%s), kept %zu", dry_run ? "would remove" : "removed", gone,
+	                       gone == 1 ? "" : "s", human_bytes(bytes, b, sizeof b), l->n - gone - failed);
 	for (size_t i = 0; i < l->n; i++)
 		free(keep[i]);
 	free(keep);

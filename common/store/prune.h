@@ -18,19 +18,29 @@
  *                   months) that have a snapshot, as restic and borg count;
  * and always: the newest good snapshot of each database, every snapshot that
  * is not good (a file we cannot parse is never removed), and labelled
- * snapshots unless prune_labelled. */
+ * snapshots unless prune_labelled.  On top, keep_clones: clones (kind=clone)
+ * beyond the newest keep_clones go whatever keeps them (but the newest). */
 struct prune_policy {
 	long keep_last, keep_days, keep_hourly, keep_daily, keep_weekly, keep_monthly;
 	int prune_labelled;
+	char *const *keep_paths;    /* NULL-terminated, or NULL: never removed (safe-run's undo points) */
+	long keep_clones;           /* clones kept per database; -1: no limit of their own */
 };
-#define PRUNE_POLICY_INIT { -1, -1, -1, -1, -1, -1, 0 }
-/* Apply p to l: remove (unless dry_run) each snapshot no rule keeps — the
- * data file, then its metadata, then fsync the directory — printing its
- * path on out.  Why each other one stays ("newest", "labelled", "not good",
- * "last 30", "within 7 days", "hourly", "daily", "weekly", "monthly",
- * several joined by ", ") goes to verbose(), failures to error(), a
- * summary to info().  Returns how many could not be removed. */
-size_t store_prune(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
-                   int dry_run, FILE *out);
+#define PRUNE_POLICY_INIT { -1, -1, -1, -1, -1, -1, 0, NULL, -1 }
+/* Apply p to l: remove (unless dry_run) each snapshot no rule keeps,
+ * printing its path on out (out NULL: print nothing, and the summary only
+ * with -v); clones beyond keep_clones go too.  remove (NULL: store_remove)
+ * takes a snapshot away (for a clone, its database is dropped first) and
+ * returns 0, or -1 after saying what failed.  Why each other one stays
+ * ("newest", "labelled", "not good", "last 30", "within 7 days", "hourly",
+ * "daily", "weekly", "monthly", several joined by ", ") goes to verbose(),
+ * failures to error(), a summary to info().  Returns how many could not be
+ * removed. */
+size_t store_prune_with(const struct snapshot_list *l, const struct prune_policy *p, time_t now,
+                        int dry_run, FILE *out, int (*remove)(void *arg, const struct snapshot *s),
+                        void *arg);
+/* Remove a snapshot: the data file, then its metadata, then fsync the
+ * directory.  0, or -1 with errno. */
+int store_remove(const struct snapshot *s);
 
 #endif

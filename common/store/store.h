@@ -5,8 +5,9 @@
  * A snapshot is two files in the store directory:
  *   <database>_<YYYYMMDDTHHMMSSZ>[_<label>].<ext>       the data
  *   <database>_<YYYYMMDDTHHMMSSZ>[_<label>].<ext>.meta  its metadata
- * <ext> is sql.zst, sql.gz or sql (PostgreSQL, MySQL: plain SQL dumps) and
- * sqlite.zst, sqlite.gz or sqlite (a SQLite database file).  <database> is
+ * <ext> is sql.zst, sql.gz or sql (PostgreSQL, MySQL: plain SQL dumps),
+ * sqlite.zst, sqlite.gz or sqlite (a SQLite database file) and pgclone (a
+ * clone inside the PostgreSQL server: the file holds "clone=<name>").  <database> is
  * the database name (a SQLite file's base name without its extension) with
  * every byte outside [A-Za-z0-9_.-] replaced by '-', and a leading '.' too
  * (names starting with '.' are temporary files); likewise the label.

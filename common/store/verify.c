@@ -78,7 +78,13 @@ int store_verify(const char *snapshot_path, struct snapshot_meta *mp, char *err,
 	if (store_parse_name(base, NULL, NULL, NULL, &ext) == 0) {
 		const char *want = ext_compression(ext);
 		int sqlite_name = strncmp(ext, "sqlite", 6) == 0;
-		if (strcmp(want, m->compression) != 0) {
+		int clone_name = strcmp(ext, "pgclone") == 0;
+		int pg_clone = store_meta_is_clone(m) && strcmp(m->engine, "postgres") == 0;
+		if (clone_name != pg_clone) {
+			snprintf(err, errlen, "its name says %s, the metadata says %s", clone_name ?
+			         "a PostgreSQL clone" : "a dump", pg_clone ? "a PostgreSQL clone" : "a dump");
+			name_bad = 1;
+		} else if (strcmp(want, m->compression) != 0) {
 			snprintf(err, errlen, "its name says %s, the metadata says %s", want, m->compression);
 			name_bad = 1;
 		} else if (sqlite_name != (strcmp(m->engine, "sqlite") == 0)) {
@@ -129,11 +135,19 @@ out:
 
 size_t store_verify_all(char *const *paths, size_t n, FILE *out)
 {
+	return store_verify_all_with(paths, n, out, NULL, NULL);
+}
+
+size_t store_verify_all_with(char *const *paths, size_t n, FILE *out,
+                             int (*check)(void *arg, const struct snapshot_meta *m,
+                                          char *err, size_t errlen), void *arg)
+{
 	size_t bad = 0;
 	for (size_t i = 0; i < n; i++) {
 		char err[512];
 		struct snapshot_meta m;
-		if (store_verify(paths[i], &m, err, sizeof err) == 0) {
+		if (store_verify(paths[i], &m, err, sizeof err) == 0 &&
+		    (!check || check(arg, &m, err, sizeof err) == 0)) {
 			if (msg_verbosity >= 1)
 				fprintf(out, "%s: OK\n", paths[i]);
 		} else {

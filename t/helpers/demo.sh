@@ -73,10 +73,9 @@ sqlite3 database/app.sqlite 'SELECT count(*) FROM orders'
 run safe-run --journal -n 1
 run db-snap --list
 
-snap=$(db-snap --latest)
 echo >&2
-echo "db-restore puts the snapshot safe-run took back (it snapshots the wrecked state first):" >&2
-run db-restore --confirm=app.sqlite "$snap"
+echo "safe-run --undo puts the database back as it was before that run (db-restore does it, after a safety snapshot of the wrecked state):" >&2
+run safe-run --undo --confirm=app.sqlite
 run count
 
 echo >&2

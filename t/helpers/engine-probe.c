@@ -14,6 +14,9 @@
  *   value SQL        print the first column of the first row ("NULL" for none)
  *   ident S | literal S   print the quoted form
  *   txn-tables       the tables inside a transaction the probe opened
+ *   fingerprint      db_fingerprint: the fingerprint, or "none: WHY"
+ *   snap-fingerprint the same with for_snapshot, inside a transaction the
+ *                    probe opened (REPEATABLE READ for postgres)
  * Without a connection (must be the only command):
  *   client PROG ARGS...   run PROG with db_client_args, then clean up and
  *                         say whether the option file is gone
@@ -166,6 +169,23 @@ int main(int argc, char **argv)
 		} else if (strcmp(op, "txn-tables") == 0) {
 			rc = db_exec(c, "BEGIN", err, sizeof err) < 0 || print_tables(c) < 0 ||
 			     db_exec(c, "ROLLBACK", err, sizeof err) < 0;
+		} else if (strcmp(op, "fingerprint") == 0 || strcmp(op, "snap-fingerprint") == 0) {
+			int snap = op[0] == 's';
+			char *why = NULL;
+			const char *begin = strcmp(db_engine(c), "postgres") == 0
+			                  ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : NULL;
+			if (snap && begin && db_exec(c, begin, err, sizeof err) < 0) {
+				error("begin: %s", err);
+				rc = 1;
+			} else if (db_fingerprint(c, snap, &v, &why, err, sizeof err) < 0) {
+				error("fingerprint: %s", err);
+				rc = 1;
+			} else {
+				printf("%s%s\n", v ? v : "none: ", v ? "" : why);
+			}
+			if (snap && begin)
+				db_exec(c, "ROLLBACK", NULL, 0);
+			free(why);
 		} else if (strcmp(op, "marker") == 0) {
 			if (db_marker_read(c, &v, err, sizeof err) < 0) {
 				error("marker: %s", err);

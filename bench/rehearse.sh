@@ -1,0 +1,128 @@
+#!/bin/bash
+# rehearse.sh — what a rehearsal adds to a command (issue 15, "Performance"):
+# on the tiny data sets, `safe-run --rehearse true` (checks, snapshot,
+# checksums, the copy and its inventory before and after, the report, the
+# drop, the journal) side by side with the bare `true`, with `pg_dump >
+# /dev/null` (the issue's anchor) and with the copy alone (PostgreSQL:
+# CREATE DATABASE ... TEMPLATE and DROP DATABASE).  Target: the added time
+# ≤ 3 × pg_dump's on the tiny PostgreSQL database.  MariaDB and SQLite are
+# measured against their own dump programs, for information.  The 1 GB
+# target (≤ 2 × the clone time) is not measured here.
+# Writes the rehearse section of RESULTS.md.
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_options "$@"
+bench_init
+G_ROUNDS_TEXT="$TINY_ROUNDS timed rounds after a warm-up round"
+
+SAFERUN=$DBGUARD_BIN/safe-run
+REHEARSE=$DBGUARD_BIN/db-rehearse
+PG_DUMP=$PG_BIN/pg_dump
+TRUE_BIN=$(type -P true) # the program, as safe-run runs it, not the builtin
+DB=bench_tiny
+
+c_true() { "${T[@]}" "$TRUE_BIN"; }
+c_rehearse() { "${T[@]}" "$SAFERUN" --rehearse true >/dev/null; }
+c_rehearse_nosnap() { "${T[@]}" "$SAFERUN" --rehearse --no-snap true >/dev/null; }
+c_pg_null() { PGPASSWORD=$BENCH_PW "${T[@]}" "$PG_DUMP" "${PGC[@]}" "$DB" >/dev/null; }
+c_pg_clone() {
+    PGPASSWORD=$BENCH_PW "${T[@]}" "$PG_BIN/psql" -X -q "${PGC[@]}" -d postgres \
+        -c "CREATE DATABASE bench_clone TEMPLATE $DB" -c "DROP DATABASE bench_clone"
+}
+c_my_null() { MYSQL_PWD=$BENCH_PW "${T[@]}" mariadb-dump "${MYC[@]}" --single-transaction "$DB" >/dev/null; }
+c_sq_backup() { "${T[@]}" sqlite3 "$SQ_TINY" ".backup $G_DIR/out.backup"; }
+
+# Each rehearsal leaves a snapshot in the store: remove it (not timed).
+post_store() { find "$PROJ/backups" -maxdepth 1 -name "${1:-$DB}_*" -delete 2>/dev/null; }
+post_sq_store() { post_store tiny; }
+
+added_line() { # LABEL ANCHOR LIMIT
+    local a t p added r
+    a=$(ci "$1") t=$(ci true) p=$(ci "$2")
+    if [ -z "${C_MED[a]}" ] || [ -z "${C_MED[t]}" ] || [ -z "${C_MED[p]}" ]; then
+        md "- n/a time added by \`$1\` ≤ $3 × \`$2\`: not measured"
+        return
+    fi
+    added=$((C_MED[a] - C_MED[t]))
+    r=$(ratio "$added" "${C_MED[p]}")
+    check_line "$(awk -v r="$r" -v l="$3" 'BEGIN { print (r <= l ? "PASS" : "MISS") }')" \
+        "time added by \`$1\` ≤ $3 × \`$2\`: $r × ($(fmt_us "$added") added, $(fmt_us "${C_MED[p]}"))"
+}
+
+md "Issue 15 target: the time a rehearsal adds to a command on the tiny data sets ≤ 3 ×"
+md "\`pg_dump > /dev/null\` of that database.  Added time = median of \`safe-run --rehearse"
+md "true\` − median of \`true\`: db-envcheck, the snapshot of the original (not with"
+md "--no-snap), two checksums of the original, the copy, its inventory before and"
+md "after, the report, dropping the copy, the journal.  The database is named in the"
+md "project's .env (DATABASE_URL, loopback, password).  The 1 GB target (≤ 2 × the clone"
+md "time) is not measured by this script."
+[ "$MODE" = quick ] && md "" && md "**QUICK MODE: to check the script; the data set is the same tiny one, but fewer rounds.**"
+md ""
+
+if want pg; then
+    bench_pg_start
+    pg_build_tiny
+    PROJ=$WORK/proj-pg
+    mkdir -p "$PROJ"
+    printf 'APP_ENV=local\nDATABASE_URL=%s\n' "$(pg_url "$DB")" >"$PROJ/.env"
+    cd "$PROJ" || die "cannot enter '$PROJ'"
+    group_begin rehearse_pg "rehearsal on PostgreSQL tiny" "$TINY_ROUNDS"
+    contender true c_true
+    contender 'safe-run --rehearse true' c_rehearse --needs="$REHEARSE" --sample=safe-run --post=post_store
+    contender 'safe-run --rehearse --no-snap true' c_rehearse_nosnap --needs="$REHEARSE"
+    contender 'pg_dump > /dev/null' c_pg_null
+    contender 'CREATE DATABASE … TEMPLATE; DROP DATABASE' c_pg_clone
+    group_run
+    cd "$WORK/cwd" || die "cannot enter '$WORK/cwd'"
+    G_TITLE="rehearsal on PostgreSQL tiny: 3 tables, 1000 rows; database $(fmt_bytes "$(pg_db_size "$DB")")"
+    group_table 'pg_dump > /dev/null'
+    added_line 'safe-run --rehearse true' 'pg_dump > /dev/null' 3
+    added_line 'safe-run --rehearse --no-snap true' 'pg_dump > /dev/null' 3
+    md ""
+    group_end
+    bench_pg_stop
+fi
+
+if want mariadb; then
+    bench_my_start
+    my_build_tiny
+    PROJ=$WORK/proj-my
+    mkdir -p "$PROJ"
+    printf 'APP_ENV=local\nDATABASE_URL=%s\n' "$(my_url "$DB")" >"$PROJ/.env"
+    cd "$PROJ" || die "cannot enter '$PROJ'"
+    group_begin rehearse_my "rehearsal on MariaDB tiny" "$TINY_ROUNDS"
+    contender true c_true
+    contender 'safe-run --rehearse true' c_rehearse --needs="$REHEARSE" --sample=safe-run --post=post_store
+    contender 'mariadb-dump --single-transaction > /dev/null' c_my_null
+    group_run
+    cd "$WORK/cwd" || die "cannot enter '$WORK/cwd'"
+    G_TITLE="rehearsal on MariaDB tiny: 3 tables, 1000 rows; database $(fmt_bytes "$(my_db_size "$DB")")"
+    group_table 'mariadb-dump --single-transaction > /dev/null'
+    added_line 'safe-run --rehearse true' 'mariadb-dump --single-transaction > /dev/null' 3
+    md ""
+    group_end
+    bench_my_stop
+fi
+
+if want sqlite; then
+    sq_build_tiny
+    PROJ=$WORK/proj-sq
+    mkdir -p "$PROJ"
+    printf 'APP_ENV=local\nDATABASE_URL=sqlite://%s\n' "$SQ_TINY" >"$PROJ/.env"
+    cd "$PROJ" || die "cannot enter '$PROJ'"
+    group_begin rehearse_sq "rehearsal on SQLite tiny" "$TINY_ROUNDS"
+    contender true c_true
+    contender 'safe-run --rehearse true' c_rehearse --needs="$REHEARSE" --sample=safe-run --post=post_sq_store
+    contender 'sqlite3 DB ".backup f"' c_sq_backup
+    group_run
+    cd "$WORK/cwd" || die "cannot enter '$WORK/cwd'"
+    G_TITLE="rehearsal on SQLite tiny: 3 tables, 1000 rows; file $(fmt_bytes "$(stat -c %s "$SQ_TINY")")"
+    group_table 'sqlite3 DB ".backup f"'
+    added_line 'safe-run --rehearse true' 'sqlite3 DB ".backup f"' 3
+    md ""
+    group_end
+fi
+
+machine_md
+misses_md
+results_write rehearse "safe-run --rehearse (bench/rehearse.sh)"

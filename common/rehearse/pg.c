@@ -1,0 +1,191 @@
+/* pg.c — PostgreSQL for a rehearsal: the catalog read into an inventory,
+ * the SQL dialect of the shared queries, and copies made with CREATE
+ * DATABASE ... TEMPLATE, the server's own file copy. */
+#include "rehearse/impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/exitcodes.h"
+
+/* "users" for public.users, "audit.log" otherwise: the names users see. */
+#define PG_NAME(ns, rel) "CASE WHEN " ns ".nspname = 'public' THEN " rel ".relname::text" \
+	" ELSE " ns ".nspname || '.' || " rel ".relname END"
+#define PG_USER_TABLES "c.relkind IN ('r', 'p') AND NOT c.relispartition" \
+	" AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"
+
+static char *rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen,
+                     int *rc)
+{
+	char *value = NULL;
+	*rc = db_query_value(c, sql, &value, err, errlen);
+	rh_split(value, RH_RS, rows);
+	return value;
+}
+
+static int pg_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
+{
+	static const char tables_sql[] =
+		"SELECT string_agg(concat_ws(chr(31), " PG_NAME("n", "c") ", c.oid::regclass::text,"
+		" coalesce((SELECT string_agg(a.attname, chr(29) ORDER BY k.ord) FROM pg_catalog.pg_constraint p"
+		"  CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY AS k(attnum, ord)"
+		"  JOIN pg_catalog.pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum"
+		"  WHERE p.conrelid = c.oid AND p.contype = 'p'), '')), chr(30)"
+		" ORDER BY " PG_NAME("n", "c") ")"
+		" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE " PG_USER_TABLES;
+	static const char columns_sql[] =
+		"SELECT string_agg(concat_ws(chr(31), " PG_NAME("n", "c") ", a.attname,"
+		" pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull::int::text), chr(30)"
+		" ORDER BY " PG_NAME("n", "c") ", a.attnum)"
+		" FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE " PG_USER_TABLES " AND a.attnum > 0 AND NOT a.attisdropped";
+	static const char constraints_sql[] =
+		"SELECT string_agg(concat_ws(chr(31), " PG_NAME("n", "c") ", p.contype::text, p.conname,"
+		" pg_catalog.pg_get_constraintdef(p.oid),"
+		" coalesce(CASE WHEN rc.oid IS NULL THEN NULL ELSE " PG_NAME("rn", "rc") " END, ''),"
+		" (p.contype = 'f' AND p.confdeltype = 'c')::int::text), chr(30)"
+		" ORDER BY " PG_NAME("n", "c") ", p.conname)"
+		" FROM pg_catalog.pg_constraint p JOIN pg_catalog.pg_class c ON c.oid = p.conrelid"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" LEFT JOIN pg_catalog.pg_class rc ON rc.oid = p.confrelid"
+		" LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
+		" WHERE " PG_USER_TABLES " AND p.contype IN ('p', 'u', 'f', 'c')";
+	struct strvec rows = STRVEC_INIT;
+	int rc;
+	free(rows_of(c, tables_sql, &rows, err, errlen, &rc));
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		struct strvec f = STRVEC_INIT;
+		rh_split(rows.v[i], RH_FS, &f);
+		if (f.n >= 2) {
+			struct rh_table *t = rh_table_add(inv, f.v[0], f.v[1]);
+			struct strvec pk = STRVEC_INIT;
+			if (f.n >= 3)
+				rh_split(f.v[2], '\x1d', &pk);
+			for (size_t k = 0; k < pk.n; k++)
+				rh_pk_add(t, pk.v[k]);
+			sv_free(&pk);
+		}
+		sv_free(&f);
+	}
+	sv_free(&rows);
+	if (rc == 0)
+		free(rows_of(c, columns_sql, &rows, err, errlen, &rc));
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		struct strvec f = STRVEC_INIT;
+		rh_split(rows.v[i], RH_FS, &f);
+		struct rh_table *t = f.n == 4 ? rh_table_find(inv, f.v[0]) : NULL;
+		if (t)
+			rh_column_add(t, f.v[1], f.v[2], !strcmp(f.v[3], "1"));
+		sv_free(&f);
+	}
+	sv_free(&rows);
+	if (rc == 0)
+		free(rows_of(c, constraints_sql, &rows, err, errlen, &rc));
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		struct strvec f = STRVEC_INIT;
+		rh_split(rows.v[i], RH_FS, &f);
+		struct rh_table *t = f.n == 6 ? rh_table_find(inv, f.v[0]) : NULL;
+		if (t)
+			rh_constraint_add(t, f.v[1][0], f.v[2], f.v[3], f.v[4], !strcmp(f.v[5], "1"));
+		sv_free(&f);
+	}
+	sv_free(&rows);
+	return rc;
+}
+
+static char *pg_concat(char *const *exprs, size_t n, int sep)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sb_addf(&sb, " || chr(%d) || ", sep);
+		sb_addf(&sb, "(%s)::text", exprs[i]);
+	}
+	return sb_detach(&sb);
+}
+
+static char *pg_agg(const char *expr)
+{
+	return xasprintf("string_agg(%s, chr(30))", expr);
+}
+
+static char *pg_text(const char *col)
+{
+	return xasprintf("coalesce(x.%s::text, chr(2))", col);
+}
+
+static char *pg_row_hash(struct dbconn *c, const struct rh_table *tab)
+{
+	(void)c;
+	(void)tab;
+	return xstrdup("coalesce(sum(hashtext(x::text)::bigint), 0)");
+}
+
+static int pg_copy(const struct target *t, const char *copy, const char **how, char *err, size_t errlen)
+{
+	struct dbconn *c;
+	int rc = db_connect_admin(t, &c, err, errlen);
+	if (rc != DG_OK)
+		return rc;
+	char *qc = db_quote_ident(c, copy), *qo = db_quote_ident(c, target_get(t, TF_DATABASE));
+	char *sql = xasprintf("CREATE DATABASE %s TEMPLATE %s", qc, qo);
+	char why[512];
+	rc = db_exec(c, sql, why, sizeof why);
+	free(sql);
+	free(qc);
+	free(qo);
+	db_close(c);
+	if (rc == 0) {
+		*how = "template";
+		return DG_OK;
+	}
+	/* Other sessions on the original (the usual reason): a snapshot's restore. */
+	snprintf(err, errlen, "CREATE DATABASE ... TEMPLATE failed: %s", why);
+	return DG_NO;
+}
+
+static int pg_drop(const struct target *t, const char *copy, char *err, size_t errlen)
+{
+	struct dbconn *c;
+	int rc = db_connect_admin(t, &c, err, errlen);
+	if (rc != DG_OK)
+		return -1;
+	char *q = db_quote_ident(c, copy);
+	/* WITH (FORCE): a server the command left running does not keep it. */
+	char *sql = xasprintf("DROP DATABASE IF EXISTS %s%s", q, db_server_major(c) >= 13 ? " WITH (FORCE)" : "");
+	rc = db_exec(c, sql, err, errlen);
+	free(sql);
+	free(q);
+	db_close(c);
+	return rc;
+}
+
+static int pg_list(const struct target *t, struct strvec *out, char *err, size_t errlen)
+{
+	struct dbconn *c;
+	if (db_connect_admin(t, &c, err, errlen) != DG_OK)
+		return -1;
+	char *value = NULL;
+	int rc = db_query_value(c, "SELECT string_agg(datname, chr(30)) FROM pg_catalog.pg_database"
+	                           " WHERE strpos(datname, '" RH_MARK "') > 0", &value, err, errlen);
+	db_close(c);
+	rh_split(value, RH_RS, out);
+	free(value);
+	return rc;
+}
+
+const struct rh_engine rh_pg = {
+	.name = "postgres",
+	.schema = pg_schema,
+	.concat = pg_concat,
+	.agg = pg_agg,
+	.text = pg_text,
+	.row_hash = pg_row_hash,
+	.begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	.end = "COMMIT",
+	.copy = pg_copy,
+	.drop = pg_drop,
+	.list = pg_list,
+};
