@@ -69,10 +69,10 @@ layer_objs = $(patsubst common/%.c,$(B)/common/%.o,$(wildcard common/$(1)/*.c)) 
 # not link, so a wrong-way dependency shows at build time.
 db-envcheck_LAYERS = cli resolve compose engine model base
 db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
-db-snap_LAYERS     = cli saferun snap store resolve compose engine model base
+db-snap_LAYERS     = cli saferun remote snap store resolve compose engine model base
 db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
-db-restore_LAYERS  = cli restore snap store resolve compose engine model base
+db-restore_LAYERS  = cli restore remote snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
 safe-run_LAYERS    = cli saferun rehearsal store model base
 safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread
@@ -151,7 +151,7 @@ check-faults: faults
 DEBIAN_PACKAGES = build-essential pkg-config libpq-dev postgresql-15 postgresql-client-15 \
 	mariadb-server mariadb-client default-libmysqlclient-dev libsqlite3-dev sqlite3 \
 	libzstd-dev zstd zlib1g-dev libssl-dev libyaml-dev libexpat1-dev \
-	bats mandoc util-linux bsdextrautils procps iproute2 python3 xfsprogs e2fsprogs \
+	bats mandoc util-linux bsdextrautils procps iproute2 python3 xfsprogs e2fsprogs rclone age \
 	clang libclang-rt-dev
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \

@@ -23,6 +23,7 @@
 #include "model/confirm.h"
 #include "model/project.h"
 #include "model/target.h"
+#include "remote/remote.h"
 #include "resolve/resolve.h"
 #include "restore/pick.h"
 #include "restore/restore.h"
@@ -34,7 +35,10 @@ static const char usage_text[] =
 	"                  [--confirm=NAME] [--allow-production] [--no-safety-snap]\n"
 	"                  [--keep-old] [--terminate-connections] [--into=URL|NAME]\n"
 	"                  [--meta=FILE | --unverified] [SNAPSHOT | -]\n"
-	"       db-restore --check [-qv] [-C DIR] [--url=URL | --target=N] [SNAPSHOT]\n"
+	"       db-restore --remote [-qv] [-C DIR] [--url=URL | --target=N] [--test-run]\n"
+	"                  [--confirm=NAME] [--allow-production] [--no-safety-snap]\n"
+	"                  [--keep-old] [--terminate-connections] [--into=URL|NAME] [SNAPSHOT]\n"
+	"       db-restore --check [-qv] [-C DIR] [--url=URL | --target=N] [--remote] [SNAPSHOT]\n"
 	"       db-restore --list [--all] [--format=human|tsv|json] [-C DIR]\n"
 	"                  [--url=URL | --target=N]\n";
 
@@ -59,6 +63,8 @@ static void usage(int status)
 		      "      --into=URL|NAME      restore into another database, leaving the target\n"
 		      "      --meta=FILE          metadata of a snapshot read from standard input\n"
 		      "      --unverified         restore a stream from standard input without metadata\n"
+		      "      --remote             from the remote store ([store] remote): pulled into\n"
+		      "                           the store and verified first\n"
 		      "      --check              load into a throwaway database, compare, drop it\n"
 		      "      --list               list the snapshots in the store, newest first\n"
 		      "      --all                with --list: of every database\n"
@@ -71,14 +77,16 @@ static void usage(int status)
 		      "Exit status: 0 done, 1 failed (and cleaned up), a row count differs, or the\n"
 		      "target is in use or production, 2 usage error or engine mismatch, 3 no\n"
 		      "snapshot or no database, 4 database unreachable, 5 snapshot corrupt or not\n"
-		      "matching its metadata, 6 not confirmed.\n", stdout);
+		      "matching its metadata, 6 not confirmed.  With --remote: 2 also for a missing\n"
+		      "rclone or age, an unknown remote or refused credentials, 4 the remote\n"
+		      "unreachable.\n", stdout);
 	exit(status);
 }
 
 struct opts {
 	struct pick_opts pick;  /* SNAPSHOT, --meta, --url, --target, --into, --check, ... */
 	const char *confirm;
-	int test_run, allow_production, no_safety, unverified, list, all, format;
+	int test_run, allow_production, no_safety, unverified, list, all, format, remote;
 };
 
 /* What every mode shares: the project, its store, the configured targets. */
@@ -88,6 +96,7 @@ struct ctx {
 	int ti;                         /* the configured target named, -1 when none */
 	struct target_now now;          /* what the target holds before a restore */
 	char *safety;                   /* the safety snapshot taken */
+	char *pulled;                   /* --remote: the snapshot pulled into the store */
 };
 
 /* The options that do not go together: exits 2 saying why. */
@@ -113,6 +122,11 @@ static void check_usage(const struct opts *o)
 	}
 	if (o->pick.check && (o->pick.into || from_stdin)) {
 		error("--check loads a snapshot file into a throwaway database: no --into, no '-'");
+		usage(DG_USAGE);
+	}
+	if (o->remote && (o->list || from_stdin)) {
+		error("--remote takes a snapshot from the remote store: no --list (db-snap --list --remote"
+		      " lists it), no '-'");
 		usage(DG_USAGE);
 	}
 	if (o->all && !o->list) {
@@ -176,9 +190,24 @@ static int check_client(const struct restore_job *j)
 	return DG_NO;
 }
 
+/* Pick and open the snapshot; with --remote, the one pulled from the
+ * remote store into the local one first (verified there). */
+static int job_open(struct ctx *cx, const struct opts *o, struct restore_job *j)
+{
+	struct pick_opts po = o->pick;
+	if (o->remote) {
+		int rc = remote_fetch(po.snapshot, cx->ti >= 0 ? &cx->targets.v[cx->ti] : NULL, cx->store,
+		                      cx->project, &cx->pulled);
+		if (rc != DG_OK)
+			return rc;
+		po.snapshot = cx->pulled;
+	}
+	return restore_job_open(j, &po, cx->store, &cx->targets, cx->ti);
+}
+
 static int do_check(struct ctx *cx, const struct opts *o, struct restore_job *j)
 {
-	int status = restore_job_open(j, &o->pick, cx->store, &cx->targets, cx->ti);
+	int status = job_open(cx, o, j);
 	if (status != DG_OK)
 		return status;
 	if ((status = check_client(j)) != DG_OK)
@@ -263,7 +292,7 @@ static int prepare(struct ctx *cx, struct restore_job *j, const char *name)
 
 static int do_restore(struct ctx *cx, const struct opts *o, struct restore_job *j)
 {
-	int status = restore_job_open(j, &o->pick, cx->store, &cx->targets, cx->ti);
+	int status = job_open(cx, o, j);
 	if (status == DG_OK)
 		status = confirm(cx, o, j);
 	if (status != DG_OK)
@@ -307,6 +336,7 @@ static int do_restore(struct ctx *cx, const struct opts *o, struct restore_job *
 static int finish(struct ctx *cx, struct restore_job *j, int status)
 {
 	free(cx->safety);
+	free(cx->pulled);
 	target_now_free(&cx->now);
 	free(cx->store);
 	free(cx->project);
@@ -329,7 +359,7 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	enum { OPT_URL = CLI_OPT_FIRST, OPT_TARGET, OPT_TEST_RUN, OPT_CONFIRM, OPT_ALLOW_PRODUCTION, OPT_NO_SAFETY,
 	       OPT_KEEP_OLD, OPT_TERMINATE, OPT_INTO, OPT_META, OPT_UNVERIFIED, OPT_CHECK, OPT_LIST, OPT_ALL,
-	       OPT_FORMAT };
+	       OPT_FORMAT, OPT_REMOTE };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "target", required_argument, NULL, OPT_TARGET },
@@ -343,6 +373,7 @@ int main(int argc, char **argv)
 		{ "meta", required_argument, NULL, OPT_META },
 		{ "unverified", no_argument, NULL, OPT_UNVERIFIED },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "remote", no_argument, NULL, OPT_REMOTE },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
@@ -366,6 +397,7 @@ int main(int argc, char **argv)
 		case OPT_META: o.pick.meta_file = optarg; break;
 		case OPT_UNVERIFIED: o.unverified = 1; break;
 		case OPT_CHECK: o.pick.check = 1; break;
+		case OPT_REMOTE: o.remote = 1; break;
 		case OPT_LIST: o.list = 1; break;
 		case OPT_ALL: o.all = 1; break;
 		case OPT_FORMAT:

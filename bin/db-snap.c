@@ -18,6 +18,7 @@
 #include "model/config.h"
 #include "model/project.h"
 #include "model/target.h"
+#include "remote/remote.h"
 #include "resolve/resolve.h"
 #include "snap/clone.h"
 #include "snap/guard.h"
@@ -39,7 +40,11 @@ static const char usage_text[] =
 	"       db-snap [-qv] [-C DIR] [--url=URL] --verify [--all] [SNAPSHOT...]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --prune [--keep=N] [--keep-days=D]\n"
 	"               [--keep-hourly=N] [--keep-daily=N] [--keep-weekly=N] [--keep-monthly=N]\n"
-	"               [--prune-labelled] [--all] [--dry-run]\n";
+	"               [--prune-labelled] [--all] [--dry-run] [--remote]\n"
+	"       db-snap [-qv] [-C DIR] [--url=URL] --list --remote [--all] [--format=human|tsv|json]\n"
+	"       db-snap [-qv] [-C DIR] [--url=URL] --verify --remote [--all]\n"
+	"       db-snap [-qv] [-C DIR] [--url=URL] --push [--all] [SNAPSHOT...]\n"
+	"       db-snap [-qv] [-C DIR] --pull SNAPSHOT...\n";
 
 static void usage(int status)
 {
@@ -81,6 +86,10 @@ static void usage(int status)
 		      "      --prune-labelled labelled snapshots may go too\n"
 		      "      --dry-run        with --prune: show what would go, remove nothing\n"
 		      "      --all            every database in the store, not just this one\n"
+		      "      --remote         --list, --verify, --prune: the remote store ([store] remote)\n"
+		      "      --push           copy snapshots to the remote (default: the newest; with\n"
+		      "                       --all: every good one it lacks)\n"
+		      "      --pull           copy remote snapshots into the store, verified\n"
 		      "  -q, --quiet          only errors on stderr\n"
 		      "  -v, --verbose        more detail on stderr\n"
 		      "  -h, --help           this help\n"
@@ -88,18 +97,19 @@ static void usage(int status)
 		      "\n"
 		      "Exit status: 0 done, 1 failed (nothing left behind), 2 usage or\n"
 		      "configuration error, 3 no database or no snapshot, 4 database unreachable,\n"
-		      "5 verification failed.\n", stdout);
+		      "5 verification failed.  With a remote: 2 also for a missing rclone or age,\n"
+		      "an unknown remote or refused credentials, 4 the remote unreachable.\n", stdout);
 	exit(status);
 }
 
 /* A second snapshot of one database may wait this long for the first. */
 #define LOCK_WAIT_SECONDS 600
 
-enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE, MODE_EXPORT };
+enum mode { MODE_SNAP, MODE_LIST, MODE_LATEST, MODE_VERIFY, MODE_PRUNE, MODE_EXPORT, MODE_PUSH, MODE_PULL };
 
 struct opts {
 	enum mode mode;
-	int mode_set, all, dry_run, test_run, format, always;
+	int mode_set, all, dry_run, test_run, format, always, remote;
 	const char *tier;           /* NULL: [db-snap] tier */
 	const char *export;         /* --export SNAPSHOT */
 	long target;                /* 1 = primary; N = the Nth database db-envcheck lists */
@@ -229,7 +239,7 @@ static int prune_remove(void *arg, const struct snapshot *s)
 	return snap_remove(s, ((struct prune_arg *)arg)->t);
 }
 
-static int do_snap(struct ctx *cx, const struct opts *o)
+static int do_snap(struct ctx *cx, const struct opts *o, char **made)
 {
 	struct target *t = primary(cx, o);
 	struct compress_spec spec;
@@ -286,6 +296,8 @@ static int do_snap(struct ctx *cx, const struct opts *o)
 			retention_after_snapshot(cx->store, t, snap_keep_clones_limit(), prune_remove, &pa);
 		}
 		printf("%s\n", d.path);
+		if (made)
+			*made = xstrdup(d.path);
 	}
 out:
 	snap_output_free(&d);
@@ -434,7 +446,7 @@ static int export_clone(void *arg, const struct target *clone)
 {
 	struct export_arg *a = arg;
 	a->cx->override = (struct target *)clone;
-	int rc = do_snap(a->cx, &a->o);
+	int rc = do_snap(a->cx, &a->o, NULL);
 	a->cx->override = NULL;
 	return rc;
 }
@@ -517,6 +529,146 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 	return failed ? DG_NO : DG_OK;
 }
 
+/* ---- the remote store ([store] remote) ---- */
+
+static struct remote *open_remote(void)
+{
+	struct remote *r;
+	int rc = remote_open(&r);
+	if (rc == DG_NOTHING)
+		die(DG_USAGE, "no remote store is configured: set [store] remote = REMOTE:PATH (an rclone "
+		    "remote) in .dbguard.conf, or DBGUARD_REMOTE");
+	if (rc != DG_OK)
+		exit(rc);
+	return r;
+}
+
+/* The remote listing of this database (or of all with --all). */
+static int list_remote(struct ctx *cx, const struct opts *o, struct remote *r, struct remote_listing *rl)
+{
+	if (o->all)
+		return remote_list(r, NULL, NULL, cx->store, rl);
+	struct target *t = primary(cx, o);
+	char *dbkey = store_dbkey(t);
+	int rc = remote_list(r, dbkey, target_get(t, TF_ENGINE), cx->store, rl);
+	free(dbkey);
+	return rc;
+}
+
+static int do_remote(struct ctx *cx, const struct opts *o)
+{
+	struct remote *r = open_remote();
+	struct remote_listing rl;
+	int rc = list_remote(cx, o, r, &rl);
+	if (rc != DG_OK) {
+		remote_close(r);
+		return rc;
+	}
+	if (o->mode == MODE_LIST) {
+		int fmt = o->format >= 0 ? o->format : term_is_tty(1) ? FMT_HUMAN : FMT_TSV;
+		if (rl.l.n == 0 && fmt == FMT_HUMAN)
+			info("no snapshots on '%s'", remote_spec(r));
+		else
+			store_print_list(stdout, &rl.l, fmt, o->all);
+	} else if (o->mode == MODE_VERIFY) {
+		if (rl.l.n == 0 && rl.orphans.n == 0) {
+			error("no snapshots on '%s' to verify", remote_spec(r));
+			rc = DG_NOTHING;
+		} else {
+			rc = remote_verify(r, &rl);
+		}
+	} else {
+		struct prune_policy p = o->policy;
+		if (!o->policy_given) {
+			remote_prune_policy(&p);
+			p.prune_labelled = o->policy.prune_labelled;
+		}
+		rc = remote_prune(r, &rl, &p, o->dry_run);
+	}
+	remote_listing_free(&rl);
+	remote_close(r);
+	return rc;
+}
+
+static int do_push(struct ctx *cx, const struct opts *o, char **operands, int nops)
+{
+	struct remote *r = open_remote();
+	struct strvec paths = STRVEC_INIT;
+	int rc = DG_OK;
+	if (nops > 0) {
+		for (int i = 0; i < nops; i++)
+			sv_push_owned(&paths, store_find(cx->store, operands[i]));
+	} else {
+		struct snapshot_list l;
+		char *dbkey;
+		list_store(cx, o, &l, &dbkey);
+		for (size_t i = 0; i < l.n; i++)
+			if (l.v[i].good && (o->all || paths.n == 0))
+				sv_push(&paths, l.v[i].path);
+		if (paths.n == 0) {
+			error("no good snapshot%s%s%s in '%s' to push", dbkey ? " of '" : "", dbkey ? dbkey : "",
+			      dbkey ? "'" : "", cx->store);
+			rc = DG_NOTHING;
+		}
+		snapshot_list_free(&l);
+		free(dbkey);
+	}
+	for (size_t i = 0; i < paths.n; i++) {
+		int e = remote_push(r, paths.v[i]);
+		if (e != DG_OK && rc == DG_OK)
+			rc = e;
+		if (e == DG_UNREACHABLE || e == DG_USAGE)
+			break;
+	}
+	sv_free(&paths);
+	remote_close(r);
+	return rc;
+}
+
+static int do_pull(struct ctx *cx, char **operands, int nops)
+{
+	struct remote *r = open_remote();
+	struct remote_listing rl;
+	int rc = remote_list(r, NULL, NULL, cx->store, &rl);
+	for (int i = 0; rc == DG_OK && i < nops; i++) {
+		long k = remote_find(r, &rl, operands[i]);
+		int e;
+		char *local = NULL;
+		if (k < 0) {
+			const char *base = strrchr(operands[i], '/') ? strrchr(operands[i], '/') + 1
+			                 : strchr(operands[i], ':') ? strchr(operands[i], ':') + 1 : operands[i];
+			int nometa = 0;
+			for (size_t j = 0; j < rl.no_meta.n; j++)
+				nometa |= strncmp(rl.no_meta.v[j], base, strlen(base)) == 0;
+			error(nometa ? "'%s' has no metadata on '%s': not a whole snapshot; refused"
+			             : "no snapshot '%s' on '%s' (db-snap --list --remote --all lists them)",
+			      operands[i], remote_spec(r));
+			e = nometa ? DG_INTEGRITY : DG_NOTHING;
+		} else if ((e = remote_pull(r, &rl, (size_t)k, cx->store, cx->project, &local)) == DG_OK) {
+			printf("%s\n", local);
+		}
+		free(local);
+		if (e != DG_OK && rc == DG_OK)
+			rc = e;
+	}
+	remote_listing_free(&rl);
+	remote_close(r);
+	return rc;
+}
+
+/* [store] push after a new snapshot in the store (the remote opened
+ * before the snapshot, so a configuration error costs no snapshot). */
+static int push_new(struct ctx *cx, struct remote *r, enum push_mode mode, const char *path)
+{
+	int rc = DG_OK;
+	fflush(stdout);
+	if (mode == PUSH_BACKGROUND)
+		remote_push_background(path, cx->store);
+	else
+		rc = remote_push(r, path);
+	return rc;
+}
+
 static void set_keep(struct opts *o, long *field, const char *opt)
 {
 	*field = parse_count(opt, optarg);
@@ -528,7 +680,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	enum { OPT_URL = CLI_OPT_FIRST, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
-	       OPT_DRY_RUN, OPT_ALWAYS, OPT_TIER, OPT_EXPORT };
+	       OPT_DRY_RUN, OPT_ALWAYS, OPT_TIER, OPT_EXPORT, OPT_REMOTE, OPT_PUSH, OPT_PULL };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
@@ -556,6 +708,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "always", no_argument, NULL, OPT_ALWAYS },
 		{ "tier", required_argument, NULL, OPT_TIER },
 		{ "export", required_argument, NULL, OPT_EXPORT },
+		{ "remote", no_argument, NULL, OPT_REMOTE },
+		{ "push", no_argument, NULL, OPT_PUSH },
+		{ "pull", no_argument, NULL, OPT_PULL },
 		CLI_COMMON_LONGOPTS
 	};
 	int opt;
@@ -597,11 +752,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->tier = optarg;
 			break;
 		case OPT_EXPORT: m = MODE_EXPORT; o->export = optarg; break;
+		case OPT_REMOTE: o->remote = 1; break;
+		case OPT_PUSH: m = MODE_PUSH; break;
+		case OPT_PULL: m = MODE_PULL; break;
 		default: cli_common(opt, optarg, usage);
 		}
 		if (m != MODE_SNAP) {
 			if (o->mode_set && o->mode != m) {
-				error("--list, --latest, --verify, --prune and --export go one at a time");
+				error("--list, --latest, --verify, --prune, --export, --push and --pull go one at a time");
 				usage(DG_USAGE);
 			}
 			o->mode = m;
@@ -613,12 +771,28 @@ static void parse_args(int argc, char **argv, struct opts *o)
 /* Options that do not go together. */
 static void check_args(int argc, char **argv, const struct opts *o)
 {
-	if (optind < argc && o->mode != MODE_VERIFY) {
+	if (optind < argc && o->mode != MODE_VERIFY && o->mode != MODE_PUSH && o->mode != MODE_PULL) {
 		error("unexpected argument '%s'", argv[optind]);
 		usage(DG_USAGE);
 	}
 	if ((o->retention || o->dry_run) && o->mode != MODE_PRUNE) {
 		error("the retention options and --dry-run go with --prune");
+		usage(DG_USAGE);
+	}
+	if (o->remote && o->mode != MODE_LIST && o->mode != MODE_VERIFY && o->mode != MODE_PRUNE) {
+		error("--remote goes with --list, --verify and --prune");
+		usage(DG_USAGE);
+	}
+	if (o->remote && optind < argc) {
+		error("--verify --remote checks the whole remote: no SNAPSHOT operands");
+		usage(DG_USAGE);
+	}
+	if (o->mode == MODE_PULL && optind == argc) {
+		error("--pull wants the SNAPSHOT to copy (db-snap --list --remote lists them)");
+		usage(DG_USAGE);
+	}
+	if (o->all && o->mode == MODE_PULL) {
+		error("--pull takes SNAPSHOT names, not --all");
 		usage(DG_USAGE);
 	}
 	if (o->format >= 0 && o->mode != MODE_LIST) {
@@ -644,6 +818,26 @@ static void check_args(int argc, char **argv, const struct opts *o)
 	}
 }
 
+/* A snapshot, then [store] push (the remote opened before the snapshot,
+ * so a configuration error costs no snapshot). */
+static int snap_and_push(struct ctx *cx, const struct opts *o)
+{
+	enum push_mode pm = PUSH_NO;
+	struct remote *r = NULL;
+	char *made = NULL;
+	int status = o->output ? DG_OK : remote_push_mode(&pm);
+	if (status != DG_OK)
+		return status;
+	if (pm != PUSH_NO)
+		r = open_remote();
+	status = do_snap(cx, o, &made);
+	if (status == DG_OK && made && r)
+		status = push_new(cx, r, pm, made);
+	remote_close(r);
+	free(made);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	msg_init(argv[0]);
@@ -665,12 +859,21 @@ int main(int argc, char **argv)
 
 	int status;
 	switch (o.mode) {
-	case MODE_LIST: status = do_list(&cx, &o); break;
+	case MODE_LIST:
+	case MODE_VERIFY:
+	case MODE_PRUNE:
+		if (o.remote) {
+			status = do_remote(&cx, &o);
+			break;
+		}
+		status = o.mode == MODE_LIST ? do_list(&cx, &o) : o.mode == MODE_VERIFY
+		         ? do_verify(&cx, &o, argv + optind, argc - optind) : do_prune(&cx, &o);
+		break;
 	case MODE_LATEST: status = do_latest(&cx, &o); break;
-	case MODE_VERIFY: status = do_verify(&cx, &o, argv + optind, argc - optind); break;
-	case MODE_PRUNE: status = do_prune(&cx, &o); break;
 	case MODE_EXPORT: status = do_export(&cx, &o); break;
-	default: status = do_snap(&cx, &o); break;
+	case MODE_PUSH: status = do_push(&cx, &o, argv + optind, argc - optind); break;
+	case MODE_PULL: status = do_pull(&cx, argv + optind, argc - optind); break;
+	default: status = snap_and_push(&cx, &o); break;
 	}
 	if (cx.resolved)
 		target_list_free(&cx.targets);

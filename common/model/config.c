@@ -111,7 +111,7 @@ static int parse_layer(const char *text, const char *name, int builtin)
 				*close = '\0';
 				snprintf(section, sizeof section, "%s", trim(line + 1));
 				if (!builtin && !known_in_builtin(section, NULL)) {
-					error("%s:%d: unknown section [%s]; known: [dbguard], [safe-run], [db-snap], [portcheck]",
+					error("%s:%d: unknown section [%s]; known: [dbguard], [db-snap], [store], [safe-run], [portcheck]",
 					      name, lineno, section);
 					errors++;
 				}

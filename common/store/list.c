@@ -26,6 +26,7 @@ static void snapshot_free(struct snapshot *s)
 	free(s->name);
 	free(s->dbkey);
 	free(s->problem);
+	free(s->where);
 	store_meta_free(&s->meta);
 }
 
@@ -142,8 +143,10 @@ static const char *orempty(const char *s) { return s ? s : ""; }
 
 static void print_tsv(FILE *f, const struct snapshot_list *l)
 {
+	int where = l->n && l->v[0].where;
 	fputs("path\tdatabase\tengine\tcreated\tlabel\tsize\traw_bytes\tcompression\ttables\trows"
-	      "\tstatus\treason\tproblem\tkind\n", f);
+	      "\tstatus\treason\tproblem\tkind", f);
+	fputs(where ? "\twhere\n" : "\n", f);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct snapshot *s = &l->v[i];
 		char created[32];
@@ -163,7 +166,12 @@ static void print_tsv(FILE *f, const struct snapshot_list *l)
 		tsv_field(f, s->meta.reason);
 		putc('\t', f);
 		tsv_field(f, s->problem);
-		fprintf(f, "\t%s\n", s->good ? store_meta_kind(&s->meta) : "");
+		fprintf(f, "\t%s", s->good ? store_meta_kind(&s->meta) : "");
+		if (where) {
+			putc('\t', f);
+			tsv_field(f, s->where);
+		}
+		putc('\n', f);
 	}
 }
 
@@ -188,6 +196,8 @@ static void print_json(FILE *f, const struct snapshot_list *l)
 		fprintf(f, ",\"good\":%s", s->good ? "true" : "false");
 		json_kv(f, "problem", s->problem);
 		json_kv(f, "created", created);
+		if (s->where)
+			json_kv(f, "where", s->where);
 		if (s->good) {
 			json_kv(f, "engine", m->engine);
 			json_kv(f, "server_version", m->server_version);
@@ -229,17 +239,19 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 	char cwd[4096];
 	size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
 	size_t n = l->n;
-	char **cell = xcalloc(n * 8 + 8, sizeof *cell);
-	const char *head[8] = { "CREATED (UTC)", "DATABASE", "LABEL", "KIND", "SIZE", "ROWS", "SNAPSHOT",
-	                        "REASON" };
-	size_t w[8] = { 0 };
-	for (int c = 0; c < 8; c++) {
+	enum { NC = 9 };
+	int where = n && l->v[0].where;
+	char **cell = xcalloc(n * NC + NC, sizeof *cell);
+	const char *head[NC] = { "CREATED (UTC)", "DATABASE", "LABEL", "KIND", "SIZE", "ROWS", "SNAPSHOT",
+	                         "WHERE", "REASON" };
+	size_t w[NC] = { 0 };
+	for (int c = 0; c < NC; c++) {
 		cell[c] = xstrdup(head[c]);
 		w[c] = strlen(head[c]);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct snapshot *s = &l->v[i];
-		char **row = cell + (i + 1) * 8, size[32];
+		char **row = cell + (i + 1) * NC, size[32];
 		struct tm tm;
 		char created[32];
 		strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", gmtime_r(&s->when, &tm));
@@ -256,24 +268,25 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 			shown += cl + 1;
 		/* The table goes to a terminal: names and reasons escaped. */
 		row[6] = xescape(shown);
+		row[7] = xescape(orempty(s->where));
 		if (s->good) {
-			row[7] = xescape(orempty(s->meta.reason));
+			row[8] = xescape(orempty(s->meta.reason));
 		} else {
 			char *why = xescape(s->problem);
-			row[7] = xasprintf("NOT GOOD: %s", why);
+			row[8] = xasprintf("NOT GOOD: %s", why);
 			free(why);
 		}
-		for (int c = 0; c < 8; c++)
+		for (int c = 0; c < NC; c++)
 			if (strlen(row[c]) > w[c])
 				w[c] = strlen(row[c]);
 	}
 	for (size_t i = 0; i <= n; i++) {
-		char **row = cell + i * 8;
+		char **row = cell + i * NC;
 		struct strbuf sb = STRBUF_INIT;
-		for (int c = 0; c < 8; c++) {
-			if (c == 1 && !with_db)
+		for (int c = 0; c < NC; c++) {
+			if ((c == 1 && !with_db) || (c == 7 && !where))
 				continue;
-			if (c == 7) {
+			if (c == NC - 1) {
 				sb_adds(&sb, row[c]);
 				break;
 			}
@@ -288,7 +301,7 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 		fprintf(f, "%s\n", sb_str(&sb));
 		sb_free(&sb);
 	}
-	for (size_t i = 0; i < n * 8 + 8; i++)
+	for (size_t i = 0; i < n * NC + NC; i++)
 		free(cell[i]);
 	free(cell);
 }

@@ -21,6 +21,7 @@ struct snapshot {
 	int good;                   /* metadata parses and the file's size matches it */
 	char *problem;              /* why not good, or NULL */
 	struct snapshot_meta meta;
+	char *where;                /* remote listings: "remote" or "local+remote"; else NULL */
 };
 
 struct snapshot_list {
@@ -44,7 +45,9 @@ const struct snapshot *store_latest(const struct snapshot_list *l);
 /* The listing db-snap --list and db-restore --list print: fmt FMT_HUMAN (a
  * table; with_db adds the database column), FMT_TSV (a header line, then
  * path, database, engine, created, label, size, raw_bytes, compression,
- * tables, rows, status, reason, problem, kind) or FMT_JSON (an array of objects). */
+ * tables, rows, status, reason, problem, kind) or FMT_JSON (an array of objects).
+ * When the first snapshot has a where, a WHERE column (tsv: where, last;
+ * json: "where") says where each one is. */
 void store_print_list(FILE *f, const struct snapshot_list *l, enum out_format fmt, int with_db);
 
 #endif

@@ -47,8 +47,8 @@ struct bucket_rule {
 	char last[32];
 };
 
-static void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *p,
-                      time_t now, char **keep)
+void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *p,
+               time_t now, char **keep)
 {
 	char *done = xcalloc(l->n ? l->n : 1, 1);
 	for (size_t i = 0; i < l->n; i++)

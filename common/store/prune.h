@@ -27,6 +27,11 @@ struct prune_policy {
 	long keep_clones;           /* clones kept per database; -1: no limit of their own */
 };
 #define PRUNE_POLICY_INIT { -1, -1, -1, -1, -1, -1, 0, NULL, -1 }
+/* For every l->v[i] (grouped by database), why it stays, in keep[i]
+ * (malloc'd; the reasons store_prune_with gives), or NULL when it goes.
+ * keep has l->n entries; the caller frees each.  Also used for the remote
+ * store's retention (remote/prune.c). */
+void store_prune_plan(const struct snapshot_list *l, const struct prune_policy *p, time_t now, char **keep);
 /* Apply p to l: remove (unless dry_run) each snapshot no rule keeps,
  * printing its path on out (out NULL: print nothing, and the summary only
  * with -v); clones beyond keep_clones go too.  remove (NULL: store_remove)
