@@ -32,28 +32,37 @@ LIB_CFLAGS = $(PQ_CFLAGS) $(MYSQL_CFLAGS) $(SQLITE_CFLAGS) $(ZSTD_CFLAGS) \
 LIB_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) \
              $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
 
+# The build directory and where the programs go: build/ and bin/, or for the
+# fault tests build-faults/ and bin-faults/ (make faults).
+B   ?= build
+BIN ?= bin
+
 OPTFLAGS ?= -O2
 ifeq ($(SANITIZE),1)
 OPTFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SANLDFLAGS = -fsanitize=address,undefined
 endif
+ifeq ($(FAULTS),1)
+# Test-only kill points (common/base/fault.h); never in bin/.
+FAULTFLAGS = -DDBGUARD_FAULTS
+endif
 WARNFLAGS = -std=c11 -Wall -Wextra -Werror
-ALL_CFLAGS = $(WARNFLAGS) $(OPTFLAGS) -D_GNU_SOURCE -Icommon -Ibuild \
+ALL_CFLAGS = $(WARNFLAGS) $(OPTFLAGS) $(FAULTFLAGS) -D_GNU_SOURCE -Icommon -I$(B) \
              -DDBGUARD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
              $(LIB_CFLAGS) $(CFLAGS)
 
-PROGS   = $(patsubst bin/%.c,bin/%,$(wildcard bin/*.c))
+PROGS   = $(patsubst bin/%.c,$(BIN)/%,$(wildcard bin/*.c))
 LIBSRC  = $(wildcard common/*/*.c)
-LIBOBJ  = $(patsubst common/%.c,build/common/%.o,$(LIBSRC)) build/defaults.o
+LIBOBJ  = $(patsubst common/%.c,$(B)/common/%.o,$(LIBSRC)) $(B)/defaults.o
 HEADERS = $(wildcard common/*/*.h)
 # Every object in one archive, for the test drivers and the fuzzers.
-LIB     = build/libdbguard.a
+LIB     = $(B)/libdbguard.a
 
 # One archive per layer of common/ (common/LAYERS); the compiled-in default
 # policy belongs to the model, beside the config reader.
 LAYERS  = $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard common/*/*.c)))))
-layer_objs = $(patsubst common/%.c,build/common/%.o,$(wildcard common/$(1)/*.c)) \
-             $(if $(filter model,$(1)),build/defaults.o)
+layer_objs = $(patsubst common/%.c,$(B)/common/%.o,$(wildcard common/$(1)/*.c)) \
+             $(if $(filter model,$(1)),$(B)/defaults.o)
 
 # A link line per program: the layers it uses, highest first, and only the
 # libraries those need.  A program that reaches a layer not listed here does
@@ -76,22 +85,22 @@ portcheck_LIBS     = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB
 all: $(PROGS)
 
 # Rebuild everything when the flags change (a SANITIZE=1 build after a plain one).
-build/flags: FORCE
+$(B)/flags: FORCE
 	@mkdir -p $(sort $(dir $(LIBOBJ)))
 	@echo '$(ALL_CFLAGS) $(SANLDFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(ALL_CFLAGS) $(SANLDFLAGS) $(LDFLAGS)' > $@
 
 # The default policy is etc/dbguard.conf itself, compiled in, so an uninstalled
 # build and an installed one read the same defaults.
-build/defaults.c: etc/dbguard.conf build/flags
-	@mkdir -p build
+$(B)/defaults.c: etc/dbguard.conf $(B)/flags
+	@mkdir -p $(B)
 	{ echo 'const char dbguard_default_config[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
 
-build/defaults.o: build/defaults.c
+$(B)/defaults.o: $(B)/defaults.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-build/common/%.o: common/%.c $(HEADERS) build/flags
+$(B)/common/%.o: common/%.c $(HEADERS) $(B)/flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIBOBJ)
@@ -99,15 +108,16 @@ $(LIB): $(LIBOBJ)
 	ar rcs $@ $(LIBOBJ)
 
 define layer_rule
-build/lib$(1).a: $(call layer_objs,$(1))
+$(B)/lib$(1).a: $(call layer_objs,$(1))
 	rm -f $$@
 	ar rcs $$@ $$^
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
 
 .SECONDEXPANSION:
-bin/%: bin/%.c $$(foreach l,$$($$*_LAYERS),build/lib$$(l).a) $(HEADERS) build/flags
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(foreach l,$($*_LAYERS),build/lib$(l).a) $(SANLDFLAGS) $(LDFLAGS) $($*_LIBS)
+$(BIN)/%: bin/%.c $$(foreach l,$$($$*_LAYERS),$(B)/lib$$(l).a) $(HEADERS) $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(foreach l,$($*_LAYERS),$(B)/lib$(l).a) $(SANLDFLAGS) $(LDFLAGS) $($*_LIBS)
 
 BATS ?= bats
 ifeq ($(SANITIZE),1)
@@ -126,11 +136,25 @@ check-layers:
 check-asan:
 	$(MAKE) SANITIZE=1 check
 
+# The programs with their kill points compiled in (common/base/fault.h), in
+# build-faults/ and bin-faults/, apart from the shipped build.
+faults:
+	$(MAKE) B=build-faults BIN=bin-faults FAULTS=1 all
+
+# The fault harness (t/faults/, README "Fault tests"): kill -9 at every step
+# of a snapshot and a restore on all three engines, corruption, a full file
+# system; with the concurrent safe-run test of t/50.
+check-faults: faults
+	$(CHECK_ENV) LANG=C LC_ALL=C DBGUARD_BIN=$(CURDIR)/bin-faults $(BATS) --timing t/faults/
+	$(CHECK_ENV) LANG=C LC_ALL=C DBGUARD_BIN=$(CURDIR)/bin-faults $(BATS) --timing \
+	    --filter 'concurrent' t/50-safe-run.bats
+
 DEBIAN_PACKAGES = build-essential pkg-config libpq-dev postgresql-15 postgresql-client-15 \
 	mariadb-server mariadb-client default-libmysqlclient-dev libsqlite3-dev sqlite3 \
 	libzstd-dev zstd zlib1g-dev libssl-dev libyaml-dev libexpat1-dev \
 	bats mandoc util-linux bsdextrautils procps iproute2 python3 xfsprogs e2fsprogs rclone age \
-	docker.io docker-compose busybox-static
+	docker.io docker-compose busybox-static \
+	clang libclang-rt-dev
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -196,8 +220,23 @@ build/fuzz/libdbguard.a: $(FUZZ_OBJ)
 fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libdbguard.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libdbguard.a $(LIB_LIBS)
 
+# Every target for FUZZ_TIME seconds over its corpus, fuzz/corpus/<target>/
+# (read only: what a run finds goes to a scratch directory first in line);
+# a crash, leak or sanitizer report fails it and leaves its input in
+# build/fuzz/run/<target>/.  `make -j2 fuzz-run` runs two at once.
+FUZZ_TIME ?= 20
+FUZZ_RUNS  = $(patsubst fuzz/%,fuzz-run-%,$(FUZZ_TARGETS))
+fuzz-run: $(FUZZ_RUNS)
+fuzz-run-%: fuzz/%
+	@rm -rf build/fuzz/run/$* && mkdir -p build/fuzz/run/$*/new fuzz/corpus/$*
+	@echo "fuzz: $* for $(FUZZ_TIME) s"
+	@./fuzz/$* -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/run/$*/ build/fuzz/run/$*/new fuzz/corpus/$* \
+	    > build/fuzz/run/$*/log 2>&1 || { tail -n 60 build/fuzz/run/$*/log; echo "fuzz: $* FAILED"; exit 1; }
+	@grep -E '^stat::number_of_executed_units' build/fuzz/run/$*/log | sed 's/^/fuzz: $* /'
+
 clean:
-	rm -rf build $(PROGS) $(FUZZ_TARGETS)
+	rm -rf build build-faults bin-faults $(PROGS) $(FUZZ_TARGETS)
 
 FORCE:
-.PHONY: all check check-layers check-asan deps install uninstall lint-man demo fuzz clean FORCE
+.PHONY: all check check-layers check-asan faults check-faults fuzz-run deps install uninstall lint-man demo fuzz clean FORCE

@@ -103,7 +103,8 @@ swap_ms() { # LOG OFFSET
 # The inputs snap.sh keeps; made here (not timed) when it has not run.
 ensure_snapshot() { # KIND(pg|my|sqlite) DBNAME-or-FILE
     local url
-    [ -f "$S" ] && [ -f "$S.meta" ] && return 0
+    # a cached snapshot counts only with sealed metadata (older ones are refused)
+    [ -f "$S" ] && [ -f "$S.meta" ] && grep -q '^meta_sha256=' "$S.meta" && return 0
     case $1 in
     pg) url=$(pg_url "$2") ;;
     my) url=$(my_url "$2") ;;

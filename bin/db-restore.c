@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "cli/cli.h"
 #include "base/io.h"
 #include "base/msg.h"
@@ -345,7 +346,9 @@ static int prepare(struct ctx *cx, struct restore_job *j, const char *name)
 		error("cannot lock '%s' in the store '%s':", name, cx->store);
 		return DG_NO;
 	}
+	store_clean_stale(cx->store, j->dbkey);
 	int rc = restore_prepare(&j->tgt, &j->ropt, 1);
+	fault_point("restore.locked");
 	store_unlock(lock);
 	return rc;
 }
@@ -369,6 +372,7 @@ static int do_restore(struct ctx *cx, const struct opts *o, struct restore_job *
 		if (!cx->safety)
 			return restore_interrupted() ? 128 + restore_interrupted() : DG_NO;
 		info("safety snapshot of '%s' as it is now: %s", name, cx->safety);
+		fault_point("restore.safety");
 		j->ropt.safety_path = cx->safety;
 	}
 	if (restore_interrupted())
@@ -379,6 +383,8 @@ static int do_restore(struct ctx *cx, const struct opts *o, struct restore_job *
 		return DG_NO;
 	}
 	status = restore_interrupted() ? 128 + restore_interrupted() : restore_load(&j->tgt, &j->in, &j->ropt);
+	if (status == DG_OK)
+		fault_point("restore.done");
 	progress_stage_end();
 	store_unlock(lock);
 	if (status == DG_OK)

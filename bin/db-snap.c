@@ -535,6 +535,8 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 			return DG_NO;
 		}
 	}
+	if (lock >= 0)
+		store_clean_stale(cx->store, dbkey);
 	struct strvec undo = STRVEC_INIT;
 	retention_keep_undo(&p, &undo);
 	struct snapshot_list l;

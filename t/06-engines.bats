@@ -166,11 +166,21 @@ field() { sed -n "s/^$1 //p" <<<"$output"; }
     [ "$output" = 0 ]
 }
 
-@test "mysql: the client option file is private, survives an odd password, and is removed" {
+@test "mysql: the client option file is private, in memory, survives an odd password, and is closed" {
+    export TMPDIR=$BATS_TEST_TMPDIR/tmp
+    mkdir -p "$TMPDIR"
+    # What an older dbguard left when killed: a password in TMPDIR.  Gone
+    # once a client is started; a directory holding anything else stays.
+    mkdir -m 700 "$TMPDIR/dbguard-my.AbC123" "$TMPDIR/dbguard-my.XyZ789"
+    printf '[client]\npassword="%s"\n' "$MY_PASSWORD" > "$TMPDIR/dbguard-my.AbC123/client.cnf"
+    touch "$TMPDIR/dbguard-my.XyZ789/client.cnf" "$TMPDIR/dbguard-my.XyZ789/ibdata1"
     run -0 --separate-stderr myp clientargs
-    [[ ${lines[0]} == "arg --defaults-file="*/client.cnf ]]
-    [ "${lines[1]}" = "file 600 dir 700" ]
+    [[ ${lines[0]} =~ ^"arg --defaults-file=/dev/fd/"[0-9]+$ ]]
+    [ "${lines[1]}" = "file 600 inherited" ]
     [[ $output != *"$MY_PASSWORD"* ]]
+    [ ! -e "$TMPDIR/dbguard-my.AbC123" ]
+    [ -e "$TMPDIR/dbguard-my.XyZ789/client.cnf" ]
+    [ "$(ls -A "$TMPDIR")" = dbguard-my.XyZ789 ]
     # A password with every character the option-file syntax treats specially.
     odd='a"b'\''c\d#e f;g\'
     my_sql "CREATE USER 'odd'@'127.0.0.1' IDENTIFIED BY 'a\"b''c\\\\d#e f;g\\\\';

@@ -191,13 +191,18 @@ strays() { find "$store" -mindepth 1 -name '.*' ! -name .gitignore ! -name '.loc
     # newer, but its metadata does not match its size
     cp "$good" "$store/app_29991231T000000Z.sqlite.zst"
     sed 's/^size=.*/size=1/' "$good.meta" > "$store/app_29991231T000000Z.sqlite.zst.meta"
-    touch "$store/app_29991230T000000Z.sqlite.zst"   # no metadata at all
+    meta_seal "$store/app_29991231T000000Z.sqlite.zst.meta"
+    # its metadata edited and not sealed again
+    cp "$good" "$store/app_29991229T000000Z.sqlite.zst"
+    sed 's/^rows=.*/rows=999/' "$good.meta" > "$store/app_29991229T000000Z.sqlite.zst.meta"
+    touch "$store/app_29991230T000000Z.sqlite.zst"   # no metadata at all: half a snapshot
     run -0 --separate-stderr db-snap --latest
     [ "$output" = "$good" ]
     run -0 --separate-stderr db-snap --list --format=tsv
-    [[ ${lines[1]} == *app_29991231T000000Z.sqlite.zst*$'\t'bad$'\t'* ]]
-    # (the last column, kind, is empty for a snapshot that is not good)
-    [[ ${lines[2]} == *app_29991230T000000Z.sqlite.zst*$'\t'bad$'\t'*"no metadata file"$'\t' ]]
+    [ "${#lines[@]}" -eq 4 ]
+    [[ ${lines[1]} == *app_29991231T000000Z.sqlite.zst*$'\t'bad$'\t'*"its size is"* ]]
+    [[ ${lines[2]} == *app_29991229T000000Z.sqlite.zst*$'\t'bad$'\t'*"the metadata was edited or damaged"* ]]
+    [[ $output != *app_29991230T000000Z* ]]
 }
 
 @test "--verify: good ones pass; a flipped byte and a truncated file give 5, each named" {
@@ -228,9 +233,22 @@ strays() { find "$store" -mindepth 1 -name '.*' ! -name .gitignore ! -name '.loc
     run -5 --separate-stderr db-snap --verify "$a"
     run -0 --separate-stderr db-snap --verify "$(basename "$c")"
     # a file whose checksum was recomputed after tampering still fails on the metadata
+    cp "$c.meta" "$BATS_TEST_TMPDIR/c.meta"
     sed -i 's/^rows=.*/rows=999/' "$c.meta"
     run -5 --separate-stderr db-snap --verify "$c"
+    [[ $stderr == *"the metadata was edited or damaged"* ]]
+    meta_seal "$c.meta"
+    run -5 --separate-stderr db-snap --verify "$c"
     [[ $stderr == *"does not add up"* ]]
+    # metadata without its seal (an older dbguard's) is not trusted either
+    grep -v '^meta_sha256=' "$BATS_TEST_TMPDIR/c.meta" > "$c.meta"
+    run -5 --separate-stderr db-snap --verify "$c"
+    [[ $stderr == *"has no meta_sha256 line"* ]]
+    # checked by hand, as db-snap(1) says
+    cp "$BATS_TEST_TMPDIR/c.meta" "$c.meta"
+    [ "$(head -n -1 "$c.meta" | sha256sum | cut -d' ' -f1)" = "$(sed -n 's/^meta_sha256=//p' "$c.meta")" ]
+    [ "$(tail -n 1 "$c.meta" | cut -d= -f1)" = meta_sha256 ]
+    sed -i 's/^rows=.*/rows=999/' "$c.meta"
     run -5 --separate-stderr db-snap -q --verify "$c" "$BATS_TEST_TMPDIR/nothing.sqlite.zst"
     [[ $stderr == *nothing.sqlite.zst* ]]
 }
@@ -269,6 +287,7 @@ sha256=$(sha256sum "$f" | cut -d' ' -f1)
 tables=0
 rows=0
 EOF
+    meta_seal "$f.meta"
 }
 
 ago() { date -u -d "@$(($(date +%s) - $1))" +%Y%m%dT%H%M%SZ; }
@@ -358,10 +377,13 @@ left() {
     touch "$store/app_20230101T000000Z.sqlite.zst"             # no metadata
     echo garbage > "$store/app_20230102T000000Z.sqlite.zst"
     echo 'format=something-else' > "$store/app_20230102T000000Z.sqlite.zst.meta"
+    run -0 --separate-stderr db-snap --prune --keep 1 --dry-run
+    [ "$(left)" = "20240104T000000Z 20240103T000000Z 20240102T000000Z 20240101T000000Z_pre-restore 20230102T000000Z 20230101T000000Z" ]
+    # a data file without metadata is half a snapshot a killed run left: gone
     run -0 --separate-stderr db-snap --prune --keep 1
-    [ "$(left)" = "20240104T000000Z 20240101T000000Z_pre-restore 20230102T000000Z 20230101T000000Z" ]
+    [ "$(left)" = "20240104T000000Z 20240101T000000Z_pre-restore 20230102T000000Z" ]
     run -0 --separate-stderr db-snap --prune --keep 1 --prune-labelled
-    [ "$(left)" = "20240104T000000Z 20230102T000000Z 20230101T000000Z" ]
+    [ "$(left)" = "20240104T000000Z 20230102T000000Z" ]
     [ -e "$store/app_20230102T000000Z.sqlite.zst.meta" ]
 }
 

@@ -49,6 +49,7 @@ sha256=$(sha256sum "$f" | cut -d' ' -f1)
 tables=0
 rows=0
 EOM
+    meta_seal "$f.meta"
 }
 
 count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l; }

@@ -152,6 +152,10 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
     [ -z "$output" ]
     # The newest snapshot of the target is the one checked.
     sed -i 's/^table=users\t3$/table=users\t4/; s/^rows=5$/rows=6/' "$snapshot.meta"
+    run -5 --separate-stderr db-restore --check -q "$snapshot"
+    [[ $stderr == *"the metadata was edited or damaged"* ]]
+    run -3 --separate-stderr db-restore --check -q
+    meta_seal "$snapshot.meta"
     grep -q "^table=users	4$" "$snapshot.meta"
     run -1 --separate-stderr db-restore --check -q
     [[ $stderr == *"row count mismatch in table 'users': the snapshot has 4 rows, the restored database 3"* ]]
@@ -180,10 +184,46 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
         echo "sha256=$(sha256sum backups/app_20260101T000000Z.sql.zst | cut -d' ' -f1)"
         echo tables=1; echo rows=0; printf 'table=t\t0\n'
     } > backups/app_20260101T000000Z.sql.zst.meta
+    meta_seal backups/app_20260101T000000Z.sql.zst.meta
     want=$(sum)
     run -2 --separate-stderr db-restore --confirm=app.sqlite backups/app_20260101T000000Z.sql.zst
     [[ $stderr == *"is a postgres snapshot; it cannot be restored into sqlite"* ]]
     [ "$(sum)" = "$want" ]
+}
+
+@test "a snapshot whose metadata names another database gives 2; --into is the way there" {
+    snap
+    sqlite_fixture "$proj/other.sqlite"
+    sqlite3 "$proj/other.sqlite" "DELETE FROM users"
+    want=$(sum "$proj/other.sqlite")
+    run -2 --separate-stderr db-restore --url="sqlite:///$proj/other.sqlite" --confirm=other.sqlite "$snapshot"
+    [[ $stderr == *"'$snapshot' is a snapshot of database '$db', not of "*"use --into="* ]]
+    [ "$(sum "$proj/other.sqlite")" = "$want" ]
+    # the same snapshot, its metadata edited to name the other file: refused
+    # whole (5), the target untouched
+    sed -i "s|^database=.*|database=$proj/other.sqlite|" "$snapshot.meta"
+    run -5 --separate-stderr db-restore --url="sqlite:///$proj/other.sqlite" --confirm=other.sqlite "$snapshot"
+    [[ $stderr == *"the metadata was edited or damaged"* ]]
+    [ "$(sum "$proj/other.sqlite")" = "$want" ]
+    sed -i "s|^database=.*|database=$db|" "$snapshot.meta"
+    run -0 --separate-stderr db-restore --into="$proj/other.sqlite" --confirm=other.sqlite --no-safety-snap "$snapshot"
+    [ "$(sqlite3 "$proj/other.sqlite" 'SELECT count(*) FROM users')" = 3 ]
+}
+
+@test "half a snapshot a killed run left is not listed, and the next restore removes it" {
+    snap
+    wreck
+    # data without metadata (killed between the two renames), and metadata
+    # whose data is gone
+    cp "$snapshot" backups/app_20200101T000000Z.sqlite.zst
+    cp "$snapshot.meta" backups/app_20200102T000000Z.sqlite.zst.meta
+    run -0 --separate-stderr db-restore --list --format=tsv
+    [ "${#lines[@]}" -eq 2 ]
+    [[ $output != *app_2020* ]]
+    run -0 --separate-stderr db-restore --confirm=app.sqlite --no-safety-snap "$snapshot"
+    [ ! -e backups/app_20200101T000000Z.sqlite.zst ]
+    [ ! -e backups/app_20200102T000000Z.sqlite.zst.meta ]
+    [ -e "$snapshot.meta" ]
 }
 
 @test "--list shows the target's snapshots newest first, as db-snap --list does" {
@@ -212,6 +252,7 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
     # The metadata of another snapshot: the checksum does not match.
     cp "$snapshot.meta" "$BATS_TEST_TMPDIR/other.meta"
     sed -i 's/^sha256=.*/sha256=0000000000000000000000000000000000000000000000000000000000000000/' "$BATS_TEST_TMPDIR/other.meta"
+    meta_seal "$BATS_TEST_TMPDIR/other.meta"
     want=$(sum)
     run -5 --separate-stderr db-restore --confirm=app.sqlite --no-safety-snap --meta="$BATS_TEST_TMPDIR/other.meta" - < "$snapshot"
     [[ $stderr == *"does not match its metadata"* ]]

@@ -154,6 +154,7 @@ wait_for() {
     run -0 --separate-stderr db-restore --check -q "$snapshot"
     [ -z "$stderr" ]
     sed -i 's/^table=orders\t2$/table=orders\t3/; s/^rows=5$/rows=6/' "$snapshot.meta"
+    meta_seal "$snapshot.meta"
     run -1 --separate-stderr db-restore --check "$snapshot"
     [[ $stderr == *"row count mismatch in table 'orders': the snapshot has 3 rows, the restored database 2"* ]]
     [ "$(pgdump)" = "$want" ]

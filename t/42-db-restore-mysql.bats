@@ -112,6 +112,7 @@ wait_for() {
     run -5 --separate-stderr db-restore --confirm="$app" "$snapshot"
     cp "$BATS_TEST_TMPDIR/good" "$snapshot"
     sed -i 's/^table=users\t3$/table=users\t2/; s/^rows=5$/rows=4/' "$snapshot.meta"
+    meta_seal "$snapshot.meta"
     run -1 --separate-stderr db-restore --check "$snapshot"
     [[ $stderr == *"row count mismatch in table 'users': the snapshot has 2 rows, the restored database 3"* ]]
     run -1 --separate-stderr db-restore --confirm="$app" --no-safety-snap "$snapshot"

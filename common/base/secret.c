@@ -71,9 +71,11 @@ static void mask_keywords(const char *s, struct strbuf *out)
 {
 	size_t i = 0, n = strlen(s);
 	while (i < n) {
+		/* Only a word at a boundary can be a key: looking for one at
+		 * every byte would be quadratic in a long word. */
 		int boundary = i == 0 || strchr(" \t\n?&;,", s[i - 1]);
 		size_t k = i;
-		while (k < n && (isalnum((unsigned char)s[k]) || strchr("_.-", s[k])))
+		while (boundary && k < n && (isalnum((unsigned char)s[k]) || strchr("_.-", s[k])))
 			k++;
 		if (!boundary || k == i) {
 			sb_addc(out, s[i]);

@@ -51,8 +51,12 @@ static void progress_draw(struct progress *p, double t)
 	human_bytes(p->done, done, sizeof done);
 	human_bytes(el > 0.05 ? (unsigned long long)((double)p->done / el) : 0, rate, sizeof rate);
 	unsigned secs = (unsigned)el;
+	/* The label names a database, from input: escaped like a message. */
+	char label[96] = "";
+	if (p->label)
+		msg_escape(label, sizeof label, p->label, strlen(p->label));
 	int n = snprintf(line, sizeof line, "\r%s%s%s  %s/s  %u:%02u",
-	                 p->label ? p->label : "", p->label ? "  " : "", done, rate,
+	                 label, p->label ? "  " : "", done, rate,
 	                 secs / 60, secs % 60);
 	if (p->total > 0 && n > 0 && (size_t)n < sizeof line) {
 		unsigned long long pct = p->done >= p->total ? 100 : p->done * 100 / p->total;

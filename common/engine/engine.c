@@ -3,10 +3,12 @@
  * read snapshot, and the dbguard_marker table of MySQL and SQLite. */
 #include "engine/engine.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -223,6 +225,76 @@ int db_marker_write(struct dbconn *c, const char *marker, char *err, size_t errl
 	return table_marker_write(c, marker, err, errlen);
 }
 
+/* Is some live process started with "--defaults-file=path"? */
+static int option_file_in_use(const char *path)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 1;
+	char *want = xasprintf("--defaults-file=%s", path);
+	size_t wl = strlen(want) + 1;
+	int used = 0;
+	struct dirent *de;
+	while (!used && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		char *cl = xasprintf("/proc/%s/cmdline", de->d_name);
+		size_t n;
+		char *args = read_file(cl, &n);
+		free(cl);
+		for (size_t i = 0; args && i + wl <= n && !used; i += strlen(args + i) + 1)
+			used = memcmp(args + i, want, wl) == 0;
+		free(args);
+	}
+	closedir(d);
+	free(want);
+	return used;
+}
+
+/* Before the credentials went to a memfd, they went to
+ * <tmp>/dbguard-my.XXXXXX/client.cnf, which a killed run left behind with a
+ * password in it.  Remove such files of ours that no live client reads. */
+static void clean_old_option_files(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "dbguard-my.", 11) != 0 || strlen(de->d_name) != 17)
+			continue;
+		char *dir = path_join(tmp, de->d_name), *cnf = path_join(dir, "client.cnf");
+		struct stat st, fst;
+		/* Only a private directory of ours holding that one file. */
+		int only = 0;
+		DIR *sub = lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+		           lstat(cnf, &fst) == 0 && S_ISREG(fst.st_mode) ? opendir(dir) : NULL;
+		if (sub) {
+			struct dirent *e;
+			only = 1;
+			while ((e = readdir(sub)))
+				if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "client.cnf"))
+					only = 0;
+			closedir(sub);
+		}
+		if (only && !option_file_in_use(cnf)) {
+			unlink(cnf);
+			rmdir(dir);
+		}
+		free(cnf);
+		free(dir);
+	}
+	closedir(d);
+}
+
+void db_client_clean_stale(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (tmp && *tmp == '/' && strcmp(tmp, "/tmp") != 0)
+		clean_old_option_files(tmp);
+	clean_old_option_files("/tmp");
+}
+
 int db_fingerprint(struct dbconn *c, int for_snapshot, char **fp, char **why,
                    char *err, size_t errlen)
 {
@@ -273,6 +345,7 @@ int db_client_args(const struct target *t, struct strvec *argv, struct strvec *e
 	const struct engine_ops *ops = ops_for(t, err, errlen);
 	if (!ops)
 		return -1;
+	db_client_clean_stale();
 	return ops->client_args(t, argv, env, cleanup_path, err, errlen);
 }
 
@@ -280,9 +353,7 @@ void db_client_cleanup(char *cleanup_path)
 {
 	if (!cleanup_path)
 		return;
-	unlink(cleanup_path);
-	char *dir = path_dir(cleanup_path);
-	rmdir(dir);
-	free(dir);
+	if (strncmp(cleanup_path, "/dev/fd/", 8) == 0)
+		close(atoi(cleanup_path + 8));
 	free(cleanup_path);
 }

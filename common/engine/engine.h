@@ -88,18 +88,27 @@ int db_fingerprint_text(struct dbconn *c, int for_snapshot, char **fp, char **wh
  * to argv and "KEY=value" entries to env, never the database name.
  *   postgres: "-h" HOST "-p" PORT ["-U" USER]; env PGPASSWORD=... (when t has
  *     a password), PGCONNECT_TIMEOUT=5.
- *   mysql: one argument "--defaults-file=PATH", which must be the program's
- *     FIRST option, so push it right after the program name.  PATH is a
- *     0600 file ([client] user, password, host+port or socket) in a private
- *     0700 directory made by mkdtemp in $TMPDIR or /tmp.  (--defaults-file,
- *     not --defaults-extra-file: a ~/.my.cnf would override the target.)
+ *   mysql: one argument "--defaults-file=/dev/fd/N", which must be the
+ *     program's FIRST option, so push it right after the program name.  N is
+ *     a 0600 memfd ([client] user, password, host+port or socket): nothing
+ *     on disk, nothing that outlives the processes holding it.  It is not
+ *     close-on-exec, so that the client inherits it: spawn the client next,
+ *     and call db_client_cleanup right after.  (--defaults-file, not
+ *     --defaults-extra-file: a ~/.my.cnf would override the target.)
  *   sqlite: nothing; the caller adds the file name.
- * *cleanup_path is set to that file's path (malloc'd) or NULL; once the child
- * has finished, pass it to db_client_cleanup().  0 or -1 with err. */
+ * *cleanup_path is set to "/dev/fd/N" (malloc'd) or NULL; once the child
+ * has been started, pass it to db_client_cleanup().  Option files an older
+ * dbguard left in TMPDIR are removed first (db_client_clean_stale).  0 or
+ * -1 with err. */
 int db_client_args(const struct target *t, struct strvec *argv, struct strvec *env,
                    char **cleanup_path, char *err, size_t errlen);
-/* Remove a file made by db_client_args and its private directory, then free
- * the path.  NULL is a no-op. */
+/* Close the descriptor db_client_args opened, then free the path.  NULL is
+ * a no-op. */
 void db_client_cleanup(char *cleanup_path);
+/* Remove <TMPDIR or /tmp>/dbguard-my.XXXXXX/client.cnf option files (with a
+ * password in them) that an older dbguard left when it was killed, when
+ * the directory is ours, holds nothing else, and no live process was started
+ * with that file. */
+void db_client_clean_stale(void);
 
 #endif

@@ -1,12 +1,14 @@
 /* mysql.c — the MySQL/MariaDB adapter over libmysqlclient (MariaDB
  * Connector/C).  A host starting with '/' is the server's socket; the client
- * programs get their credentials from a 0600 option file, never from argv. */
+ * programs get their credentials from an option file in memory (a memfd they
+ * inherit), never from argv or a file on disk. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -315,15 +317,6 @@ static int my_client_args(const struct target *t, struct strvec *argv, struct st
                           char **cleanup_path, char *err, size_t errlen)
 {
 	(void)env;
-	const char *tmp = getenv("TMPDIR");
-	char *dir = xasprintf("%s/dbguard-my.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		engine_err(err, errlen, "cannot create a private directory in '%s': %s",
-		           tmp && *tmp == '/' ? tmp : "/tmp", strerror(errno));
-		free(dir);
-		return -1;
-	}
-	char *path = path_join(dir, "client.cnf");
 	struct strbuf sb = STRBUF_INIT;
 	sb_adds(&sb, "[client]\n");
 	if (target_get(t, TF_USER))
@@ -340,29 +333,34 @@ static int my_client_args(const struct target *t, struct strvec *argv, struct st
 	/* mariadb-dump knows no connect-timeout and refuses unknown options
 	 * in [client]; the mariadb client reads [mysql] as well. */
 	sb_adds(&sb, "[mysql]\nconnect-timeout=5\n");
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	int rc = fd < 0 || write_all(fd, sb.buf, sb.len) < 0 ? -1 : 0;
-	int saved = errno;
-	if (fd >= 0 && close(fd) < 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
+	/* An anonymous memory file, not a file in TMPDIR: nothing of it
+	 * outlives the processes that hold it, however they end.  Not
+	 * close-on-exec, so the client started next inherits it and opens it
+	 * as /dev/fd/N; it is a regular file, and the client ignores a
+	 * world-writable one, hence 0600. */
+	int fd = memfd_create("dbguard-client.cnf", 0);
+	if (fd >= 0 && fd <= 2) {
+		/* Started with a standard stream closed: 0..2 are the child's
+		 * own, and spawning it replaces them. */
+		int high = fcntl(fd, F_DUPFD, 3);
+		close(fd);
+		fd = high;
 	}
+	int rc = fd < 0 || fchmod(fd, 0600) < 0 || write_all(fd, sb.buf, sb.len) < 0 ? -1 : 0;
+	int saved = errno;
 	/* Wipe the copy of the password we no longer need. */
 	memset(sb.buf, 0, sb.len);
 	sb_free(&sb);
 	if (rc < 0) {
-		engine_err(err, errlen, "cannot write '%s': %s", path, strerror(saved));
-		unlink(path);
-		rmdir(dir);
-		free(path);
-		free(dir);
+		engine_err(err, errlen, "cannot hand the client its credentials: %s", strerror(saved));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	free(dir);
 	/* --defaults-file, not --defaults-extra-file: a ~/.my.cnf read after
 	 * the extra file would override the user and password of the target. */
-	sv_pushf(argv, "--defaults-file=%s", path);
-	*cleanup_path = path;
+	sv_pushf(argv, "--defaults-file=/dev/fd/%d", fd);
+	*cleanup_path = xasprintf("/dev/fd/%d", fd);
 	return 0;
 }
 

@@ -3,8 +3,10 @@
 #include "envcheck/report.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/msg.h"
 #include "base/output.h"
 #include "base/term.h"
 #include "base/xalloc.h"
@@ -12,6 +14,19 @@
 #include "model/target.h"
 
 static const char *orblank(const char *s) { return s ? s : ""; }
+
+/* s as it may reach a terminal: values come from files and URLs, so control
+ * bytes and broken UTF-8 are shown escaped (msg_escape).  Valid until eight
+ * more calls. */
+static const char *shown(const char *s)
+{
+	static char *ring[8];
+	static unsigned k;
+	if (!s)
+		return NULL;
+	free(ring[k % 8]);
+	return ring[k++ % 8] = xescape(s);
+}
 
 /* --format=json: every error goes into the object too, once each, and an
  * exit before the object is printed prints {"verdict":"error",...}. */
@@ -54,30 +69,30 @@ void envcheck_print_human(const struct target_list *l, const struct probe *pr)
 	for (size_t i = 0; i < l->n; i++) {
 		const struct target *t = &l->v[i];
 		printf("%s%s%s (from %s)\n", term_bold(out), i == 0 ? "primary target" : "also configured",
-		       term_reset(out), t->origin ? t->origin : "?");
+		       term_reset(out), t->origin ? shown(t->origin) : "?");
 		for (int f = 0; f < TF_COUNT; f++) {
 			const char *v = target_get(t, f);
 			if (!v && f != TF_ENGINE && f != TF_DATABASE)
 				continue;
 			if (f == TF_PASSWORD)
 				v = "(set, not shown)";
-			printf("  %-9s %-28s %s\n", tfield_name(f), v ? v : "(not set)", orblank(t->src[f]));
+			printf("  %-9s %-28s %s\n", tfield_name(f), v ? shown(v) : "(not set)", shown(orblank(t->src[f])));
 		}
 		if (t->envname)
-			printf("  %-9s %-28s %s\n", "env", t->envname, orblank(t->envname_src));
+			printf("  %-9s %-28s %s\n", "env", shown(t->envname), shown(orblank(t->envname_src)));
 		if (pr[i].done) {
 			char size[32];
 			if (pr[i].reachable)
-				printf("  %-9s yes: server %s, %s, %ld tables, marker %s\n", "reachable", pr[i].version,
+				printf("  %-9s yes: server %s, %s, %ld tables, marker %s\n", "reachable", shown(pr[i].version),
 				       pr[i].size >= 0 ? human_bytes((unsigned long long)pr[i].size, size, sizeof size) : "size unknown",
-				       pr[i].tables, pr[i].marker ? pr[i].marker : "none");
+				       pr[i].tables, pr[i].marker ? shown(pr[i].marker) : "none");
 			else
-				printf("  %-9s no: %s\n", "reachable", pr[i].err);
+				printf("  %-9s no: %s\n", "reachable", shown(pr[i].err));
 		} else if (pr[i].marker_note) {
-			printf("  %-9s %s\n", "marker", pr[i].marker_note);
+			printf("  %-9s %s\n", "marker", shown(pr[i].marker_note));
 		}
 		const char *colour = t->cls == TC_PRODUCTION ? term_red(out) : t->cls == TC_LOCAL ? term_green(out) : term_yellow(out);
-		printf("  %-9s %s%s%s: %s\n", "class", colour, tclass_name(t->cls), term_reset(out), orblank(t->rule));
+		printf("  %-9s %s%s%s: %s\n", "class", colour, tclass_name(t->cls), term_reset(out), shown(orblank(t->rule)));
 	}
 }
 
@@ -85,14 +100,14 @@ void envcheck_print_explain(const struct target_list *l, int test_run)
 {
 	printf("run: %s\n", test_run ? "test run (.env.testing is read first)" : "not a test run");
 	for (size_t i = 0; i < l->nnotes; i++)
-		printf("  %s\n", l->notes[i]);
+		printf("  %s\n", shown(l->notes[i]));
 	printf("sources, strongest first:\n");
 	for (size_t i = 0; i < l->ncand; i++)
-		printf("  %s %-24s %s%s%s\n", l->cand[i].used ? "*" : "-", l->cand[i].source, l->cand[i].why,
-		       *l->cand[i].says ? ": " : "", l->cand[i].says);
+		printf("  %s %-24s %s%s%s\n", l->cand[i].used ? "*" : "-", shown(l->cand[i].source),
+		       shown(l->cand[i].why), *l->cand[i].says ? ": " : "", shown(l->cand[i].says));
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].unpinned)
-			printf("not pinned: %s\n", l->v[i].unpinned);
+			printf("not pinned: %s\n", shown(l->v[i].unpinned));
 	printf("\n");
 }
 

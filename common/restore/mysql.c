@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/term.h"
@@ -391,6 +392,9 @@ static int my_replace(const struct target *t, struct dbconn *adm, const char *db
 			goto fail;
 		}
 	}
+	/* The target has changed (its views and triggers are gone): from here
+	 * the record in the store is what the next run finishes from. */
+	fault_point("restore.swap");
 	char *qo = my_ident(adm, old, NULL);
 	sb_reset(&sql);
 	sb_addf(&sql, "CREATE DATABASE %s%s", qo, charset_sql);
@@ -541,8 +545,12 @@ int my_run(const struct target *t, const struct restore_input *in,
 	db_client_cleanup(cleanup);
 	sv_free(&argv);
 	sv_free(&env);
-	if (rc == DG_OK)
+	if (rc == DG_OK) {
+		fault_point("restore.load");
 		rc = counts_of(t, scratch, in->meta, "the restored database");
+	}
+	if (rc == DG_OK)
+		fault_point("restore.counted");
 	if (rc == DG_OK && !check_only) {
 		struct dbconn *sc;
 		rc = my_connect_db(t, scratch, &sc);
@@ -568,6 +576,8 @@ int my_run(const struct target *t, const struct restore_input *in,
 	}
 	if (rc == DG_OK && !check_only) {
 		int m = my_replace(t, c, db, scratch, old, charset_sql, o);
+		if (m == 0)
+			fault_point("restore.swapped");
 		rc = m == 0 ? DG_OK : DG_NO;
 		if (m == 0 || m == -2) {
 			/* Done, or put back from the safety snapshot: nothing to finish. */

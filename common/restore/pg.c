@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/msg.h"
 #include "base/term.h"
 #include "base/xalloc.h"
@@ -364,7 +365,7 @@ static int pg_swap(struct dbconn *c, const char *db, const char *scratch, const 
 			break;
 		if ((exists && terminate && db_exec(c, kill, err, errlen) < 0) ||
 		    (exists && db_exec(c, away, err, errlen) < 0) ||
-		    db_exec(c, in, err, errlen) < 0)
+		    (fault_point("restore.swap"), db_exec(c, in, err, errlen)) < 0)
 			continue;
 		if (db_exec(c, "COMMIT", err, errlen) == 0)
 			rc = 0;
@@ -425,8 +426,12 @@ int pg_run(const struct target *t, const struct restore_input *in,
 		verbose("loading '%s' into the scratch database '%s'", in->name, scratch);
 		rc = pg_load(t, scratch, in, major);
 	}
-	if (rc == DG_OK)
+	if (rc == DG_OK) {
+		fault_point("restore.load");
 		rc = counts_of(t, scratch, in->meta, "the restored database");
+	}
+	if (rc == DG_OK)
+		fault_point("restore.counted");
 	if (rc == DG_OK && restore_interrupted())
 		rc = 128 + restore_interrupted();
 	if (rc != DG_OK || check_only) {
@@ -464,6 +469,7 @@ int pg_run(const struct target *t, const struct restore_input *in,
 		goto out;
 	}
 	verbose("swapped '%s' in for '%s' in %.3f s", scratch, db, now_seconds() - t0);
+	fault_point("restore.swapped");
 	if (!pi.exists)
 		;
 	else if (o->keep_old)

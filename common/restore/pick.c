@@ -96,11 +96,26 @@ static void picked_snapshot_free(struct picked_snapshot *p)
 
 /* -------------------------------------------------------------- the target */
 
+/* path made absolute: the file's real path, or its directory's and its
+ * name when the file does not exist (a deleted SQLite database). */
+static char *real_file(const char *path)
+{
+	char *r = realpath(path, NULL);
+	if (r)
+		return r;
+	char *dir = path_dir(path), *base = path_base(path), *rdir = realpath(dir, NULL);
+	r = rdir ? path_join(rdir, base) : NULL;
+	free(dir);
+	free(base);
+	free(rdir);
+	return r;
+}
+
 static int same_file(const char *a, const char *b)
 {
 	if (strcmp(a, b) == 0)
 		return 1;
-	char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+	char *ra = real_file(a), *rb = real_file(b);
 	int same = ra && rb && strcmp(ra, rb) == 0;
 	free(ra);
 	free(rb);
@@ -218,6 +233,17 @@ static int pick_target(const struct target_list *l, int ti, const struct picked_
 			free(d);
 			return DG_USAGE;
 		}
+	}
+	/* The metadata names the database the snapshot belongs to; putting it
+	 * into another one is a choice --into states, never a default. */
+	const char *db = target_get(out, TF_DATABASE);
+	if (m && m->database && db && !po->into && !po->check &&
+	    (strcmp(engine, "sqlite") == 0 ? !same_file(db, m->database) : strcmp(db, m->database) != 0)) {
+		char *d = target_describe(out);
+		error("'%s' is a snapshot of database '%s', not of %s; to restore it there, use --into=%s",
+		      p->name, m->database, d, db);
+		free(d);
+		return DG_USAGE;
 	}
 	return DG_OK;
 }

@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/term.h"
@@ -191,6 +192,7 @@ static int lite_swap(struct dbconn *tc, const char *tmp, const char *path, int w
 		}
 	}
 	progress_stage("putting the restored file in place of '%s'", path);
+	fault_point("restore.swap");
 	if (rename(tmp, path) < 0) {
 		error("cannot rename '%s' to '%s':", tmp, path);
 		if (tc) {
@@ -200,6 +202,7 @@ static int lite_swap(struct dbconn *tc, const char *tmp, const char *path, int w
 		}
 		return DG_NO;
 	}
+	fault_point("restore.swapped");
 	const char *const sfx[] = { "-wal", "-shm", "-journal" };
 	for (size_t i = 0; i < 3; i++) {
 		char *p = xasprintf("%s%s", path, sfx[i]);
@@ -247,8 +250,12 @@ int lite_run(const struct target *t, const struct restore_input *in,
 		goto out;
 	}
 	rc = lite_write(fd, in, path, tmp, exists ? &st : NULL, check_only);
-	if (rc == DG_OK)
+	if (rc == DG_OK) {
+		fault_point("restore.load");
 		rc = lite_check(t, in, path, tmp, marker, exists ? target_wal : -1, check_only);
+	}
+	if (rc == DG_OK)
+		fault_point("restore.counted");
 	if (rc == DG_OK && !check_only)
 		rc = lite_swap(tc, tmp, path, target_wal);
 	if (rc != DG_OK || check_only)

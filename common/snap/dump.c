@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/process.h"
@@ -128,6 +129,7 @@ int snap_run_dump(struct snapshot_job *j, char **argv, char **env, struct compre
 		return DG_NO;
 	}
 	snapshot_guard_child(pid);
+	fault_point("snap.dumping");
 	int pr = compressor_pump(c, pfd[0], snap_observe, ob);
 	int perr = errno;
 	close(pfd[0]);

@@ -8,7 +8,6 @@
 #include "base/exitcodes.h"
 #include "base/io.h"
 #include "base/xalloc.h"
-#include "snap/guard.h"
 
 int snap_my_run(struct snapshot_job *j, struct compressor *c, struct observer *ob,
                 struct snapshot_result *res, char *err, size_t errlen)
@@ -21,9 +20,6 @@ int snap_my_run(struct snapshot_job *j, struct compressor *c, struct observer *o
 	sv_push(&argv, j->prog);
 	if (db_client_args(&j->t, &argv, &env, &cleanup, err, errlen) < 0)
 		goto out;
-	char *dir = cleanup ? path_dir(cleanup) : NULL;
-	snapshot_guard_path(cleanup, 0);
-	snapshot_guard_path(dir, 1);
 	/* Restorable with "mariadb DB < file": no CREATE DATABASE, no USE. */
 	const char *flags[] = { "--single-transaction", "--routines", "--triggers", "--events",
 	                        "--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4",
@@ -38,9 +34,6 @@ int snap_my_run(struct snapshot_job *j, struct compressor *c, struct observer *o
 	rc = snap_run_dump(j, sv_argv(&argv), sv_argv(&env), c, ob, res, err, errlen);
 	if (rc == DG_OK)
 		snap_fingerprint_after(j, res);
-	snapshot_guard_forget(cleanup);
-	snapshot_guard_forget(dir);
-	free(dir);
 	if (rc != DG_OK)
 		goto out;
 	res->counts.v = xcalloc(s.tables.n ? s.tables.n : 1, sizeof *res->counts.v);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/term.h"
@@ -78,6 +79,7 @@ int snap_output_lock(struct snap_output *d, const char *store, int lock_wait, co
 	if (t)
 		snap_clean_stale_clones(store, dbkey, t);
 	store_clean_stale(store, dbkey);
+	fault_point("snap.locked");
 	return 0;
 }
 

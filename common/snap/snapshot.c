@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "base/msg.h"
 #include "base/output.h"
@@ -290,6 +291,7 @@ int snapshot_write(struct snapshot_job *j, int fd, const struct compress_spec *s
 		error("cannot write '%s':", shown);
 		return DG_NO;
 	}
+	fault_point("snap.written");
 	if (!is_file)
 		return DG_OK;
 	struct stat st;
@@ -362,7 +364,7 @@ int snapshot_commit(const char *tmp, const char *path, const char *meta_path, in
 		snapshot_guard_path(meta_path, 0);
 	if ((replace ? rename(tmp, path) : rename_noreplace(tmp, path)) < 0) {
 		error("cannot rename '%s' to '%s':", tmp, path);
-	} else if (fsync_dir_of(path) < 0 || store_meta_write(meta_path, m) < 0) {
+	} else if (fsync_dir_of(path) < 0 || (fault_point("snap.renamed"), store_meta_write(meta_path, m)) < 0) {
 		error("cannot write '%s':", meta_path);
 		unlink(path);
 		if (meta_is_file)
@@ -373,5 +375,7 @@ int snapshot_commit(const char *tmp, const char *path, const char *meta_path, in
 	snapshot_guard_forget(path);
 	snapshot_guard_forget(meta_path);
 	snapshot_guard_hold(0);
+	if (rc == DG_OK)
+		fault_point("snap.committed");
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 
 #include "base/exitcodes.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "base/xalloc.h"
 #include "snap/guard.h"
@@ -138,6 +139,7 @@ int snap_lite_run(struct snapshot_job *j, struct compressor *c, struct observer 
 	                        err, errlen);
 	if (rc != DG_OK)
 		goto out;
+	fault_point("snap.dumping");
 	snap_fingerprint_after(j, res);
 	/* Count in the copy itself, through the engine, so the counts are
 	 * the ones db_tables() gives after a restore. */

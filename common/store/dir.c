@@ -140,20 +140,28 @@ void store_clean_stale(const char *dir, const char *dbkey)
 		    strlen(n + 2 + k) >= TS_LEN && store_parse_stamp(n + 2 + k, &t) == 0 && strstr(n, ".tmp.")) {
 			path = path_join(dir, n);
 		} else {
-			/* Metadata whose data file is gone: removing a snapshot takes
-			 * the data first, and a crash between the two leaves this. */
-			size_t len = strlen(n);
-			if (len > 5 && strcmp(n + len - 5, ".meta") == 0) {
-				char *data = xstrndup(n, len - 5);
-				size_t stem;
-				char *dpath = path_join(dir, data);
-				if (store_name_ext(data, &stem) && strncmp(data, dbkey, k) == 0 &&
-				    store_name_at(data, stem, k, &t, NULL) == 0 && access(dpath, F_OK) < 0 &&
-				    errno == ENOENT)
-					path = path_join(dir, n);
-				free(dpath);
-				free(data);
+			size_t len = strlen(n), stem;
+			int is_meta = len > 5 && strcmp(n + len - 5, ".meta") == 0;
+			char *data = is_meta ? xstrndup(n, len - 5) : xstrdup(n);
+			if (store_name_ext(data, &stem) && strncmp(data, dbkey, k) == 0 &&
+			    store_name_at(data, stem, k, &t, NULL) == 0) {
+				/* Metadata whose data file is gone (removing a snapshot
+				 * takes the data first), and a data file without
+				 * metadata (a run killed between the data's rename and
+				 * the metadata's write): halves of a snapshot that no
+				 * live run is writing, as we hold the lock. */
+				char *other = is_meta ? path_join(dir, data) : xasprintf("%s/%s.meta", dir, n);
+				struct stat st;
+				if (!store_file_exists(other) && errno == ENOENT) {
+					char *p = path_join(dir, n);
+					if (is_meta || (lstat(p, &st) == 0 && S_ISREG(st.st_mode)))
+						path = p;
+					else
+						free(p);
+				}
+				free(other);
 			}
+			free(data);
 		}
 		if (path) {
 			unlink(path);

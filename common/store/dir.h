@@ -22,7 +22,8 @@ time_t store_new_path(const char *dir, const char *dbkey, const char *label, con
  * on timeout). */
 int store_lock(const char *dir, const char *dbkey, int wait_seconds);
 void store_unlock(int fd);
-/* Remove temporary files of dbkey left by a killed run (call under the lock). */
+/* Remove what a killed run of dbkey left (call under the lock): temporary
+ * files, metadata without its data file, a data file without metadata. */
 void store_clean_stale(const char *dir, const char *dbkey);
 
 #endif

@@ -3,6 +3,7 @@
 #include "store/list.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/io.h"
+#include "base/msg.h"
 #include "base/xalloc.h"
 #include "store/impl.h"
 #include "store/name.h"
@@ -73,8 +75,14 @@ void store_list(const char *dir, const char *dbkey, struct snapshot_list *out)
 		if (list_name(de->d_name, dbkey, &key, &when) < 0)
 			continue;
 		char *path = path_join(dir, de->d_name);
+		char *meta_path = xasprintf("%s.meta", path);
 		struct stat st;
-		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		/* A data file without metadata is half a snapshot: one being
+		 * committed right now, or debris of a killed run that the next
+		 * db-snap or db-restore removes; never a snapshot to list. */
+		int orphan = !store_file_exists(meta_path) && errno == ENOENT;
+		free(meta_path);
+		if (orphan || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
 			free(path);
 			free(key);
 			continue;
@@ -249,7 +257,7 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 		strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", gmtime_r(&s->when, &tm));
 		row[0] = xstrdup(created);
 		row[1] = xstrdup(s->dbkey);
-		row[2] = xstrdup(s->meta.label && *s->meta.label ? s->meta.label : "-");
+		row[2] = xescape(s->meta.label && *s->meta.label ? s->meta.label : "-");
 		row[3] = xstrdup(s->good ? store_meta_kind(&s->meta) : "-");
 		/* A clone's size is the database's in the server, not its file's. */
 		row[4] = xstrdup(s->good ? human_bytes(store_meta_is_clone(&s->meta) ? s->meta.clone_bytes
@@ -258,9 +266,16 @@ static void print_human(FILE *f, const struct snapshot_list *l, int with_db)
 		const char *shown = s->path;
 		if (cl > 1 && strncmp(shown, cwd, cl) == 0 && shown[cl] == '/')
 			shown += cl + 1;
-		row[6] = xstrdup(shown);
-		row[7] = xstrdup(orempty(s->where));
-		row[8] = s->good ? xstrdup(orempty(s->meta.reason)) : xasprintf("NOT GOOD: %s", s->problem);
+		/* The table goes to a terminal: names and reasons escaped. */
+		row[6] = xescape(shown);
+		row[7] = xescape(orempty(s->where));
+		if (s->good) {
+			row[8] = xescape(orempty(s->meta.reason));
+		} else {
+			char *why = xescape(s->problem);
+			row[8] = xasprintf("NOT GOOD: %s", why);
+			free(why);
+		}
 		for (int c = 0; c < NC; c++)
 			if (strlen(row[c]) > w[c])
 				w[c] = strlen(row[c]);

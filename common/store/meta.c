@@ -12,7 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/checksum.h"
+#include "base/exitcodes.h"
 #include "base/io.h"
+#include "base/msg.h"
 #include "base/output.h"
 #include "base/xalloc.h"
 #include "store/impl.h"
@@ -150,6 +153,8 @@ static const char *meta_field(struct snapshot_meta *m, const char *k, const char
 		/* Row counts are long long in memory. */
 		if (parse_ull(v, k[0] == 't' ? ntables : rows) < 0 || *rows > LLONG_MAX)
 			return "invalid number";
+	} else if (strcmp(k, "meta_sha256") == 0) {
+		return "meta_sha256 before the last line";
 	} else if (strcmp(k, "table") == 0) {
 		char *f[3];
 		char *copy = xstrdup(v);
@@ -174,6 +179,48 @@ static const char *meta_field(struct snapshot_meta *m, const char *k, const char
 	return NULL;
 }
 
+/* The seal: the last line is "meta_sha256=" and the SHA-256 of every byte
+ * before that line, so that `head -n -1 S.meta | sha256sum` checks it by
+ * hand.  *body_len is the length of what it covers.  0, or -1 with err. */
+static int meta_unseal(const char *text, size_t len, size_t *body_len, char *err, size_t errlen)
+{
+	size_t end = len;
+	if (end && text[end - 1] == '\n')
+		end--;
+	size_t start = end;
+	while (start && text[start - 1] != '\n')
+		start--;
+	static const char key[] = "meta_sha256=";
+	const char *line = text + start;
+	if (end - start != sizeof key - 1 + 64 || memcmp(line, key, sizeof key - 1) != 0) {
+		int elsewhere = (len >= sizeof key - 1 && memcmp(text, key, sizeof key - 1) == 0) ||
+		                memmem(text, len, "\nmeta_sha256=", sizeof key) != NULL;
+		if (elsewhere)
+			snprintf(err, errlen, "the metadata was edited: meta_sha256 is not its last line");
+		else
+			snprintf(err, errlen, "the metadata has no meta_sha256 line (an older dbguard "
+			         "wrote it), so it cannot be checked");
+		return -1;
+	}
+	struct sha256 h;
+	char hex[SHA256_HEX_SIZE];
+	if (sha256_init(&h) < 0) {
+		snprintf(err, errlen, "cannot compute a checksum: %s", strerror(errno));
+		return -1;
+	}
+	sha256_update(&h, text, start);
+	if (sha256_final(&h, hex) < 0) {
+		snprintf(err, errlen, "cannot compute a checksum: %s", strerror(errno));
+		return -1;
+	}
+	if (memcmp(hex, line + sizeof key - 1, 64) != 0) {
+		snprintf(err, errlen, "the metadata was edited or damaged: its content does not match its meta_sha256 line");
+		return -1;
+	}
+	*body_len = start;
+	return 0;
+}
+
 int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof *m);
@@ -181,6 +228,8 @@ int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m, char
 		snprintf(err, errlen, "the metadata is not a text file");
 		return -1;
 	}
+	if (meta_unseal(text, len, &len, err, errlen) < 0)
+		return -1;
 	char *buf = xstrndup(text, len);
 	unsigned seen = 0;
 	unsigned long long ntables = 0, rows = 0;
@@ -302,6 +351,14 @@ char *store_meta_format(const struct snapshot_meta *m)
 		tsv_escape(&sb, m->tables.v[i].name);
 		sb_addf(&sb, "\t%lld\n", m->tables.v[i].rows);
 	}
+	struct sha256 h;
+	char hex[SHA256_HEX_SIZE];
+	if (sha256_init(&h) < 0)
+		die(DG_NO, "cannot compute a checksum:");
+	sha256_update(&h, sb.buf, sb.len);
+	if (sha256_final(&h, hex) < 0)
+		die(DG_NO, "cannot compute a checksum:");
+	sb_addf(&sb, "meta_sha256=%s\n", hex);
 	return sb_detach(&sb);
 }
 

@@ -26,7 +26,12 @@
  *   rows=2500
  *   table=<name>\t<rows>        (one line per table, sorted by name, as of
  *                                the snapshot itself)
- * Unknown keys are ignored when reading, so later versions may add some. */
+ *   meta_sha256=<64 hex>        (always the last line: the SHA-256 of every
+ *                                byte before it, so `head -n -1 S.meta |
+ *                                sha256sum` checks it by hand)
+ * Unknown keys are ignored when reading, so later versions may add some.
+ * Metadata whose seal is missing (an older dbguard's) or does not match is
+ * refused whole: nothing in it is used. */
 #ifndef DBGUARD_STORE_META_H
 #define DBGUARD_STORE_META_H
 
@@ -48,7 +53,8 @@ struct snapshot_meta {
 	struct table_counts tables;
 };
 
-/* Read and write metadata.  store_meta_read: 0, or -1 with a reason in err. */
+/* Read and write metadata.  store_meta_read: 0, or -1 with a reason in err
+ * (no file, unreadable, not sealed, seal not matching, malformed). */
 int store_meta_read(const char *meta_path, struct snapshot_meta *m, char *err, size_t errlen);
 /* The same from len bytes of text in memory (what store_meta_read does
  * with the file's contents). */

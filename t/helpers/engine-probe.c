@@ -22,6 +22,7 @@
  *                         say whether the option file is gone
  *   clientargs       print the argv and env entries db_client_args adds
  * Exit status: db_connect's status when it fails, 1 when a command fails. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,16 +77,10 @@ static int client(const struct target *t, char **args, int n)
 	}
 	int ws = 0;
 	waitpid(pid, &ws, 0);
-	char *dir = NULL;
-	if (cleanup) {
-		dir = xstrdup(cleanup);
-		*strrchr(dir, '/') = '\0';
-	}
+	int fd = cleanup ? atoi(cleanup + strlen("/dev/fd/")) : -1;
 	db_client_cleanup(cleanup);
-	struct stat st;
-	if (dir)
-		printf("cleanup %s\n", stat(dir, &st) == 0 ? "left" : "done");
-	free(dir);
+	if (fd >= 0)
+		printf("cleanup %s\n", fcntl(fd, F_GETFD) < 0 ? "done" : "left");
 	sv_free(&argv);
 	sv_free(&env);
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
@@ -104,13 +99,13 @@ static int clientargs(const struct target *t)
 	for (size_t i = 0; i < env.n; i++)
 		printf("env %s\n", env.v[i]);
 	if (cleanup) {
-		struct stat st, dst;
-		char *dir = xstrdup(cleanup);
-		*strrchr(dir, '/') = '\0';
-		if (stat(cleanup, &st) == 0 && stat(dir, &dst) == 0)
-			printf("file %o dir %o\n", (unsigned)(st.st_mode & 07777),
-			       (unsigned)(dst.st_mode & 07777));
-		free(dir);
+		/* The memfd: private, and inherited by the client (no FD_CLOEXEC). */
+		struct stat st;
+		int fd = atoi(cleanup + strlen("/dev/fd/"));
+		int fl = fcntl(fd, F_GETFD);
+		if (stat(cleanup, &st) == 0 && fl >= 0)
+			printf("file %o %s\n", (unsigned)(st.st_mode & 07777),
+			       fl & FD_CLOEXEC ? "close-on-exec" : "inherited");
 	}
 	db_client_cleanup(cleanup);
 	sv_free(&argv);
