@@ -397,9 +397,6 @@ int remote_push(struct remote *r, const char *path)
 	/* The metadata: the local one, and where the data is and how it is
 	 * checked there. */
 	struct strbuf sb = STRBUF_INIT;
-	sb_adds(&sb, text);
-	if (sb.len && sb.buf[sb.len - 1] != '\n')
-		sb_addc(&sb, '\n');
 	sb_addf(&sb, "remote_object=%s\nremote_size=%llu\nremote_sha256=%s\n", obj,
 	        (unsigned long long)st.st_size, osum);
 	const char *htype = r->has_sha256 ? NULL : r->has_md5 ? "md5" : r->has_sha1 ? "sha1" : NULL;
@@ -415,6 +412,11 @@ int remote_push(struct remote *r, const char *path)
 	}
 	if (encrypted)
 		sb_adds(&sb, "encryption=age\n");
+	/* The local metadata with those lines, sealed again. */
+	char *sealed = store_meta_extend(text, sb_str(&sb));
+	sb_free(&sb);
+	sb_adds(&sb, sealed);
+	free(sealed);
 	char msum[SHA256_HEX_SIZE];
 	struct sha256 h;
 	if (sha256_init(&h) < 0) {

@@ -313,6 +313,20 @@ static void tsv_escape(struct strbuf *sb, const char *s)
 	}
 }
 
+/* Close sb with its seal line and hand its text over. */
+static char *meta_seal(struct strbuf *sb)
+{
+	struct sha256 h;
+	char hex[SHA256_HEX_SIZE];
+	if (sha256_init(&h) < 0)
+		die(DG_NO, "cannot compute a checksum:");
+	sha256_update(&h, sb->buf, sb->len);
+	if (sha256_final(&h, hex) < 0)
+		die(DG_NO, "cannot compute a checksum:");
+	sb_addf(sb, "meta_sha256=%s\n", hex);
+	return sb_detach(sb);
+}
+
 char *store_meta_format(const struct snapshot_meta *m)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -351,15 +365,24 @@ char *store_meta_format(const struct snapshot_meta *m)
 		tsv_escape(&sb, m->tables.v[i].name);
 		sb_addf(&sb, "\t%lld\n", m->tables.v[i].rows);
 	}
-	struct sha256 h;
-	char hex[SHA256_HEX_SIZE];
-	if (sha256_init(&h) < 0)
-		die(DG_NO, "cannot compute a checksum:");
-	sha256_update(&h, sb.buf, sb.len);
-	if (sha256_final(&h, hex) < 0)
-		die(DG_NO, "cannot compute a checksum:");
-	sb_addf(&sb, "meta_sha256=%s\n", hex);
-	return sb_detach(&sb);
+	return meta_seal(&sb);
+}
+
+char *store_meta_extend(const char *text, const char *extra)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t len = strlen(text);
+	if (len && text[len - 1] == '\n')
+		len--;
+	size_t start = len;
+	while (start && text[start - 1] != '\n')
+		start--;
+	/* Without its seal: the lines before a last meta_sha256= line. */
+	sb_add(&sb, text, strncmp(text + start, "meta_sha256=", 12) == 0 ? start : strlen(text));
+	if (sb.len && sb.buf[sb.len - 1] != '\n')
+		sb_addc(&sb, '\n');
+	sb_adds(&sb, extra);
+	return meta_seal(&sb);
 }
 
 int store_meta_write(const char *meta_path, const struct snapshot_meta *m)

@@ -67,6 +67,9 @@ int store_meta_write(const char *meta_path, const struct snapshot_meta *m);
 /* The metadata text store_meta_write writes (malloc'd).  rows and the
  * tables= count are computed from m->tables. */
 char *store_meta_format(const struct snapshot_meta *m);
+/* Sealed metadata text with the lines of extra added (the remote store's
+ * keys), sealed anew (malloc'd). */
+char *store_meta_extend(const char *text, const char *extra);
 void store_meta_free(struct snapshot_meta *m);
 /* 1 when m describes a clone (kind=clone). */
 int store_meta_is_clone(const struct snapshot_meta *m);
