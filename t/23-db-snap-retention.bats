@@ -63,7 +63,11 @@ count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l
     [ -e "$store/app_20240103T000000Z.sqlite.zst" ]
     [ "$(count other)" -eq 3 ]
     printf '[db-snap]\nkeep = 3\n' > .dbguard.conf
+    # A change, so this db-snap takes a snapshot (an unchanged database
+    # reuses the newest one, issue 14).
+    sqlite3 app.sqlite "insert into users (name) values ('dan')"
     run -0 --separate-stderr db-snap -v
+    [[ $stderr != *"unchanged since"* ]]
     [[ $stderr == *"removed 28 snapshots"* ]]
     [ "$(count)" -eq 3 ]
 }
@@ -128,6 +132,12 @@ count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l
 @test "retention after a PostgreSQL snapshot keeps its own database's snapshots only" {
     rm .env
     printf '[db-snap]\nkeep = 2\n' > .dbguard.conf
-    for i in 1 2 3; do DATABASE_URL=$PG_URL run -0 --separate-stderr db-snap; done
+    pg_sql 'create table retention_t (x int)'
+    # A change before each, so each db-snap takes a snapshot (an unchanged
+    # database reuses the newest one, issue 14).
+    for i in 1 2 3; do
+        pg_sql "insert into retention_t values ($i)"
+        DATABASE_URL=$PG_URL run -0 --separate-stderr db-snap
+    done
     [ "$(count "$PGDATABASE")" -eq 2 ]
 }
