@@ -436,6 +436,9 @@ app_send() {
     settle
     run -0 --separate-stderr safe-run true
     run -0 --separate-stderr safe-run true
-    [ "$(grep -c $'\t'"$base"$'\texit 0$' backups/journal)" -eq 2 ]
+    # No .env here: outside a project the journal is under
+    # $XDG_STATE_HOME/dbguard (issue 12); the snapshots stay in ./backups.
+    journal=${XDG_STATE_HOME:-$HOME/.local/state}/dbguard/journal
+    [ "$(cut -f 8,9 "$journal" | grep -c -x "$base"$'\texit 0')" -eq 2 ]
     [ "$(ls backups/*.meta | wc -l)" -le 3 ]
 }
