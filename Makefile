@@ -58,19 +58,20 @@ layer_objs = $(patsubst common/%.c,build/common/%.o,$(wildcard common/$(1)/*.c))
 # A link line per program: the layers it uses, highest first, and only the
 # libraries those need.  A program that reaches a layer not listed here does
 # not link, so a wrong-way dependency shows at build time.
-db-envcheck_LAYERS = cli resolve compose engine model base
+db-envcheck_LAYERS = cli envcheck resolve compose engine model base
 db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
-db-snap_LAYERS     = cli saferun remote snap store resolve compose engine model base
+db-snap_LAYERS     = cli docker saferun remote snap store resolve compose engine model base
 db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
-db-restore_LAYERS  = cli restore remote snap store resolve compose engine model base
+db-restore_LAYERS  = cli docker restore remote snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
-safe-run_LAYERS    = cli saferun rehearsal store model base
-safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread
+safe-run_LAYERS    = cli docker saferun rehearsal compose store model base
+safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
 db-rehearse_LAYERS = cli rehearse resolve compose engine model base
 db-rehearse_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
-portcheck_LAYERS   = cli portcheck compose model base
-portcheck_LIBS     = $(YAML_LIBS) $(CRYPTO_LIBS)
+portcheck_LAYERS   = cli portcheck docker compose engine store model base
+portcheck_LIBS     = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(YAML_LIBS) \
+                     $(CRYPTO_LIBS) -lpthread
 
 all: $(PROGS)
 
@@ -128,7 +129,8 @@ check-asan:
 DEBIAN_PACKAGES = build-essential pkg-config libpq-dev postgresql-15 postgresql-client-15 \
 	mariadb-server mariadb-client default-libmysqlclient-dev libsqlite3-dev sqlite3 \
 	libzstd-dev zstd zlib1g-dev libssl-dev libyaml-dev libexpat1-dev \
-	bats mandoc util-linux bsdextrautils procps iproute2 python3 xfsprogs e2fsprogs rclone age
+	bats mandoc util-linux bsdextrautils procps iproute2 python3 xfsprogs e2fsprogs rclone age \
+	docker.io docker-compose busybox-static
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

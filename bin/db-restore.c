@@ -20,6 +20,7 @@
 #include "model/classify.h"
 #include "model/config.h"
 #include "model/confirm.h"
+#include "docker/volsnap.h"
 #include "model/project.h"
 #include "model/target.h"
 #include "remote/remote.h"
@@ -37,6 +38,7 @@ static const char usage_text[] =
 	"       db-restore --remote [-qv] [-C DIR] [--url=URL | --target=N] [--test-run]\n"
 	"                  [--confirm=NAME] [--allow-production] [--no-safety-snap]\n"
 	"                  [--keep-old] [--terminate-connections] [--into=URL|NAME] [SNAPSHOT]\n"
+	"       db-restore --volume=NAME [-qv] [-C DIR] [--confirm=NAME] [--no-safety-snap] [SNAPSHOT]\n"
 	"       db-restore --check [-qv] [-C DIR] [--url=URL | --target=N] [--remote] [SNAPSHOT]\n"
 	"       db-restore --list [--all] [--format=human|tsv|json] [-C DIR]\n"
 	"                  [--url=URL | --target=N]\n";
@@ -60,6 +62,8 @@ static void usage(int status)
 		      "      --keep-old           PostgreSQL: keep the replaced database, renamed\n"
 		      "      --terminate-connections  end other sessions on the target\n"
 		      "      --into=URL|NAME      restore into another database, leaving the target\n"
+		      "      --volume=NAME        restore a volume snapshot into the Docker volume NAME\n"
+		      "                           (a volume snapshot without it: into its own volume)\n"
 		      "      --meta=FILE          metadata of a snapshot read from standard input\n"
 		      "      --unverified         restore a stream from standard input without metadata\n"
 		      "      --remote             from the remote store ([store] remote): pulled into\n"
@@ -84,7 +88,7 @@ static void usage(int status)
 
 struct opts {
 	struct pick_opts pick;  /* SNAPSHOT, --meta, --url, --target, --into, --check, ... */
-	const char *confirm;
+	const char *confirm, *volume;
 	int test_run, allow_production, no_safety, unverified, list, all, format, remote;
 };
 
@@ -153,11 +157,70 @@ static int setup(struct ctx *cx, const struct opts *o)
 	return DG_OK;
 }
 
+/* A snapshot file (or a name in the store). */
+static char *snapshot_operand(const char *store, const char *arg)
+{
+	if (access(arg, F_OK) == 0 || strchr(arg, '/'))
+		return xstrdup(arg);
+	char *p = path_join(store, arg);
+	if (access(p, F_OK) == 0)
+		return p;
+	free(p);
+	return xstrdup(arg);
+}
+
+/* Does the metadata of arg say engine=volume? */
+static int is_volume_snapshot(const char *store, const char *arg)
+{
+	char *path = snapshot_operand(store, arg);
+	char *meta = xasprintf("%s.meta", path);
+	struct snapshot_meta m;
+	char err[256];
+	int vol = store_meta_read(meta, &m, err, sizeof err) == 0 && strcmp(m.engine, "volume") == 0;
+	store_meta_free(&m);
+	free(meta);
+	free(path);
+	return vol;
+}
+
+/* db-restore --volume=NAME, or a volume snapshot: common/docker/volsnap. */
+static int do_restore_volume(struct ctx *cx, const struct opts *o)
+{
+	const struct pick_opts *p = &o->pick;
+	if (p->url || p->target_n || p->into || p->check || p->keep_old || p->terminate || p->meta_file ||
+	    o->unverified || o->allow_production || o->test_run || (p->snapshot && strcmp(p->snapshot, "-") == 0)) {
+		error("a volume restore takes --volume, --confirm, --no-safety-snap and a snapshot file only");
+		return DG_USAGE;
+	}
+	char *path = NULL;
+	if (p->snapshot) {
+		path = snapshot_operand(cx->store, p->snapshot);
+	} else {
+		struct snapshot_list sl;
+		volsnap_list(cx->store, o->volume, &sl);
+		const struct snapshot *s = store_latest(&sl);
+		if (s)
+			path = xstrdup(s->path);
+		snapshot_list_free(&sl);
+		if (!path) {
+			error("no good snapshot of volume '%s' in '%s' (db-snap --volume=%s takes one)", o->volume,
+			      cx->store, o->volume);
+			return DG_NOTHING;
+		}
+	}
+	struct volrestore_opts vo = { cx->store, path, o->volume, o->confirm, o->no_safety };
+	int rc = volsnap_restore(&vo);
+	free(path);
+	return rc;
+}
+
 static int do_list(struct ctx *cx, const struct opts *o)
 {
 	int ti = cx->ti, one = ti >= 0 && !o->all;
 	struct snapshot_list sl;
-	if (one)
+	if (o->volume && !o->all)
+		volsnap_list(cx->store, o->volume, &sl);
+	else if (one)
 		store_list_target(cx->store, &cx->targets.v[ti], &sl);
 	else
 		store_list(cx->store, NULL, &sl);
@@ -353,7 +416,7 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	enum { OPT_URL = CLI_OPT_FIRST, OPT_TARGET, OPT_TEST_RUN, OPT_CONFIRM, OPT_ALLOW_PRODUCTION, OPT_NO_SAFETY,
 	       OPT_KEEP_OLD, OPT_TERMINATE, OPT_INTO, OPT_META, OPT_UNVERIFIED, OPT_CHECK, OPT_LIST, OPT_ALL,
-	       OPT_FORMAT, OPT_REMOTE };
+	       OPT_FORMAT, OPT_REMOTE, OPT_VOLUME };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "target", required_argument, NULL, OPT_TARGET },
@@ -364,6 +427,7 @@ int main(int argc, char **argv)
 		{ "keep-old", no_argument, NULL, OPT_KEEP_OLD },
 		{ "terminate-connections", no_argument, NULL, OPT_TERMINATE },
 		{ "into", required_argument, NULL, OPT_INTO },
+		{ "volume", required_argument, NULL, OPT_VOLUME },
 		{ "meta", required_argument, NULL, OPT_META },
 		{ "unverified", no_argument, NULL, OPT_UNVERIFIED },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -388,6 +452,7 @@ int main(int argc, char **argv)
 		case OPT_KEEP_OLD: o.pick.keep_old = 1; break;
 		case OPT_TERMINATE: o.pick.terminate = 1; break;
 		case OPT_INTO: o.pick.into = optarg; break;
+		case OPT_VOLUME: o.volume = optarg; break;
 		case OPT_META: o.pick.meta_file = optarg; break;
 		case OPT_UNVERIFIED: o.unverified = 1; break;
 		case OPT_CHECK: o.pick.check = 1; break;
@@ -415,7 +480,10 @@ int main(int argc, char **argv)
 	memset(&j, 0, sizeof j);
 	j.fd = -1;
 	int status = setup(&cx, &o);
+	int volume = !o.list && (o.volume || (o.pick.snapshot && strcmp(o.pick.snapshot, "-") != 0 &&
+	                                      is_volume_snapshot(cx.store, o.pick.snapshot)));
 	if (status == DG_OK)
-		status = o.list ? do_list(&cx, &o) : o.pick.check ? do_check(&cx, &o, &j) : do_restore(&cx, &o, &j);
+		status = o.list ? do_list(&cx, &o) : volume ? do_restore_volume(&cx, &o) : o.pick.check ? do_check(&cx, &o, &j)
+		       : do_restore(&cx, &o, &j);
 	return finish(&cx, &j, status);
 }

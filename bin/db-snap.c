@@ -20,6 +20,7 @@
 #include "model/target.h"
 #include "remote/remote.h"
 #include "resolve/resolve.h"
+#include "docker/volsnap.h"
 #include "snap/clone.h"
 #include "snap/guard.h"
 #include "snap/instant.h"
@@ -33,6 +34,7 @@ static const char usage_text[] =
 	"usage: db-snap [-qv] [-C DIR] [--url=URL] [--test-run] [--target=N] [--label=NAME] [--reason=TEXT]\n"
 	"               [--compress=zstd[:LEVEL]|gzip[:LEVEL]|none] [--always] [--tier=auto|clone|dump]\n"
 	"               [-o FILE|- [--meta=FILE]]\n"
+	"       db-snap [-qv] [-C DIR] --volume=NAME [--label=NAME] [--reason=TEXT] [--compress=C]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --list [--all] [--format=human|tsv|json]\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --latest\n"
 	"       db-snap [-qv] [-C DIR] [--url=URL] --export SNAPSHOT -o FILE|- [--meta=FILE]\n"
@@ -59,6 +61,9 @@ static void usage(int status)
 		      "      --url=URL        snapshot URL instead of the project's database\n"
 		      "      --test-run       resolve the database as for a test run\n"
 		      "      --target=N       the Nth database configured (db-envcheck's order; 1 = primary)\n"
+		      "      --volume=NAME    snapshot the Docker volume NAME (a tar stream read by a\n"
+		      "                       helper container); with --list, --latest, --verify\n"
+		      "                       and --prune: that volume's snapshots\n"
 		      "      --label=NAME     a label for the snapshot (in its name; kept by --prune)\n"
 		      "      --reason=TEXT    why it was taken, recorded in the metadata\n"
 		      "      --compress=C     zstd[:LEVEL] (default), gzip[:LEVEL] or none\n"
@@ -113,7 +118,7 @@ struct opts {
 	const char *tier;           /* NULL: [db-snap] tier */
 	const char *export;         /* --export SNAPSHOT */
 	long target;                /* 1 = primary; N = the Nth database db-envcheck lists */
-	const char *url, *label, *reason, *compress, *output, *meta;
+	const char *url, *label, *reason, *compress, *output, *meta, *volume;
 	struct prune_policy policy;
 	int policy_given, retention;
 };
@@ -249,8 +254,25 @@ static void retention(struct ctx *cx, const struct target *t)
 	retention_after_snapshot(cx->store, t, snap_keep_clones_limit(), prune_remove, &pa);
 }
 
+static int do_snap_volume(struct ctx *cx, const struct opts *o)
+{
+	struct volsnap_opts vo = { cx->store, o->volume, o->label, o->reason, { 0 } };
+	choose_compression(o, &vo.spec);
+	char err[512], *path = NULL;
+	int rc = volsnap_take(&vo, &path, err, sizeof err);
+	if (rc != DG_OK) {
+		error("%s", err);
+		return rc;
+	}
+	printf("%s\n", path);
+	free(path);
+	return DG_OK;
+}
+
 static int do_snap(struct ctx *cx, const struct opts *o, char **made)
 {
+	if (o->volume)
+		return do_snap_volume(cx, o);
 	struct target *t = primary(cx, o);
 	struct compress_spec spec;
 	choose_compression(o, &spec);
@@ -324,6 +346,11 @@ out:
 
 static void list_store(struct ctx *cx, const struct opts *o, struct snapshot_list *l, char **dbkey)
 {
+	if (o->volume && !o->all) {
+		*dbkey = volsnap_dbkey(o->volume);
+		volsnap_list(cx->store, o->volume, l);
+		return;
+	}
 	if (o->all) {
 		*dbkey = NULL;
 		store_list(cx->store, NULL, l);
@@ -505,8 +532,8 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 		retention_policy(&p);
 		p.prune_labelled = o->policy.prune_labelled;
 	}
-	struct target *t = o->all ? NULL : primary(cx, o);
-	char *dbkey = t ? store_dbkey(t) : NULL;
+	struct target *t = o->all || o->volume ? NULL : primary(cx, o);
+	char *dbkey = t ? store_dbkey(t) : o->volume && !o->all ? volsnap_dbkey(o->volume) : NULL;
 	/* Under the lock a snapshot being written cannot be mistaken for
 	 * debris, and the newest one cannot change under our feet. */
 	int lock = -1;
@@ -523,6 +550,8 @@ static int do_prune(struct ctx *cx, const struct opts *o)
 	struct snapshot_list l;
 	if (t)
 		store_list_target(cx->store, t, &l);
+	else if (dbkey)
+		volsnap_list(cx->store, o->volume, &l);
 	else
 		store_list(cx->store, NULL, &l);
 	p.keep_clones = snap_keep_clones_limit();
@@ -688,9 +717,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	enum { OPT_URL = CLI_OPT_FIRST, OPT_TEST_RUN, OPT_TARGET, OPT_LABEL, OPT_REASON, OPT_COMPRESS, OPT_META, OPT_LIST,
 	       OPT_LATEST, OPT_VERIFY, OPT_PRUNE, OPT_ALL, OPT_FORMAT, OPT_KEEP, OPT_KEEP_DAYS,
 	       OPT_KEEP_HOURLY, OPT_KEEP_DAILY, OPT_KEEP_WEEKLY, OPT_KEEP_MONTHLY, OPT_PRUNE_LABELLED,
-	       OPT_DRY_RUN, OPT_ALWAYS, OPT_TIER, OPT_EXPORT, OPT_REMOTE, OPT_PUSH, OPT_PULL };
+	       OPT_DRY_RUN, OPT_ALWAYS, OPT_TIER, OPT_EXPORT, OPT_REMOTE, OPT_PUSH, OPT_PULL, OPT_VOLUME };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
+		{ "volume", required_argument, NULL, OPT_VOLUME },
 		{ "test-run", no_argument, NULL, OPT_TEST_RUN },
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "label", required_argument, NULL, OPT_LABEL },
@@ -726,6 +756,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		enum mode m = MODE_SNAP;
 		switch (opt) {
 		case OPT_URL: o->url = optarg; break;
+		case OPT_VOLUME: o->volume = optarg; break;
 		case OPT_TEST_RUN: o->test_run = 1; break;
 		case OPT_TARGET:
 			o->target = cli_target_number(optarg, usage);
@@ -809,6 +840,10 @@ static void check_args(int argc, char **argv, const struct opts *o)
 	}
 	if (o->all && (o->mode == MODE_SNAP || o->mode == MODE_LATEST)) {
 		error("--all goes with --list, --verify and --prune");
+		usage(DG_USAGE);
+	}
+	if (o->volume && (o->url || o->test_run || o->target != 1 || o->output || o->meta || o->export)) {
+		error("--volume goes without --url, --test-run, --target, -o, --meta and --export");
 		usage(DG_USAGE);
 	}
 	if (o->label && strlen(o->label) > 64) {

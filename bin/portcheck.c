@@ -18,11 +18,15 @@
 #include "portcheck/portcheck.h"
 #include "base/term.h"
 #include "base/xalloc.h"
+#include "docker/checks.h"
+#include "docker/redis.h"
+#include "docker/restart.h"
+#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"
 	"                 [--range=LO-HI] [--format=human|tsv|json] [--only=ports]\n"
-	"                 [--confirm=apply] [--force]\n";
+	"                 [--confirm=apply] [--force] [--restart [--timeout=SECONDS]]\n";
 
 static _Noreturn void usage(int status)
 {
@@ -48,6 +52,11 @@ static _Noreturn void usage(int status)
 		      "      --only=ports     validate: report, and exit 1 for, port findings only\n"
 		      "      --confirm=apply  confirm apply without a terminal\n"
 		      "      --force          apply even when FILE.backup exists (it is replaced)\n"
+		      "      --restart        with apply: snapshot the databases, recreate the moved\n"
+		      "                       services with Compose, verify them on the new ports\n"
+		      "                       and roll everything back on failure; with rollback:\n"
+		      "                       recreate the services on the restored ports, verify\n"
+		      "      --timeout=SECONDS  with --restart: wait this long for health (default 120)\n"
 		      "  -q, --quiet          only errors on stderr\n"
 		      "  -v, --verbose        more detail on stderr\n"
 		      "  -h, --help           this help\n"
@@ -65,7 +74,7 @@ struct opts {
 	enum command what;
 	struct strvec given;  /* -f FILE... */
 	const char *range, *confirm;
-	int format, force, ports_only;
+	int format, force, ports_only, restart, timeout;
 };
 
 static enum command parse_command(const char *cmd)
@@ -84,7 +93,7 @@ static enum command parse_command(const char *cmd)
 
 static void parse_options(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_RANGE = CLI_OPT_FIRST, OPT_FORMAT, OPT_ONLY, OPT_CONFIRM, OPT_FORCE };
+	enum { OPT_RANGE = CLI_OPT_FIRST, OPT_FORMAT, OPT_ONLY, OPT_CONFIRM, OPT_FORCE, OPT_RESTART, OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "range", required_argument, NULL, OPT_RANGE },
@@ -92,6 +101,8 @@ static void parse_options(int argc, char **argv, struct opts *o)
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "confirm", required_argument, NULL, OPT_CONFIRM },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "restart", no_argument, NULL, OPT_RESTART },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		CLI_COMMON_LONGOPTS
 	};
 	int opt;
@@ -111,6 +122,17 @@ static void parse_options(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_CONFIRM: o->confirm = optarg; break;
 		case OPT_FORCE: o->force = 1; break;
+		case OPT_RESTART: o->restart = 1; break;
+		case OPT_TIMEOUT: {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+			if (!*optarg || *end || t < 1 || t > 86400) {
+				error("--timeout wants a number of seconds from 1 to 86400, not '%s'", optarg);
+				usage(DG_USAGE);
+			}
+			o->timeout = (int)t;
+			break;
+		}
 		default: cli_common(opt, optarg, usage);
 		}
 	}
@@ -120,6 +142,16 @@ static void parse_options(int argc, char **argv, struct opts *o)
 		usage(DG_USAGE);
 	}
 	o->what = parse_command(cmd);
+	if (o->restart && o->what != APPLY && o->what != ROLLBACK) {
+		error("--restart goes with apply and rollback");
+		usage(DG_USAGE);
+	}
+	if (o->timeout && !o->restart) {
+		error("--timeout goes with --restart");
+		usage(DG_USAGE);
+	}
+	if (!o->timeout)
+		o->timeout = 120;
 }
 
 /* Find the compose files, read the project's configuration (the files name
@@ -144,9 +176,48 @@ static int do_load(const struct opts *o, struct session *ss)
 	return status;
 }
 
+/* Findings about the project's data volumes: Redis persistence from the
+ * files; the empty-volume trap and a missing external volume from the
+ * Docker Engine, when one answers. */
+static void add_docker_findings(struct report *r, const struct strvec *files)
+{
+	struct dk_project p;
+	int saved = msg_verbosity;
+	msg_verbosity = 0;
+	int rc = dk_project_load(NULL, files, &p);
+	msg_verbosity = saved;
+	if (rc != 0)
+		return;
+	struct dk_findings f, redis = { NULL, 0 };
+	char err[512];
+	dk_redis_check(&p, &redis);
+	if (dk_check_project(&p, &f, err, sizeof err) < 0) {
+		verbose("volumes not checked against a Docker Engine: %s", err);
+		f.v = NULL;
+		f.n = 0;
+	}
+	for (size_t i = 0; i < redis.n; i++) {
+		f.v = xrealloc(f.v, (f.n + 1) * sizeof *f.v);
+		f.v[f.n++] = redis.v[i];
+	}
+	free(redis.v);
+	for (size_t i = 0; i < f.n; i++) {
+		const struct cservice *s = NULL;
+		for (size_t k = 0; k < r->p->nservices && !s; k++)
+			if (strcmp(r->p->services[k].name, f.v[i].svc->name) == 0)
+				s = &r->p->services[k];
+		if (s)
+			add_finding(r, 0, f.v[i].kind, s->file, s->line, s->name, "%s", f.v[i].msg);
+	}
+	dk_findings_free(&f);
+	dk_project_free(&p);
+}
+
 static int do_validate(struct session *ss, int format, int ports_only)
 {
 	struct report *r = &ss->r;
+	if (!ports_only)
+		add_docker_findings(r, &ss->files);
 	if (ports_only)
 		report_keep_port_findings(r);
 	print_validate(r, format);
@@ -178,6 +249,91 @@ static int do_plan(const struct session *ss, int format)
 	return nmanual ? DG_NO : DG_OK;
 }
 
+/* apply --restart: the phases of seed /protect-databases' migrate around
+ * portcheck_apply (common/docker/restart.c does the work). */
+struct restart_run {
+	struct dk_restart rs;
+	char *store;
+	int after_failed;
+};
+
+static int restart_before(void *arg)
+{
+	struct restart_run *rr = arg;
+	if (dk_restart_backup(&rr->rs, rr->store) < 0) {
+		error("nothing was changed: %s failed", rr->rs.failed_step);
+		return -1;
+	}
+	info("phase 3/4: migration");
+	return 0;
+}
+
+static int restart_after(void *arg)
+{
+	struct restart_run *rr = arg;
+	if (dk_restart_run(&rr->rs, 1) == 0)
+		return 0;
+	rr->after_failed = 1;
+	error("rolling back: %s", rr->rs.failed_step);
+	return -1;
+}
+
+static int do_apply_restart(struct session *ss, const struct opts *o)
+{
+	struct report *r = &ss->r;
+	struct restart_run rr = { .after_failed = 0 };
+	if (dk_restart_init(&rr.rs, &ss->files, o->timeout) != 0) {
+		dk_restart_free(&rr.rs);
+		return DG_USAGE;
+	}
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct row *w = &r->rows[i];
+		if (w->db && w->change && !w->manual && w->p->pub_lo && w->new_lo && !strcmp(w->p->proto, "tcp"))
+			dk_restart_add_move(&rr.rs, w->s->name, w->p->host_ip, w->p->pub_lo, w->new_lo, w->p->tgt_lo);
+	}
+	char *dir = path_dir(ss->files.v[0]), *abs = realpath(dir, NULL);
+	rr.store = store_dir(abs ? abs : dir);
+	free(abs);
+	free(dir);
+	struct apply_hooks h = { restart_before, restart_after, &rr };
+	int status = portcheck_apply_hooked(ss, o->confirm, o->force, o->format, rr.rs.n ? &h : NULL);
+	if (status == DG_OK && rr.rs.n) {
+		info("migrated: every moved database answers on its new port with its data");
+	} else if (rr.after_failed) {
+		char *step = rr.rs.failed_step;
+		rr.rs.failed_step = NULL;
+		status = DG_NO;
+		if (dk_restart_run(&rr.rs, 0) < 0) {
+			error("rollback failed at %s (after %s); the files are back, the snapshots of the backup phase "
+			      "are in '%s'", rr.rs.failed_step, step, rr.store);
+		} else {
+			print_addresses(r, o->format);
+			error("rolled back: %s; the files are back and the services answer on their old ports, verified",
+			      step);
+		}
+		free(step);
+	}
+	free(rr.store);
+	dk_restart_free(&rr.rs);
+	return status;
+}
+
+static int do_rollback(const struct opts *o)
+{
+	int status = portcheck_rollback(&o->given);
+	if (status != DG_OK || !o->restart)
+		return status;
+	struct strvec files;
+	char *step = NULL;
+	if (compose_find(o->given.v, o->given.n, &files, 1) == 0 && dk_restart_all(&files, o->timeout, &step) < 0) {
+		error("the files are back, but the restart failed: %s", step ? step : "reading the compose files");
+		status = DG_NO;
+	}
+	free(step);
+	sv_free(&files);
+	return status;
+}
+
 /* validate, plan or apply: each reads and analyzes the project first. */
 static int do_check(const struct opts *o)
 {
@@ -189,6 +345,8 @@ static int do_check(const struct opts *o)
 			status = do_validate(&ss, o->format, o->ports_only);
 		else if (o->what == PLAN)
 			status = do_plan(&ss, o->format);
+		else if (o->restart)
+			status = do_apply_restart(&ss, o);
 		else
 			status = portcheck_apply(&ss, o->confirm, o->force, o->format);
 	}
@@ -201,7 +359,7 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	struct opts o = { .given = STRVEC_INIT, .format = FMT_HUMAN };
 	parse_options(argc, argv, &o);
-	int status = o.what == ROLLBACK ? portcheck_rollback(&o.given) : do_check(&o);
+	int status = o.what == ROLLBACK ? do_rollback(&o) : do_check(&o);
 	sv_free(&o.given);
 	if (close_stdout() < 0 && status == DG_OK)
 		status = DG_NO;

@@ -27,6 +27,8 @@
 #include "saferun/plan.h"
 #include "saferun/targets.h"
 #include "saferun/undo.h"
+#include "docker/guard.h"
+#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME]... [--require-db]\n"
@@ -85,6 +87,9 @@ static struct {
 
 static volatile sig_atomic_t child_pid;
 
+/* The Docker volumes the command deletes, and their snapshots. */
+static struct dk_guard docker_guard;
+
 /* What this run found and decided, freed on every way out of main. */
 static struct {
 	struct found_list found;
@@ -100,6 +105,7 @@ static int finish(int status)
 	free(run.masked);
 	saferun_plan_free(&run.plan);
 	sv_free(&opt.confirms);
+	dk_guard_free(&docker_guard);
 	return status;
 }
 
@@ -302,13 +308,18 @@ int main(int argc, char **argv)
 	verbose("command class: %s (%s)", cmd_class_name(run.ci.cls), run.ci.why);
 	double start = now();
 
+	dk_guard_plan(cmd, opt.no_snap, &docker_guard);
 	int env_status = saferun_envcheck(NULL, opt.test_run, &run.found);
 	const struct found_list *l = &run.found;
 	struct plan_opts po = { opt.allow_production, opt.require_db, opt.no_snap, opt.dry_run, opt.test_run,
-	                        &opt.confirms, run.masked, run.ci.cls };
+	                        &opt.confirms, run.masked, run.ci.cls, 0 };
+	po.docker_volumes = docker_guard.doomed.n + (docker_guard.problem != NULL);
 	saferun_plan(env_status, l, &po, &run.plan);
 	if (opt.dry_run) {
 		saferun_plan_print(l, &po, &run.plan);
+		for (size_t i = 0; i < docker_guard.doomed.n; i++)
+			printf("volume:   %s (deleted by the command)%s\n", docker_guard.doomed.v[i],
+			       opt.no_snap || run.plan.refusal ? "" : "; snapshot by db-snap --volume");
 		return finish(close_stdout() < 0 ? DG_NO : run.plan.refusal ? DG_REFUSED : DG_OK);
 	}
 	if (run.plan.refusal) {
@@ -316,7 +327,7 @@ int main(int argc, char **argv)
 		journal(start, now(), "refused");
 		return finish(DG_REFUSED);
 	}
-	if (env_status == DG_NOTHING)
+	if (env_status == DG_NOTHING && docker_guard.doomed.n == 0)
 		warn("no database found for '%s'; nothing was snapshotted", run.masked);
 
 	int cmd_status = command_status(cmd[0]);
@@ -326,6 +337,26 @@ int main(int argc, char **argv)
 		return finish(cmd_status);
 	}
 
+	if (docker_guard.up && dk_guard_up_check(&docker_guard, &opt.confirms) < 0) {
+		error("refusing to run '%s': a database service would start on an empty volume; confirm with "
+		      "--confirm=VOLUME (the volume named above) if that is what you want", run.masked);
+		journal(start, now(), "refused");
+		return finish(DG_REFUSED);
+	}
+	if (docker_guard.deletes && !opt.no_snap) {
+		char *project = project_dir_find(), *store = store_dir(project);
+		char *reason = xasprintf("safe-run: %s", run.masked);
+		int vrc = dk_guard_snapshot(&docker_guard, store, reason);
+		free(reason);
+		free(store);
+		free(project);
+		if (vrc < 0) {
+			error("refusing to run '%s': the volumes it deletes could not be snapshotted; fix that, "
+			      "or run without: safe-run --no-snap", run.masked);
+			journal(start, now(), "refused");
+			return finish(DG_REFUSED);
+		}
+	}
 	if (opt.rehearse) {
 		int rc = rehearse(cmd, format == FMT_JSON, &start);
 		if (rc >= 0)
@@ -383,6 +414,7 @@ int main(int argc, char **argv)
 	else
 		snprintf(status_text, sizeof status_text, "exit %d", WEXITSTATUS(ws));
 	journal(start, end, status_text);
+	dk_guard_hint(&docker_guard);
 
 	/* One line, however many databases: the journal knows the snapshots. */
 	if (WIFSIGNALED(ws)) {

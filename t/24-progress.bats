@@ -24,8 +24,6 @@ updates() { tr '\r' '\n' < "$1" | grep '%'; }
 
 @test "db-snap: the percentage reaches 100 of the expected dump size, with an ETA" {
     DATABASE_URL=$PG_URL run -0 db-snap -q
-    # --always: the database is unchanged, and this test is of a dump's
-    # progress (without it db-snap reuses the first snapshot, issue 14).
     DATABASE_URL=$PG_URL run -0 script -qec "db-snap --always" out.txt
     run -0 updates out.txt
     [ "${#lines[@]}" -ge 3 ]

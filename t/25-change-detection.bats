@@ -436,9 +436,8 @@ app_send() {
     settle
     run -0 --separate-stderr safe-run true
     run -0 --separate-stderr safe-run true
-    # No .env here: outside a project the journal is under
-    # $XDG_STATE_HOME/dbguard (issue 12); the snapshots stay in ./backups.
-    journal=${XDG_STATE_HOME:-$HOME/.local/state}/dbguard/journal
-    [ "$(cut -f 8,9 "$journal" | grep -c -x "$base"$'\texit 0')" -eq 2 ]
+    # The journal (here outside a project: under $XDG_STATE_HOME) through
+    # safe-run --journal: the snapshot and status columns.
+    [ "$(safe-run --journal --format=tsv | awk -F'\t' -v b="$base" '$9 == b && $10 == "exit 0"' | wc -l)" -eq 2 ]
     [ "$(ls backups/*.meta | wc -l)" -le 3 ]
 }

@@ -33,6 +33,12 @@ class_of() {
     printf '%s\n' "$output" | sed -n 's/^class: *\([a-z-]*\).*/\1/p'
 }
 
+# The calls of the recording fakes, less the questions safe-run's volume
+# guard asks the (fake) engine before a Docker command (docker version).
+command_calls() {
+    [ ! -e calls ] || grep -v '^docker version ' calls || true
+}
+
 @test "Docker command lines are classed by their subcommand and flags, not their first words" {
     export PATH="$proj/fakebin:$PATH"
     while IFS='|' read -r want cmd; do
@@ -121,13 +127,13 @@ EOF
 @test "docker compose -f x.yml down -v runs only after the snapshot; compose down without -v is not guarded" {
     export PATH="$proj/fakebin:$PATH"
     run -0 --separate-stderr safe-run docker compose -f x.yml down -v
-    [ "$(cat calls)" = "docker compose -f x.yml down -v" ]
+    [ "$(command_calls)" = "docker compose -f x.yml down -v" ]
     [ -n "$(ls backups/app_*.sqlite* | grep -v meta)" ]
     [ "$(tail -n 1 backups/journal | cut -f10)" = destructive-docker ]
     [ "$stderr" = "safe-run: to undo: safe-run --undo" ]
-    rm calls
+    rm -f calls
     run -0 --separate-stderr safe-run sudo docker compose down
-    [ "$(cat calls)" = "sudo docker compose down" ]
+    [ "$(command_calls)" = "sudo docker compose down" ]
     [ -z "$stderr" ]
 }
 
@@ -137,13 +143,13 @@ EOF
     # The compose database is stopped: unreachable, and exactly what down -v destroys.
     printf 'DB_CONNECTION=pgsql\nDB_HOST=127.0.0.1\nDB_PORT=%s\nDB_DATABASE=shop\nDB_USERNAME=app\n' "$port" > .env
     run -125 --separate-stderr safe-run docker compose -p shop down -v
-    [ ! -e calls ]
+    [ -z "$(command_calls)" ]
     [[ $stderr == *"refusing to run"*"shop"* ]]
     run -125 --separate-stderr safe-run --dry-run docker compose -p shop down -v
     [[ $output == *"verdict:  would refuse"* ]]
     [[ $output == *"reason:   the snapshot of postgres app@127.0.0.1:$port/shop would fail"* ]]
     run -0 --separate-stderr safe-run --no-snap docker compose -p shop down -v
-    [ "$(cat calls)" = "docker compose -p shop down -v" ]
+    [ "$(command_calls)" = "docker compose -p shop down -v" ]
 }
 
 @test "a destructive Docker command with a second database down is refused too, naming it" {
@@ -154,7 +160,7 @@ EOF
     run -0 --separate-stderr db-envcheck --format=tsv
     [ "${#lines[@]}" -eq 3 ]
     run -125 --separate-stderr safe-run docker volume rm shop_pg
-    [ ! -e calls ]
+    [ -z "$(command_calls)" ]
     [[ $stderr == *"refusing to run"*"127.0.0.1:$port/cache"* ]]
     # The same second database down does not stop an ordinary command.
     run -0 --separate-stderr safe-run true
@@ -168,14 +174,14 @@ EOF
     run -125 --separate-stderr safe-run --dry-run docker compose up -d
     [[ $output == *"verdict:  would refuse"* ]]
     run -125 --separate-stderr safe-run docker compose up -d
-    [ ! -e calls ]
+    [ -z "$(command_calls)" ]
     # And one that is up is "would run" for both.
     printf 'DB_CONNECTION=pgsql\nDB_HOST=127.0.0.1\nDB_PORT=%s\nDB_DATABASE=%s\nDB_USERNAME=%s\nDB_PASSWORD=%s\n' \
         "$PGPORT" "$PGDATABASE" "$PGUSER" "$PGPASSWORD" > .env
     run -0 --separate-stderr safe-run --dry-run docker compose up -d
     [[ $output == *"verdict:  would run"* ]]
     run -0 --separate-stderr safe-run docker compose up -d
-    [ "$(cat calls)" = "docker compose up -d" ]
+    [ "$(command_calls)" = "docker compose up -d" ]
 }
 
 @test "a server database that does not exist yet is no refusal: the command runs, the journal says so" {

@@ -172,6 +172,12 @@ static int same_binding_now(const struct report *after, const struct row *w)
 
 int portcheck_apply(struct session *ss, const char *confirm, int force, int format)
 {
+	return portcheck_apply_hooked(ss, confirm, force, format, NULL);
+}
+
+int portcheck_apply_hooked(struct session *ss, const char *confirm, int force, int format,
+                           const struct apply_hooks *h)
+{
 	struct report *r = &ss->r;
 	size_t nf, nmanual = 0;
 	for (size_t i = 0; i < r->nrows; i++)
@@ -225,6 +231,8 @@ int portcheck_apply(struct session *ss, const char *confirm, int force, int form
 	if (status != DG_OK)
 		goto out;
 	status = DG_NO;
+	if (h && h->before && h->before(h->arg) != 0)
+		goto out;
 	for (size_t f = 0; f < nf; f++) {
 		if (atomic_write_file_like(fv[f].backup, fv[f].text, fv[f].len, &fv[f].st) < 0) {
 			error("cannot write '%s':", fv[f].backup);
@@ -271,12 +279,20 @@ int portcheck_apply(struct session *ss, const char *confirm, int force, int form
 		session_free(&after);
 		goto out;
 	}
-	print_addresses(&after.r, format);
+	if (!h)
+		print_addresses(&after.r, format);
 	size_t nedits = 0;
 	for (size_t f = 0; f < nf; f++)
 		nedits += fv[f].n;
 	info("changed %zu port%s in %zu file%s; the originals are kept as FILE.backup ('portcheck rollback' puts them back)",
 	     nedits, nedits == 1 ? "" : "s", nf, nf == 1 ? "" : "s");
+	if (h && h->after && h->after(h->arg) != 0) {
+		undo(fv, nf);
+		session_free(&after);
+		goto out;
+	}
+	if (h)
+		print_addresses(&after.r, format);
 	if (after.r.nfindings)
 		info("%zu finding%s remain%s; 'portcheck validate' lists them", after.r.nfindings,
 		     after.r.nfindings == 1 ? "" : "s", after.r.nfindings == 1 ? "s" : "");

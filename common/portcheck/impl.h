@@ -19,8 +19,6 @@ int parse_port_range(const char *s, int *lo, int *hi);
 void port_str(char *buf, size_t len, int lo, int hi);
 
 /* analyze.c */
-void add_finding(struct report *r, int note, const char *kind, const char *file, int line, const char *service,
-                 const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 int is_container_proxy(const struct listener *l);
 void report_analyze(struct report *r, struct compose_project *p, int lo, int hi, const struct listener_list *ls);
 void report_free(struct report *r);
@@ -30,9 +28,6 @@ void check_protection(struct report *r, const struct cservice *s);
 
 /* plan.c */
 void plan_ports(struct report *r, const struct listener_list *ls);
-
-/* print.c: the services' addresses, as apply prints them after its edits. */
-void print_addresses(const struct report *r, int format);
 
 /* apply.c */
 char *path_to_write(const char *path);

@@ -71,6 +71,24 @@ void print_plan(const struct report *r, int format);
 /* Apply the plan of ss (confirm: the --confirm value or NULL; force: replace
  * an earlier FILE.backup): an exit status. */
 int portcheck_apply(struct session *ss, const char *confirm, int force, int format);
+
+/* What apply --restart adds (bin/portcheck.c): before() runs once apply is
+ * confirmed, before any file changes (non-zero: stop, nothing changed);
+ * after() runs once the rewritten files check out (non-zero: the files are
+ * put back and apply fails, DG_NO).  The addresses are printed after it. */
+struct apply_hooks {
+	int (*before)(void *arg);
+	int (*after)(void *arg);
+	void *arg;
+};
+int portcheck_apply_hooked(struct session *ss, const char *confirm, int force, int format,
+                           const struct apply_hooks *h);
+
+/* The services' access addresses, as apply prints them after its edits. */
+void print_addresses(const struct report *r, int format);
+/* Add a finding (note: 1 for a note) to a report. */
+void add_finding(struct report *r, int note, const char *kind, const char *file, int line, const char *service,
+                 const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 /* Put the FILE.backup copies back (given: the -f files): an exit status. */
 int portcheck_rollback(const struct strvec *given);
 

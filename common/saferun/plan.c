@@ -39,7 +39,7 @@ void saferun_plan(int env_status, const struct found_list *l, const struct plan_
 		p->refusal = xstrdup("db-envcheck could not tell which database this command touches (see above)");
 	else if (env_status == DG_NOTHING && o->require_db)
 		p->refusal = xstrdup("no database found and --require-db (or require_db = yes) is set");
-	else if (env_status == DG_NOTHING && docker && !o->no_snap)
+	else if (env_status == DG_NOTHING && docker && !o->no_snap && !o->docker_volumes)
 		p->refusal = xstrdup("a destructive Docker command, and no database was found to snapshot first");
 
 	/* Refused classes need --allow-production and the name of each database. */

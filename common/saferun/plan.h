@@ -13,6 +13,7 @@ struct plan_opts {
 	const struct strvec *confirms;   /* every --confirm=NAME */
 	const char *masked;              /* the command, secrets masked */
 	enum cmd_class cls;
+	size_t docker_volumes;           /* volumes the Docker command deletes, snapshotted first */
 };
 
 struct plan {

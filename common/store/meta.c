@@ -101,7 +101,7 @@ static const char *meta_field(struct snapshot_meta *m, const char *k, const char
 		if (strcmp(v, META_FORMAT) != 0)
 			return "unknown metadata format";
 	} else if (strcmp(k, "engine") == 0) {
-		if (strcmp(v, "postgres") && strcmp(v, "mysql") && strcmp(v, "sqlite"))
+		if (strcmp(v, "postgres") && strcmp(v, "mysql") && strcmp(v, "sqlite") && strcmp(v, "volume"))
 			return "unknown engine";
 		str = &m->engine;
 	} else if (strcmp(k, "server_version") == 0) {

@@ -12,8 +12,8 @@
 #include "store/impl.h"
 
 /* Longest first: "x.sqlite.zst" must not be taken for "x.sqlite" + ".zst". */
-static const char *const exts[] = { "sqlite.zst", "sqlite.gz", "sql.zst", "sql.gz", "pgclone", "sqlite",
-                                     "sql", NULL };
+static const char *const exts[] = { "sqlite.zst", "sqlite.gz", "sql.zst", "sql.gz", "tar.zst", "tar.gz",
+                                     "pgclone", "sqlite", "sql", "tar", NULL };
 
 static char *sanitize(const char *s)
 {

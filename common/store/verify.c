@@ -78,6 +78,7 @@ int store_verify(const char *snapshot_path, struct snapshot_meta *mp, char *err,
 	if (store_parse_name(base, NULL, NULL, NULL, &ext) == 0) {
 		const char *want = ext_compression(ext);
 		int sqlite_name = strncmp(ext, "sqlite", 6) == 0;
+		int tar_name = strncmp(ext, "tar", 3) == 0;
 		int clone_name = strcmp(ext, "pgclone") == 0;
 		int pg_clone = store_meta_is_clone(m) && strcmp(m->engine, "postgres") == 0;
 		if (clone_name != pg_clone) {
@@ -86,6 +87,10 @@ int store_verify(const char *snapshot_path, struct snapshot_meta *mp, char *err,
 			name_bad = 1;
 		} else if (strcmp(want, m->compression) != 0) {
 			snprintf(err, errlen, "its name says %s, the metadata says %s", want, m->compression);
+			name_bad = 1;
+		} else if (tar_name != (strcmp(m->engine, "volume") == 0)) {
+			snprintf(err, errlen, "its name says %s, the metadata says engine %s",
+			         tar_name ? "a volume archive" : "a database", m->engine);
 			name_bad = 1;
 		} else if (sqlite_name != (strcmp(m->engine, "sqlite") == 0)) {
 			snprintf(err, errlen, "its name says %s, the metadata says engine %s",

@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# safe-run in front of destructive Docker commands and `compose up`, against
+# the private Docker Engine: the volumes a command deletes are snapshotted
+# first (and come back with db-restore), a failed snapshot refuses the
+# command, and `up` under another project name is caught before it starts
+# on an empty volume.
+bats_require_minimum_version 1.5.0
+load helpers/common
+load helpers/docker
+
+setup_file() {
+    docker_start
+}
+
+teardown_file() {
+    docker_stop
+}
+
+setup() {
+    docker_skip_unless_ready
+    export DBGUARD_DOCKER_HELPER_IMAGE=$DK_IMAGE_BUSYBOX
+    if docker compose version >/dev/null 2>&1; then
+        COMPOSE=(docker compose)
+    else
+        COMPOSE=(docker-compose)
+    fi
+    mkdir -p "$BATS_TEST_TMPDIR/shop"
+    cd "$BATS_TEST_TMPDIR/shop"
+    PORT=$(free_port)
+    cat >compose.yaml <<YAML
+services:
+  db:
+    image: $DK_IMAGE_PG
+    environment:
+      POSTGRES_PASSWORD: secret
+      POSTGRES_USER: app
+      POSTGRES_DB: app
+    ports:
+      - "127.0.0.1:$PORT:5432"
+    volumes:
+      - dbdata:/var/lib/postgresql/data
+    healthcheck:
+      test: ["CMD", "pg_isready", "-U", "app"]
+      interval: 1s
+      retries: 60
+volumes:
+  dbdata:
+YAML
+}
+
+teardown() {
+    [ -z "${DK_SKIP_REASON:-}" ] || return 0
+    cd "$BATS_TEST_TMPDIR/shop" 2>/dev/null && "${COMPOSE[@]}" -p shop down -v >/dev/null 2>&1
+    "${COMPOSE[@]}" -p other down -v >/dev/null 2>&1 || true
+}
+
+psql_app() {
+    PGPASSWORD=secret "$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$PORT" -U app -d app -c "$1"
+}
+
+start_shop() {
+    "${COMPOSE[@]}" -p "${1:-shop}" up -d >/dev/null 2>&1
+    PGUSER=app PGPASSWORD=secret dk_wait_pg "$PORT"
+}
+
+@test "safe-run docker compose down -v: a volume snapshot first, and db-restore brings the data back" {
+    start_shop
+    psql_app "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 250)"
+    run -0 --separate-stderr safe-run "${COMPOSE[@]}" -p shop down -v
+    [[ $stderr == *"snapshot of volume 'shop_dbdata': $BATS_TEST_TMPDIR/shop/backups/shop_dbdata_"*"_safe-run.tar.zst"* ]]
+    [[ $stderr == *"to bring volume 'shop_dbdata' back: db-restore --volume=shop_dbdata --confirm=shop_dbdata"* ]]
+    run -1 --separate-stderr docker volume inspect shop_dbdata
+    grep -q "^reason=safe-run: ${COMPOSE[*]} -p shop down -v\$" backups/shop_dbdata_*.tar.zst.meta
+    run -0 --separate-stderr db-restore --volume=shop_dbdata --confirm=shop_dbdata
+    start_shop
+    run -0 --separate-stderr psql_app "SELECT count(*) FROM orders"
+    [ "$output" = 250 ]
+}
+
+@test "safe-run docker volume rm: snapshotted first; a failed snapshot refuses it (125) unless --no-snap" {
+    docker volume create t72keep >/dev/null
+    docker run --rm -v t72keep:/v "$DK_IMAGE_BUSYBOX" sh -c 'echo precious > /v/f'
+    DBGUARD_DOCKER_HELPER_IMAGE=dbguard-test/no-such-image:1 run -125 --separate-stderr \
+        safe-run docker volume rm t72keep
+    [[ $stderr == *"the snapshot of volume 't72keep' failed"* ]]
+    [[ $stderr == *"refusing to run 'docker volume rm t72keep'"* ]]
+    run -0 --separate-stderr docker volume inspect t72keep
+    run -0 --separate-stderr safe-run docker volume rm t72keep
+    [[ $stderr == *"snapshot of volume 't72keep': "*"/backups/t72keep_"* ]]
+    run -1 --separate-stderr docker volume inspect t72keep
+    run -0 --separate-stderr db-restore --volume=t72keep --confirm=t72keep
+    run -0 --separate-stderr docker run --rm -v t72keep:/v "$DK_IMAGE_BUSYBOX" cat /v/f
+    [ "$output" = precious ]
+    docker volume create t72gone >/dev/null
+    DBGUARD_DOCKER_HELPER_IMAGE=dbguard-test/no-such-image:1 run -0 --separate-stderr \
+        safe-run --no-snap docker volume rm t72gone
+}
+
+@test "safe-run docker volume prune snapshots the unused volumes it would remove" {
+    docker volume create t72unused >/dev/null
+    docker run --rm -v t72unused:/v "$DK_IMAGE_BUSYBOX" sh -c 'echo x > /v/f'
+    run -0 --separate-stderr safe-run --dry-run docker volume prune -f
+    [[ $output == *"volume:   t72unused (deleted by the command)"* ]]
+    run -0 --separate-stderr safe-run docker volume prune -f
+    [[ $stderr == *"snapshot of volume 't72unused'"* ]]
+    run -1 --separate-stderr docker volume inspect t72unused
+}
+
+@test "compose up under another project name is caught before it starts on an empty volume" {
+    start_shop
+    psql_app "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1)"
+    "${COMPOSE[@]}" -p shop down >/dev/null 2>&1
+    run -125 --separate-stderr safe-run "${COMPOSE[@]}" -p other up -d
+    [[ $stderr == *"service 'db' would start on new empty volume 'other_dbdata' (not created yet) while volume 'shop_dbdata' of project 'shop' holds its data"* ]]
+    [[ $stderr == *"'external: true' with 'name: shop_dbdata'"* ]]
+    [[ $stderr == *"refusing to run"* ]]
+    run -1 --separate-stderr docker volume inspect other_dbdata
+    # The old name is fine.
+    run -0 --separate-stderr safe-run "${COMPOSE[@]}" -p shop up -d
+    PGUSER=app PGPASSWORD=secret dk_wait_pg "$PORT"
+    "${COMPOSE[@]}" -p shop down >/dev/null 2>&1
+    # Confirmed by the volume's name, it runs.
+    run -0 --separate-stderr safe-run --confirm=other_dbdata "${COMPOSE[@]}" -p other up -d
+    run -0 --separate-stderr docker volume inspect other_dbdata
+}
+
+@test "a renamed project directory is the same trap: COMPOSE_PROJECT_NAME and the directory name count" {
+    start_shop
+    psql_app "CREATE TABLE t (x int)"
+    "${COMPOSE[@]}" -p shop down >/dev/null 2>&1
+    cd "$BATS_TEST_TMPDIR"
+    mv shop shop-renamed
+    cd shop-renamed
+    run -125 --separate-stderr safe-run "${COMPOSE[@]}" up -d
+    [[ $stderr == *"new empty volume 'shop-renamed_dbdata'"* ]]
+    COMPOSE_PROJECT_NAME=shop run -0 --separate-stderr safe-run "${COMPOSE[@]}" up -d
+    "${COMPOSE[@]}" -p shop down >/dev/null 2>&1
+    cd "$BATS_TEST_TMPDIR" && mv shop-renamed shop
+}
+
+@test "safe-run docker rm -v snapshots the container's anonymous volume (an image's VOLUME)" {
+    docker run -d --name t72anon --network none -v /data "$DK_IMAGE_BUSYBOX" \
+        sh -c 'echo rows > /data/table; exec sleep 600' >/dev/null
+    anon=$(docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' t72anon)
+    [ "${#anon}" -eq 64 ]
+    docker stop -t 1 t72anon >/dev/null
+    run -0 --separate-stderr safe-run docker rm -v t72anon
+    [[ $stderr == *"snapshot of volume '$anon'"* ]]
+    run -1 --separate-stderr docker volume inspect "$anon"
+    run -0 --separate-stderr db-restore --volume="$anon" --confirm="$anon"
+    run -0 --separate-stderr docker run --rm -v "$anon:/v" "$DK_IMAGE_BUSYBOX" cat /v/table
+    [ "$output" = rows ]
+}
