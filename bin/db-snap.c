@@ -244,6 +244,16 @@ static int prune_remove(void *arg, const struct snapshot *s)
 	return snap_remove(s, ((struct prune_arg *)arg)->t);
 }
 
+/* [db-snap] retention after each snapshot in the store: a dump, a clone,
+ * or the newest one reused because nothing changed (the store then holds
+ * what the configuration and the journal's undo points say, whichever
+ * kind of snapshot the database got). */
+static void retention(struct ctx *cx, const struct target *t)
+{
+	struct prune_arg pa = { t };
+	retention_after_snapshot(cx->store, t, snap_keep_clones_limit(), prune_remove, &pa);
+}
+
 static int do_snap_volume(struct ctx *cx, const struct opts *o)
 {
 	struct volsnap_opts vo = { cx->store, o->volume, o->label, o->reason, { 0 } };
@@ -294,6 +304,8 @@ static int do_snap(struct ctx *cx, const struct opts *o, char **made)
 	rc = DG_NO;
 	if (!o->output) {
 		rc = without_dump(cx, o, t, &job, &d, dbkey, label);
+		if (rc == DG_OK)
+			retention(cx, t);
 		if (rc != -1)
 			goto out;
 		rc = DG_NO;
@@ -313,10 +325,8 @@ static int do_snap(struct ctx *cx, const struct opts *o, char **made)
 			verbose("%zu tables, %lld rows; %s (%s uncompressed)", m.tables.n, m.rows,
 			        human_bytes(m.size, sz, sizeof sz), human_bytes(m.raw_bytes, raw, sizeof raw));
 		}
-		if (!o->output) {
-			struct prune_arg pa = { t };
-			retention_after_snapshot(cx->store, t, snap_keep_clones_limit(), prune_remove, &pa);
-		}
+		if (!o->output)
+			retention(cx, t);
 		printf("%s\n", d.path);
 		if (made)
 			*made = xstrdup(d.path);

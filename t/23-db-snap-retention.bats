@@ -64,7 +64,11 @@ count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l
     [ -e "$store/app_20240103T000000Z.sqlite.zst" ]
     [ "$(count other)" -eq 3 ]
     printf '[db-snap]\nkeep = 3\n' > .dbguard.conf
+    # A change, so this db-snap takes a snapshot (an unchanged database
+    # reuses the newest one, issue 14).
+    sqlite3 app.sqlite "insert into users (name) values ('dan')"
     run -0 --separate-stderr db-snap -v
+    [[ $stderr != *"unchanged since"* ]]
     [[ $stderr == *"removed 28 snapshots"* ]]
     [ "$(count)" -eq 3 ]
 }

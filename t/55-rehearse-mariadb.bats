@@ -32,7 +32,9 @@ setup() {
     mkdir -p "$proj/database/migrations" "$BATS_TEST_TMPDIR/bin"
     cd "$proj"
     touch artisan
-    printf 'APP_ENV=local\nDB_CONNECTION=mysql\nDB_HOST=127.0.0.1\nDB_PORT=%s\nDB_DATABASE=%s\nDB_USERNAME=%s\nDB_PASSWORD=%s\n' \
+    # The password is quoted as a Laravel project must: phpdotenv ends an
+    # unquoted value at '#' and refuses one with a space (issue 11).
+    printf 'APP_ENV=local\nDB_CONNECTION=mysql\nDB_HOST=127.0.0.1\nDB_PORT=%s\nDB_DATABASE=%s\nDB_USERNAME=%s\nDB_PASSWORD=\047%s\047\n' \
         "$MY_PORT" "$app" "$MY_USER" "$MY_PASSWORD" > .env
     cp "$FAKES/fake-php" "$BATS_TEST_TMPDIR/bin/php"
     PATH=$BATS_TEST_TMPDIR/bin:$PATH

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -158,22 +159,18 @@ char *safety_snapshot(const struct target *t, const char *snapshot_name)
 	sv_pushf(&av, "before restoring %s", snapshot_name);
 	if (msg_verbosity < 1)
 		sv_push(&av, "-q");
-	/* The very database we restore into, named by the strongest source
-	 * db-snap reads; through the environment, as a password never goes
-	 * into an argv. */
-	const char *db = target_get(t, TF_DATABASE);
-	if (target_is(t, "sqlite") && db) {
-		/* A SQLite file by its absolute path, in keys every framework's
-		 * dialect reads the same way (Laravel reads sqlite://dir/file as a
-		 * host and a file); an inherited URL must not win. */
-		char cwd[4096];
-		char *abs = db[0] == '/' || !strcmp(db, ":memory:") || !getcwd(cwd, sizeof cwd)
-		          ? xstrdup(db) : path_join(cwd, db);
-		sv_push(&env, "DATABASE_URL=");
-		sv_push(&env, "DB_URL=");
-		sv_push(&env, "DB_CONNECTION=sqlite");
-		sv_pushf(&env, "DB_DATABASE=%s", abs);
-		free(abs);
+	/* The very database we restore into.  A SQLite file has no password:
+	 * it goes by --url, read as a plain URL.  DATABASE_URL would be read
+	 * the way the project's framework reads it, and Laravel's reader takes
+	 * the first part of sqlite://database/app.sqlite for a host.  A server
+	 * goes through the environment, as a password never goes into an
+	 * argv; its URL names every part, so no DB_* setting fills a gap. */
+	const char *engine = target_get(t, TF_ENGINE);
+	if (engine && !strcmp(engine, "sqlite")) {
+		const char *db = target_get(t, TF_DATABASE);
+		char *cwd = db && db[0] != '/' ? getcwd(NULL, 0) : NULL;
+		sv_pushf(&av, "--url=sqlite:%s%s%s", cwd ? cwd : "", cwd ? "/" : "", db ? db : "");
+		free(cwd);
 	} else {
 		char *u = dburl_format(t, 1);
 		sv_pushf(&env, "DATABASE_URL=%s", u);
