@@ -397,12 +397,16 @@ int volsnap_take(const struct volsnap_opts *o, char **out_path, char *err, size_
 	m.raw_bytes = cres.raw_bytes;
 	m.size = cres.out_bytes;
 	m.sha256 = xstrdup(cres.sha256);
+	/* The store's metadata with the volume's own keys, sealed again. */
 	char *base = store_meta_format(&m);
-	struct strbuf sb = STRBUF_INIT;
-	sb_adds(&sb, base);
-	free(base);
-	sb_addf(&sb, "volume=%s\ndriver=%s\ncompose_project=%s\ncompose_volume=%s\nfiles=%ld\n", vol.name,
+	struct strbuf extra = STRBUF_INIT, sb = STRBUF_INIT;
+	sb_addf(&extra, "volume=%s\ndriver=%s\ncompose_project=%s\ncompose_volume=%s\nfiles=%ld\n", vol.name,
 	        vol.driver, vol.project, vol.key, tc.files);
+	char *sealed = store_meta_extend(base, sb_str(&extra));
+	sb_adds(&sb, sealed);
+	free(sealed);
+	free(base);
+	sb_free(&extra);
 	if (rename_noreplace(tmp, path) < 0) {
 		snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
 		sb_free(&sb);
