@@ -196,3 +196,16 @@ assert r["verdict"] == "the command failed on the copy (exit 3)", r'
     _safe_run || :   # its last test may be false
     [ "${COMPREPLY[*]}" = "human json" ]
 }
+
+@test "a rehearsal is no undo point: --undo still goes back before the last real run" {
+    sqlite3 database/app.sqlite 'DELETE FROM audit WHERE id > 2'
+    run -0 --separate-stderr safe-run sqlite3 database/app.sqlite 'DELETE FROM audit'
+    migration 'DROP TABLE posts;'
+    run -1 --separate-stderr safe-run --rehearse php artisan migrate
+    run -0 --separate-stderr safe-run --journal --format=tsv
+    # Oldest first: the real run is undo point 1, the rehearsal has no number.
+    [[ ${lines[1]} == 1$'\t'*"DELETE FROM audit"* ]]
+    [[ ${lines[2]} == -$'\t'*"rehearsal: data would be lost"* ]]
+    run -0 --separate-stderr safe-run --undo --confirm=app.sqlite
+    [ "$(sqlite3 database/app.sqlite 'SELECT count(*) FROM audit')" = 2 ]
+}

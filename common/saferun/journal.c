@@ -86,10 +86,15 @@ int journal_read(const char *path, struct journal *j)
 		}
 	}
 	free(text);
+	/* A run that took a snapshot is an undo point; a rehearsal is not (it
+	 * ran on copies), unless the command changed an original after all. */
 	int number = 0;
-	for (size_t i = j->n; i-- > 0;)
-		if (j->v[i].snapshots.n)
+	for (size_t i = j->n; i-- > 0;) {
+		const char *st = j->v[i].col[J_STATUS] ? j->v[i].col[J_STATUS] : "";
+		int rehearsal = !strncmp(st, "rehearsal:", 10) && !strstr(st, "changed an original");
+		if (j->v[i].snapshots.n && !rehearsal)
 			j->v[i].number = ++number;
+	}
 	return 0;
 }
 
