@@ -116,7 +116,8 @@ snap() { run -0 --separate-stderr db-snap "$@"; snapshot=$output; [ -f "$snapsho
     found=$(db-snap --list --remote --all --format=tsv |
         awk -F '\t' '$5 == "seed" && $11 == "good" { print $1; exit }')
     [ "$found" = "dav:$dir/$seed" ]
-    run -0 --separate-stderr db-restore --remote --no-safety-snap --confirm="${app}_test" "$found"
+    # The seed names the team's database, not this one: --into says where it goes.
+    run -0 --separate-stderr db-restore --remote --no-safety-snap --into="${app}_test" --confirm="${app}_test" "$found"
     [[ $stderr == *"restored '${app}_test' from '$ci/backups/$seed'"* ]]
     [ "$(pgdump "${app}_test")" = "$before" ]
     run -0 --separate-stderr safe-run true
