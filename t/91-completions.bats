@@ -69,3 +69,13 @@ comp() {
     run -0 comp safe-run _safe_run safe-run --undo 2 --c
     [ "$output" = "--confirm=" ]
 }
+
+@test "every long option a program's --help names is known to its completion" {
+    for p in db-envcheck db-snap db-restore safe-run portcheck; do
+        # Options from the option lines of --help (indented, starting with -).
+        while read -r o; do
+            grep -qF -- "$o" "$BATS_TEST_DIRNAME/../completions/$p" ||
+                { echo "$p: completion lacks $o" >&2; return 1; }
+        done < <("$p" --help | grep -E '^ +-' | grep -oE -- '--[a-z][a-z-]*' | sort -u)
+    done
+}
