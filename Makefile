@@ -72,7 +72,7 @@ db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPA
 db-snap_LAYERS     = snapcli cli docker saferun remote snap store resolve compose engine model base
 db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
-db-restore_LAYERS  = cli docker restore remote snap store resolve compose engine model base
+db-restore_LAYERS  = restorecli cli docker restore remote snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
 safe-run_LAYERS    = cli docker saferun rehearsal compose store model base
 safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
