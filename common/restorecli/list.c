@@ -5,9 +5,7 @@
 #include <stdio.h>
 
 #include "base/exitcodes.h"
-#include "base/msg.h"
-#include "base/output.h"
-#include "base/term.h"
+#include "cli/cli.h"
 #include "docker/volsnap.h"
 #include "store/store.h"
 
@@ -21,12 +19,8 @@ int do_restore_list(struct ctx *cx, const struct opts *o)
 		store_list_target(cx->store, &cx->targets.v[ti], &sl);
 	else
 		store_list(cx->store, NULL, &sl);
-	int fmt = o->format >= 0 ? o->format : term_is_tty(1) ? FMT_HUMAN : FMT_TSV;
-	if (sl.n == 0 && fmt == FMT_HUMAN)
-		info("no snapshots%s%s%s in '%s'", one ? " of '" : "",
-		     one ? target_confirm_name(&cx->targets.v[ti]) : "", one ? "'" : "", cx->store);
-	else
-		store_print_list(stdout, &sl, fmt, !one);
+	store_show_list(&sl, cli_format_default(o->format), !one, one ? target_confirm_name(&cx->targets.v[ti]) : NULL,
+	                cx->store);
 	snapshot_list_free(&sl);
 	return DG_OK;
 }

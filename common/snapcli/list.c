@@ -7,8 +7,7 @@
 
 #include "base/exitcodes.h"
 #include "base/msg.h"
-#include "base/output.h"
-#include "base/term.h"
+#include "cli/cli.h"
 #include "docker/volsnap.h"
 
 void list_store(struct ctx *cx, const struct opts *o, struct snapshot_list *l, char **dbkey)
@@ -33,12 +32,7 @@ int do_list(struct ctx *cx, const struct opts *o)
 	struct snapshot_list l;
 	char *dbkey;
 	list_store(cx, o, &l, &dbkey);
-	int fmt = o->format >= 0 ? o->format : term_is_tty(1) ? FMT_HUMAN : FMT_TSV;
-	if (l.n == 0 && fmt == FMT_HUMAN)
-		info("no snapshots%s%s%s in '%s'", dbkey ? " of '" : "", dbkey ? dbkey : "",
-		     dbkey ? "'" : "", cx->store);
-	else
-		store_print_list(stdout, &l, fmt, o->all);
+	store_show_list(&l, cli_format_default(o->format), o->all, dbkey, cx->store);
 	snapshot_list_free(&l);
 	free(dbkey);
 	return DG_OK;

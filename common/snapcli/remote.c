@@ -10,7 +10,7 @@
 #include "base/exitcodes.h"
 #include "base/msg.h"
 #include "base/output.h"
-#include "base/term.h"
+#include "cli/cli.h"
 #include "base/xalloc.h"
 #include "snapcli/list.h"
 
@@ -48,7 +48,7 @@ int do_remote(struct ctx *cx, const struct opts *o)
 		return rc;
 	}
 	if (o->mode == MODE_LIST) {
-		int fmt = o->format >= 0 ? o->format : term_is_tty(1) ? FMT_HUMAN : FMT_TSV;
+		int fmt = cli_format_default(o->format);
 		if (rl.l.n == 0 && fmt == FMT_HUMAN)
 			info("no snapshots on '%s'", remote_spec(r));
 		else
