@@ -154,9 +154,9 @@ static int finish(struct ctx *cx, struct restore_job *j, int status)
 	return status;
 }
 
-int main(int argc, char **argv)
+/* The options and the SNAPSHOT operand into o; exits 2 on a usage error. */
+static void parse_args(int argc, char **argv, struct opts *o)
 {
-	msg_init(argv[0]);
 	enum { OPT_URL = CLI_OPT_FIRST, OPT_TARGET, OPT_TEST_RUN, OPT_CONFIRM, OPT_ALLOW_PRODUCTION, OPT_NO_SAFETY,
 	       OPT_KEEP_OLD, OPT_TERMINATE, OPT_INTO, OPT_META, OPT_UNVERIFIED, OPT_CHECK, OPT_LIST, OPT_ALL,
 	       OPT_FORMAT, OPT_REMOTE, OPT_VOLUME };
@@ -180,40 +180,46 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		CLI_COMMON_LONGOPTS
 	};
-	struct opts o;
-	memset(&o, 0, sizeof o);
-	o.format = -1;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "qvhC:", longopts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_URL: o.pick.url = optarg; break;
-		case OPT_TARGET: o.pick.target_n = cli_target_number(optarg, usage); break;
-		case OPT_TEST_RUN: o.test_run = 1; break;
-		case OPT_CONFIRM: o.confirm = optarg; break;
-		case OPT_ALLOW_PRODUCTION: o.allow_production = 1; break;
-		case OPT_NO_SAFETY: o.no_safety = 1; break;
-		case OPT_KEEP_OLD: o.pick.keep_old = 1; break;
-		case OPT_TERMINATE: o.pick.terminate = 1; break;
-		case OPT_INTO: o.pick.into = optarg; break;
-		case OPT_VOLUME: o.volume = optarg; break;
-		case OPT_META: o.pick.meta_file = optarg; break;
-		case OPT_UNVERIFIED: o.unverified = 1; break;
-		case OPT_CHECK: o.pick.check = 1; break;
-		case OPT_REMOTE: o.remote = 1; break;
-		case OPT_LIST: o.list = 1; break;
-		case OPT_ALL: o.all = 1; break;
+		case OPT_URL: o->pick.url = optarg; break;
+		case OPT_TARGET: o->pick.target_n = cli_target_number(optarg, usage); break;
+		case OPT_TEST_RUN: o->test_run = 1; break;
+		case OPT_CONFIRM: o->confirm = optarg; break;
+		case OPT_ALLOW_PRODUCTION: o->allow_production = 1; break;
+		case OPT_NO_SAFETY: o->no_safety = 1; break;
+		case OPT_KEEP_OLD: o->pick.keep_old = 1; break;
+		case OPT_TERMINATE: o->pick.terminate = 1; break;
+		case OPT_INTO: o->pick.into = optarg; break;
+		case OPT_VOLUME: o->volume = optarg; break;
+		case OPT_META: o->pick.meta_file = optarg; break;
+		case OPT_UNVERIFIED: o->unverified = 1; break;
+		case OPT_CHECK: o->pick.check = 1; break;
+		case OPT_REMOTE: o->remote = 1; break;
+		case OPT_LIST: o->list = 1; break;
+		case OPT_ALL: o->all = 1; break;
 		case OPT_FORMAT:
-			o.format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
+			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
 			break;
 		default: cli_common(opt, optarg, usage);
 		}
 	}
 	if (optind < argc)
-		o.pick.snapshot = argv[optind++];
+		o->pick.snapshot = argv[optind++];
 	if (optind < argc) {
 		error("unexpected argument '%s'", argv[optind]);
 		usage(DG_USAGE);
 	}
+}
+
+int main(int argc, char **argv)
+{
+	msg_init(argv[0]);
+	struct opts o;
+	memset(&o, 0, sizeof o);
+	o.format = -1;
+	parse_args(argc, argv, &o);
 	check_usage(&o);
 
 	signal(SIGPIPE, SIG_IGN);
