@@ -141,21 +141,16 @@ docker_stop() {
     return 0
 }
 
-# Stop the daemon when the shell that started it exits, before the traps of
-# servers.bash and of bats.
-_dk_install_trap() {
-    local old=
-    [ "${_DK_TRAP_PID:-}" = "$BASHPID" ] && return 0
-    _DK_TRAP_PID=$BASHPID
-    if [ "$BASHPID" = "$$" ]; then
-        old=$(trap -p EXIT)
-        if [ -n "$old" ]; then
-            eval "set -- $old"
-            old=$3
-        fi
-    fi
-    # shellcheck disable=SC2064
-    trap "[ \"\${_DK_OWNER:-}\" != \"\$BASHPID\" ] || docker_stop >/dev/null 2>&1; $old" EXIT
+# shellcheck source=traps.bash
+source "$(dirname "${BASH_SOURCE[0]}")/traps.bash"
+
+# Stop the daemon when the shell that started it exits (traps.bash), before
+# the servers of servers.bash when those were started first.
+_dk_install_trap() { dbg_on_exit _dk_stop_owned; }
+
+# Only a daemon this very process started.
+_dk_stop_owned() {
+    [ "${_DK_OWNER:-}" != "$BASHPID" ] || docker_stop
 }
 
 # ------------------------------------------------------------------ images

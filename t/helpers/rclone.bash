@@ -24,20 +24,11 @@ _RC_START_TIMEOUT=20
 # Where the servers' directories go (bench/push.sh sets DBG_RC_TMPDIR).
 _RC_TMP=${DBG_RC_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}
 
-_rc_install_trap() {
-    local old=
-    [ "${_RC_TRAP_PID:-}" = "$BASHPID" ] && return 0
-    _RC_TRAP_PID=$BASHPID
-    if [ "$BASHPID" = "$$" ]; then
-        old=$(trap -p EXIT)
-        if [ -n "$old" ]; then
-            eval "set -- $old"
-            old=$3
-        fi
-    fi
-    # shellcheck disable=SC2064
-    trap "rclone_stop_all; $old" EXIT
-}
+# shellcheck source=traps.bash
+source "$(dirname "${BASH_SOURCE[0]}")/traps.bash"
+
+# Stop the servers when the shell that started them exits (traps.bash).
+_rc_install_trap() { dbg_on_exit rclone_stop_all; }
 
 _rc_common_env() {
     if [ -z "${RCLONE_CONFIG:-}" ]; then

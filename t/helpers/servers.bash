@@ -105,23 +105,11 @@ _dbg_spawn() {
     ) </dev/null >>"$log" 2>&1 &
 }
 
-# Once per process: stop whatever is still running when the shell exits, in
-# front of (not instead of) the EXIT trap bats installs itself.  A subshell
-# lists its parent's traps but never runs them, so there is nothing to keep.
-_dbg_install_trap() {
-    local old=
-    [ "${_DBG_TRAP_PID:-}" = "$BASHPID" ] && return 0
-    _DBG_TRAP_PID=$BASHPID
-    if [ "$BASHPID" = "$$" ]; then
-        old=$(trap -p EXIT)
-        if [ -n "$old" ]; then
-            eval "set -- $old"
-            old=$3
-        fi
-    fi
-    # shellcheck disable=SC2064
-    trap "_dbg_stop_all; $old" EXIT
-}
+# shellcheck source=traps.bash
+source "$(dirname "${BASH_SOURCE[0]}")/traps.bash"
+
+# Stop whatever is still running when the shell exits (traps.bash).
+_dbg_install_trap() { dbg_on_exit _dbg_stop_all; }
 
 # Only what this very process started: a child shell that inherited PG_PID
 # must not take its parent's server down when it ends.
