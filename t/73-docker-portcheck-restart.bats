@@ -189,3 +189,27 @@ YAML
     run -0 --separate-stderr pg_at "$PGNEW" "SELECT count(*) FROM users"
     [ "$output" = 120 ]
 }
+
+@test "apply --restart with no Compose on PATH changes nothing and names both to install" {
+    write_compose
+    # PATH with the docker CLI but without docker-compose; the CLI's own
+    # Compose plugin, if this machine has one, cannot be hidden this way.
+    mkdir -p "$BATS_TEST_TMPDIR/nocompose"
+    ln -s "$(command -v docker)" "$BATS_TEST_TMPDIR/nocompose/docker"
+    if PATH=$BATS_TEST_TMPDIR/nocompose docker compose version >/dev/null 2>&1; then
+        skip "the docker CLI here has the Compose v2 plugin"
+    fi
+    cp .env .env.before
+    run -1 --separate-stderr env PATH="$BATS_TEST_TMPDIR/nocompose:$DBGUARD_BIN" \
+        portcheck apply --restart --confirm=apply --timeout=30
+    echo "$stderr"
+    [[ $stderr == *"nothing was changed: backup: no Docker Compose: neither 'docker compose' (the v2 plugin"* ]]
+    [[ $stderr == *"nor 'docker-compose' (v1"* ]]
+    cmp .env .env.before
+    [ ! -e .env.backup ]
+    # rollback --restart puts the files back, then cannot restart.
+    cp .env .env.backup
+    run -1 --separate-stderr env PATH="$BATS_TEST_TMPDIR/nocompose:$DBGUARD_BIN" \
+        portcheck rollback --restart --timeout=30
+    [[ $stderr == *"the files are back, but the restart failed: restart: no Docker Compose: neither"* ]]
+}

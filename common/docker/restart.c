@@ -504,7 +504,7 @@ int dk_restart_backup(struct dk_restart *rs, const char *store)
 {
 	char err[512];
 	info("phase 1/4: backup");
-	if (dk_engine_check(err, sizeof err) < 0) {
+	if (dk_engine_check(err, sizeof err) < 0 || dk_compose_check(err, sizeof err) < 0) {
 		fail(rs, "backup: %s", err);
 		return -1;
 	}
@@ -623,7 +623,7 @@ int dk_restart_all(const struct strvec *files, int timeout, char **failed_step)
 	char err[512];
 	int rc = 0;
 	rs.rollback = 1;
-	if (dk_engine_check(err, sizeof err) < 0) {
+	if (dk_engine_check(err, sizeof err) < 0 || dk_compose_check(err, sizeof err) < 0) {
 		fail(&rs, "restart: %s", err);
 		rc = -1;
 	}
