@@ -153,7 +153,7 @@ DEBIAN_PACKAGES = build-essential pkg-config libpq-dev postgresql-15 postgresql-
 	mariadb-server mariadb-client default-libmysqlclient-dev libsqlite3-dev sqlite3 \
 	libzstd-dev zstd zlib1g-dev libssl-dev libyaml-dev libexpat1-dev \
 	bats mandoc util-linux bsdextrautils procps iproute2 python3 xfsprogs e2fsprogs rclone age \
-	docker.io docker-compose busybox-static \
+	docker.io docker-compose busybox-static redis-server redis-tools \
 	clang libclang-rt-dev
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \

@@ -99,3 +99,32 @@ leftovers() {
     run -0 --separate-stderr leftovers "$pgpid" "$pgdir" "$mypid" "$mydir"
     [ "$output" = "" ]
 }
+
+@test "the helpers' one EXIT trap (traps.bash): every stop once, newest first, then the trap before it, with the exit status" {
+    script='source "$1"
+        trap "echo \"old trap, status \$?\"" EXIT
+        log=$2
+        a() { echo a >>"$log"; }
+        b() { echo b >>"$log"; }
+        dbg_on_exit a; dbg_on_exit b; dbg_on_exit a
+        (dbg_on_exit b; echo sub >>"$log")
+        exit 3'
+    run -3 --separate-stderr bash -c "$script" bash "$BATS_TEST_DIRNAME/helpers/traps.bash" "$BATS_TEST_TMPDIR/ran"
+    [ "$output" = "old trap, status 3" ]
+    # The subshell ran its own list (b), not its parent's.
+    [ "$(cat "$BATS_TEST_TMPDIR/ran")" = $'sub\nb\nb\na' ]
+
+    # Under set -e, as bats runs tests: a command that fails in a stop (a
+    # kill of a process already gone) cuts short neither that stop, nor the
+    # others, nor the trap before.
+    script='set -e; source "$1"
+        trap "echo old trap ran" EXIT
+        log=$2
+        a() { echo a >>"$log"; }
+        b() { false; echo b >>"$log"; }
+        dbg_on_exit a; dbg_on_exit b
+        false'
+    run -1 --separate-stderr bash -c "$script" bash "$BATS_TEST_DIRNAME/helpers/traps.bash" "$BATS_TEST_TMPDIR/ran-e"
+    [ "$output" = "old trap ran" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/ran-e")" = $'b\na' ]
+}

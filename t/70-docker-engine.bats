@@ -99,3 +99,24 @@ YAML
     run -0 --separate-stderr dk_compose -p shop down -v
     run -1 --separate-stderr docker volume inspect shop_dbdata
 }
+
+@test "a shell that fails without docker_stop takes its engine and its containers along (traps.bash)" {
+    # A second engine, in a shell that also started a PostgreSQL server and
+    # had an EXIT trap of its own: all of it goes, and that trap still runs.
+    script='source "$1/servers.bash"; source "$1/docker.bash"
+        trap "echo own trap ran >>\"$2.trap\"" EXIT
+        pg_start || exit 9
+        docker_start && [ -z "$DK_SKIP_REASON" ] || exit 9
+        docker run -d --network none --name t70left "$DK_IMAGE_BUSYBOX" sleep 300 >/dev/null || exit 9
+        echo "$DK_PID $DK_DIR $PG_PID $PG_DIR" >"$2"
+        false'
+    run -1 --separate-stderr env -u DOCKER_HOST -u DK_PID -u DK_DIR BATS_RUN_TMPDIR="$BATS_RUN_TMPDIR" \
+        timeout 300 bash -c "set -e; $script" bash "$BATS_TEST_DIRNAME/helpers" "$BATS_TEST_TMPDIR/left"
+    read -r dkpid dkdir pgpid pgdir <"$BATS_TEST_TMPDIR/left"
+    ! _dbg_pid_alive "$dkpid"
+    ! _dbg_pid_alive "$pgpid"
+    [ ! -e "$dkdir" ] && [ ! -e "$pgdir" ]
+    # No process of that engine's is left (its containerd, the sleep).
+    run -1 --separate-stderr pgrep -f "$dkdir"
+    [ "$(cat "$BATS_TEST_TMPDIR/left.trap")" = "own trap ran" ]
+}

@@ -174,3 +174,19 @@ whole_state() {
         [ "$state" = $'.hidden data empty version \nv2' ] || { echo "delay $delay, after the next run: $state; $stderr"; return 1; }
     done
 }
+
+@test "an empty volume: its snapshot keeps and records its root's owner and mode; a restore into a new volume gives them back" {
+    docker volume create t71empty >/dev/null
+    docker run --rm -v t71empty:/d "$DK_IMAGE_BUSYBOX" sh -c 'chown 997:997 /d && chmod 700 /d'
+    run -0 --separate-stderr db-snap --volume=t71empty
+    snap=$output
+    # Docker copies an image's mount point onto an empty volume it mounts
+    # unless told not to: the helper container must not hand it to root.
+    run -0 --separate-stderr docker run --rm -v t71empty:/d "$DK_IMAGE_BUSYBOX" stat -c '%u:%g %a' /d
+    [ "$output" = "997:997 700" ]
+    run -0 --separate-stderr sh -c "zstd -dc '$snap' | tar --numeric-owner -tvf -"
+    [[ ${lines[0]} == "drwx------ 997/997 "*" ./" ]]
+    run -0 --separate-stderr db-restore --volume=t71new --confirm=t71new "$snap"
+    run -0 --separate-stderr docker run --rm -v t71new:/d:nocopy "$DK_IMAGE_BUSYBOX" stat -c '%u:%g %a' /d
+    [ "$output" = "997:997 700" ]
+}

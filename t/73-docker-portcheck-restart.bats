@@ -4,6 +4,8 @@
 # PostgreSQL and a MariaDB container into the protected range and verifies
 # both answer with their data; a service whose healthcheck fails after the
 # move is rolled back to its old ports, verified; rollback --restart.
+# The protected range and the old ports are picked free at run time
+# (dk_port_range), so two runs or a busy machine never meet on 7000.
 bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/docker
@@ -26,11 +28,12 @@ setup() {
     fi
     mkdir -p "$BATS_TEST_TMPDIR/stack"
     cd "$BATS_TEST_TMPDIR/stack"
-    # The seed's case is 5432/3306; when this machine already uses them,
-    # two other ports outside the range do.
-    PGP=5432 MYP=3306
-    (exec 9<>/dev/tcp/127.0.0.1/$PGP) 2>/dev/null && PGP=$(free_port)
-    (exec 9<>/dev/tcp/127.0.0.1/$MYP) 2>/dev/null && MYP=$(free_port)
+    # The seed's case: PostgreSQL and MariaDB outside the range (5432/3306
+    # there), moving into their blocks (7000 and 7040 in the default range).
+    dk_port_range
+    PGP=$(dk_port_outside) && MYP=$(dk_port_outside)
+    while [ "$MYP" = "$PGP" ]; do MYP=$(dk_port_outside); done
+    PGNEW=$DK_RANGE_LO MYNEW=$((DK_RANGE_LO + 40))
     printf 'PG_PORT=%s\nMY_PORT=%s\nPG_PASSWORD=pg-secret\n' "$PGP" "$MYP" >.env
 }
 
@@ -105,14 +108,14 @@ start_stack() {
     echo "$stderr"
     [[ $stderr == *"phase 1/4: backup"* ]] && [[ $stderr == *"phase 2/4: validation"* ]]
     [[ $stderr == *"phase 3/4: migration"* ]] && [[ $stderr == *"phase 4/4: verification"* ]]
-    [[ $stderr == *"db: answers on 127.0.0.1:7000, 1 tables, 120 rows, as in the snapshot"* ]]
-    [[ $stderr == *"mysql: answers on 127.0.0.1:7040, 1 tables, 3 rows, as in the snapshot"* ]]
-    [[ $output == *"postgres://localhost:7000"* ]] && [[ $output == *"mysql://localhost:7040"* ]]
-    grep -qx 'PG_PORT=7000' .env && grep -qx 'MY_PORT=7040' .env
+    [[ $stderr == *"db: answers on 127.0.0.1:$PGNEW, 1 tables, 120 rows, as in the snapshot"* ]]
+    [[ $stderr == *"mysql: answers on 127.0.0.1:$MYNEW, 1 tables, 3 rows, as in the snapshot"* ]]
+    [[ $output == *"postgres://localhost:$PGNEW"* ]] && [[ $output == *"mysql://localhost:$MYNEW"* ]]
+    grep -qx "PG_PORT=$PGNEW" .env && grep -qx "MY_PORT=$MYNEW" .env
     ls backups/app_*_pre-port-move.sql.zst backups/shop_*_pre-port-move.sql.zst
-    run -0 --separate-stderr pg_at 7000 "SELECT count(*) FROM users"
+    run -0 --separate-stderr pg_at "$PGNEW" "SELECT count(*) FROM users"
     [ "$output" = 120 ]
-    run -0 --separate-stderr my_at 7040 "SELECT count(*) FROM orders"
+    run -0 --separate-stderr my_at "$MYNEW" "SELECT count(*) FROM orders"
     [ "$output" = 3 ]
     # The old ports are free again.
     ! (exec 9<>/dev/tcp/127.0.0.1/$PGP) 2>/dev/null
@@ -143,13 +146,14 @@ start_stack() {
     write_compose
     start_stack
     docker network create t73blocker >/dev/null
-    # 7000 taken: by this container, or already by someone else.
-    docker run -d --name t73blocker --network t73blocker -p 127.0.0.1:7000:80 "$DK_IMAGE_BUSYBOX" \
-        httpd -f -p 80 >/dev/null 2>&1 || (exec 9<>/dev/tcp/127.0.0.1/7000)
+    # The first port of the PostgreSQL block taken, by this container.
+    docker run -d --name t73blocker --network t73blocker -p "127.0.0.1:$PGNEW:80" "$DK_IMAGE_BUSYBOX" \
+        httpd -f -p 80 >/dev/null
+    for ((i = 0; i < 100; i++)); do (exec 9<>"/dev/tcp/127.0.0.1/$PGNEW") 2>/dev/null && break; sleep 0.1; done
     run -0 --separate-stderr timeout 600 portcheck apply --restart --confirm=apply --timeout=90
     docker rm -f t73blocker >/dev/null 2>&1 || true
     newport=$(sed -n 's/^PG_PORT=//p' .env)
-    [ "$newport" != 7000 ] && [ "$newport" -gt 7000 ] && [ "$newport" -le 7999 ]
+    [ "$newport" -gt "$PGNEW" ] && [ "$newport" -le "$DK_RANGE_HI" ]
     [[ $stderr == *"db: port $newport is free"* ]]
     run -0 --separate-stderr pg_at "$newport" "SELECT count(*) FROM users"
     [ "$output" = 120 ]
@@ -181,7 +185,31 @@ YAML
     run -0 --separate-stderr timeout 600 portcheck apply --restart --confirm=apply --timeout=90
     [[ $stderr == *"db: not running on port $PGP; snapshotting its volume"* ]]
     [[ $stderr == *"db: $BATS_TEST_TMPDIR/stack/backups/stack_pgdata_"*"_pre-port-move.tar.zst"* ]]
-    [[ $stderr == *"db: answers on 127.0.0.1:7000, 1 tables, 120 rows"* ]]
-    run -0 --separate-stderr pg_at 7000 "SELECT count(*) FROM users"
+    [[ $stderr == *"db: answers on 127.0.0.1:$PGNEW, 1 tables, 120 rows"* ]]
+    run -0 --separate-stderr pg_at "$PGNEW" "SELECT count(*) FROM users"
     [ "$output" = 120 ]
+}
+
+@test "apply --restart with no Compose on PATH changes nothing and names both to install" {
+    write_compose
+    # PATH with the docker CLI but without docker-compose; the CLI's own
+    # Compose plugin, if this machine has one, cannot be hidden this way.
+    mkdir -p "$BATS_TEST_TMPDIR/nocompose"
+    ln -s "$(command -v docker)" "$BATS_TEST_TMPDIR/nocompose/docker"
+    if PATH=$BATS_TEST_TMPDIR/nocompose docker compose version >/dev/null 2>&1; then
+        skip "the docker CLI here has the Compose v2 plugin"
+    fi
+    cp .env .env.before
+    run -1 --separate-stderr env PATH="$BATS_TEST_TMPDIR/nocompose:$DBGUARD_BIN" \
+        portcheck apply --restart --confirm=apply --timeout=30
+    echo "$stderr"
+    [[ $stderr == *"nothing was changed: backup: no Docker Compose: neither 'docker compose' (the v2 plugin"* ]]
+    [[ $stderr == *"nor 'docker-compose' (v1"* ]]
+    cmp .env .env.before
+    [ ! -e .env.backup ]
+    # rollback --restart puts the files back, then cannot restart.
+    cp .env .env.backup
+    run -1 --separate-stderr env PATH="$BATS_TEST_TMPDIR/nocompose:$DBGUARD_BIN" \
+        portcheck rollback --restart --timeout=30
+    [[ $stderr == *"the files are back, but the restart failed: restart: no Docker Compose: neither"* ]]
 }

@@ -137,9 +137,11 @@ int dk_engine_check(char *err, size_t errlen)
 	return rc;
 }
 
-int dk_compose_argv(struct strvec *args)
+/* 2: the v2 plugin (`docker compose version` answers), 1: v1's
+ * docker-compose on PATH, 0: neither.  Asked once per process. */
+static int compose_which(void)
 {
-	static int which = -1;   /* 2: plugin, 1: docker-compose, 0: none */
+	static int which = -1;
 	if (which < 0) {
 		struct dk_result r;
 		dk_runl(&r, "compose", "version", (char *)NULL);
@@ -152,6 +154,12 @@ int dk_compose_argv(struct strvec *args)
 			free(p);
 		}
 	}
+	return which;
+}
+
+int dk_compose_argv(struct strvec *args)
+{
+	int which = compose_which();
 	if (which == 2) {
 		sv_push(args, "docker");
 		sv_push(args, "compose");
@@ -159,6 +167,16 @@ int dk_compose_argv(struct strvec *args)
 		sv_push(args, "docker-compose");
 	}
 	return which ? 0 : -1;
+}
+
+int dk_compose_check(char *err, size_t errlen)
+{
+	if (compose_which())
+		return 0;
+	snprintf(err, errlen, "no Docker Compose: neither 'docker compose' (the v2 plugin; Debian: "
+	         "docker-compose-plugin from Docker's repository) nor 'docker-compose' (v1; Debian: "
+	         "docker-compose) is on PATH; install one of them");
+	return -1;
 }
 
 const char *dk_helper_image(void)

@@ -25,8 +25,13 @@ void dk_result_free(struct dk_result *r);
 int dk_engine_check(char *err, size_t errlen);
 
 /* Push the command that runs Compose onto args: "docker" "compose" when the
- * v2 plugin answers, else "docker-compose".  -1 when neither is there. */
+ * v2 plugin answers (`docker compose version`), else "docker-compose" when
+ * it is on PATH.  -1 (nothing pushed) when neither is there. */
 int dk_compose_argv(struct strvec *args);
+
+/* 0 when dk_compose_argv finds a Compose; else -1 with one line in err
+ * naming both and what to install. */
+int dk_compose_check(char *err, size_t errlen);
 
 /* The image of the throwaway helper containers (sh, tar, du): the config's
  * docker_helper_image (DBGUARD_DOCKER_HELPER_IMAGE), else "busybox". */

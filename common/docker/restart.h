@@ -30,6 +30,8 @@ struct dk_svc_state {
 	char *snapshot;         /* taken in the backup phase */
 	struct table_counts counts;  /* as of the snapshot (has_creds) */
 	int checked_counts;
+	long long redis_keys;   /* Redis: its keys when it saved for the backup */
+	int checked_keys;
 };
 
 struct dk_restart {

@@ -55,6 +55,7 @@ static const char restore_script[] =
 	"      [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n"
 	"      mv \"$f\" ./\n"
 	"    done\n"
+	"    chown \"$(stat -c %u:%g $N)\" . && chmod \"$(stat -c %a $N)\" .\n"
 	"  fi\n"
 	"  sync; rm -rf $O $N; rm -f $P; sync; rm -f $C; sync\n"
 	"}\n"
@@ -311,7 +312,9 @@ int volsnap_take(const struct volsnap_opts *o, char **out_path, char *err, size_
 		snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
 		goto out;
 	}
-	char *mount = xasprintf("%s:/v:ro", o->volume);
+	/* nocopy: mounting an empty volume would otherwise hand its root to
+	 * the helper image's mount point (root:root 0755), Docker's copy-up. */
+	char *mount = xasprintf("%s:/v:ro,nocopy", o->volume);
 	char *const argv[] = { "docker", "run", "--rm", "--network", "none", "--log-driver", "none",
 		                   "-v", mount, "-w", "/v", "--entrypoint", "", (char *)dk_helper_image(),
 		                   "tar", "-cf", "-", ".", NULL };
@@ -457,7 +460,7 @@ out:
 static int run_step(const char *volume, const char *step, int in_fd, struct dk_result *r)
 {
 	char *name = helper_name(volume);
-	char *mount = xasprintf("%s:/v", volume);
+	char *mount = xasprintf("%s:/v:nocopy", volume);
 	struct strvec a = STRVEC_INIT;
 	sv_push(&a, "run");
 	sv_push(&a, "--rm");

@@ -3,15 +3,23 @@
 # interrupted run leaves no daemon, container or mount behind).  Loaded after
 # helpers/common.  Nothing is pulled from a registry: the images are built
 # here from what is installed on the machine (busybox-static, PostgreSQL 15,
-# MariaDB), once per bats run, and imported into each file's engine.
+# MariaDB, Redis), once per bats run, and imported into each file's engine.
 #
 #   docker_start / docker_stop   DOCKER_HOST DK_DIR DK_PID
 #   docker_skip_unless_ready     skip the test, with the reason, when the
 #                                engine could not run a container
 #   docker_images                import dbguard-test/busybox, /postgres, /mariadb
+#   docker_image_redis           import dbguard-test/redis (only the files
+#                                that use it: it needs redis-server)
 #   dk_compose ARGS...           the Compose found on PATH (v2 plugin or v1)
 #   dk_wait_healthy CONTAINER [SECONDS]
-#   dk_wait_pg PORT [SECONDS] / dk_wait_my PORT [SECONDS]
+#   dk_port_range                a protected range of 200 free ports picked
+#                                now, for portcheck: DK_RANGE_LO/_HI and the
+#                                DBGUARD_RANGE, DBGUARD_BLOCK_* it reads (the
+#                                default's layout: postgres LO..+9, redis
+#                                +30..+39, mysql +40..+49, ...)
+#   dk_port_outside              a free port outside that range
+#   dk_wait_pg PORT [SECONDS] / dk_wait_my PORT [SECONDS] / dk_wait_redis PORT [SECONDS]
 #
 # The daemon keeps off the host's network set-up: no iptables rules, no
 # docker0 (--bridge=none: a container needs a network of its own to publish
@@ -21,6 +29,7 @@
 DK_IMAGE_BUSYBOX=dbguard-test/busybox:1
 DK_IMAGE_PG=dbguard-test/postgres:15
 DK_IMAGE_MY=dbguard-test/mariadb:10
+DK_IMAGE_REDIS=dbguard-test/redis:7
 _DK_START_TIMEOUT=60
 
 # Why the engine cannot run containers here, when it cannot (set by docker_start).
@@ -132,21 +141,16 @@ docker_stop() {
     return 0
 }
 
-# Stop the daemon when the shell that started it exits, before the traps of
-# servers.bash and of bats.
-_dk_install_trap() {
-    local old=
-    [ "${_DK_TRAP_PID:-}" = "$BASHPID" ] && return 0
-    _DK_TRAP_PID=$BASHPID
-    if [ "$BASHPID" = "$$" ]; then
-        old=$(trap -p EXIT)
-        if [ -n "$old" ]; then
-            eval "set -- $old"
-            old=$3
-        fi
-    fi
-    # shellcheck disable=SC2064
-    trap "[ \"\${_DK_OWNER:-}\" != \"\$BASHPID\" ] || docker_stop >/dev/null 2>&1; $old" EXIT
+# shellcheck source=traps.bash
+source "$(dirname "${BASH_SOURCE[0]}")/traps.bash"
+
+# Stop the daemon when the shell that started it exits (traps.bash), before
+# the servers of servers.bash when those were started first.
+_dk_install_trap() { dbg_on_exit _dk_stop_owned; }
+
+# Only a daemon this very process started.
+_dk_stop_owned() {
+    [ "${_DK_OWNER:-}" != "$BASHPID" ] || docker_stop
 }
 
 # ------------------------------------------------------------------ images
@@ -184,12 +188,14 @@ _dk_skeleton() {
 root:x:0:0:root:/root:/bin/sh
 postgres:x:999:999:PostgreSQL:/var/lib/postgresql:/bin/sh
 mysql:x:998:998:MariaDB:/var/lib/mysql:/bin/sh
+redis:x:997:997:Redis:/data:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 EOF
     cat >"$root/etc/group" <<'EOF'
 root:x:0:
 postgres:x:999:
 mysql:x:998:
+redis:x:997:
 nogroup:x:65534:
 EOF
     echo 'hosts: files dns' >"$root/etc/nsswitch.conf"
@@ -315,7 +321,41 @@ EOF
     tar -C "$root" -cf "$1/image.tar" .
 }
 
-# Build image tar $1 (busybox, postgres, mariadb) once per bats run, under a
+# Redis from the machine's redis-server (Debian's redis-server package),
+# laid out as the official image is: WORKDIR /data, the server run as the
+# redis user, protected mode off (the official image builds it off, or no
+# published port would answer), defaults otherwise (RDB on, AOF off).
+_dk_build_redis() {
+    local root=$1/root
+    _dk_skeleton "$root" || return 1
+    mkdir -p "$root/data" || return 1
+    chown 997:997 "$root/data"
+    # util-linux's setpriv, not BusyBox's (which cannot change the user;
+    # BusyBox's sh prefers its applets, hence the full path below).
+    rm -f "$root/usr/bin/setpriv"
+    _dk_copy_with_libs "$root" /usr/bin/redis-server /usr/bin/redis-cli /usr/bin/setpriv || return 1
+    cat >"$root/usr/local/bin/docker-entrypoint.sh" <<'EOF'
+#!/bin/sh
+# A small stand-in for the official image's entrypoint: options or a .conf
+# file alone mean redis-server; as root, /data goes to the redis user and the
+# server runs as that user.
+set -e
+case $1 in -* | *.conf) set -- redis-server "$@" ;; esac
+if [ "$1" = redis-server ]; then
+    shift
+    set -- redis-server --protected-mode no "$@"
+    if [ "$(id -u)" = 0 ]; then
+        find . \! -user redis -exec chown redis:redis '{}' +
+        exec /usr/bin/setpriv --reuid=997 --regid=997 --clear-groups -- "$@"
+    fi
+fi
+exec "$@"
+EOF
+    chmod 755 "$root/usr/local/bin/docker-entrypoint.sh"
+    tar -C "$root" -cf "$1/image.tar" .
+}
+
+# Build image tar $1 (busybox, postgres, mariadb, redis) once per bats run, under a
 # lock so concurrent files do not build it twice; print its path.
 _dk_image_tar() {
     local kind=$1 cache=${BATS_RUN_TMPDIR:-/tmp}/dbguard-images work i
@@ -354,6 +394,60 @@ docker_images() {
         docker import -c 'ENV PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin' -c 'EXPOSE 3306' \
             -c 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' -c 'CMD ["mariadbd"]' \
             "$tar" "$DK_IMAGE_MY" >/dev/null || return 1
+}
+
+# The Redis image, for the files that need it (docker_start imports the
+# others).  Fails, saying why, when redis-server is not installed.
+docker_image_redis() {
+    local tar
+    [ -x /usr/bin/redis-server ] || _dk_die "no /usr/bin/redis-server (make deps installs redis-server)" ||
+        return 1
+    tar=$(_dk_image_tar redis) &&
+        docker import -c 'ENV PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin' -c 'WORKDIR /data' \
+            -c 'VOLUME /data' -c 'EXPOSE 6379' \
+            -c 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' -c 'CMD ["redis-server"]' \
+            "$tar" "$DK_IMAGE_REDIS" >/dev/null
+}
+
+# ------------------------------------------------------------------- ports
+
+# Nothing listens on 127.0.0.1 ports $1..$2.
+_dk_ports_free() {
+    local p
+    for ((p = $1; p <= $2; p++)); do
+        ! (exec 9<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || return 1
+    done
+}
+
+# The tests' own protected range, picked at run time so that two runs, or a
+# busy machine, never meet on fixed ports like 7000.  Below the ephemeral
+# range, as free_port's ports are (dk_port_outside keeps those out of it).
+dk_port_range() {
+    local lo i
+    for ((i = 0; i < 50; i++)); do
+        lo=$((20000 + (RANDOM % 60) * 200))
+        _dk_ports_free "$lo" $((lo + 199)) && break
+        lo=
+    done
+    [ -n "$lo" ] || _dk_die "dk_port_range: no 200 free ports in a row" || return 1
+    export DK_RANGE_LO=$lo DK_RANGE_HI=$((lo + 199))
+    export DBGUARD_RANGE=$lo-$((lo + 199))
+    export DBGUARD_BLOCK_POSTGRES=$lo-$((lo + 9)) DBGUARD_BLOCK_QUESTDB=$((lo + 10))-$((lo + 19))
+    export DBGUARD_BLOCK_QDRANT=$((lo + 20))-$((lo + 29)) DBGUARD_BLOCK_REDIS=$((lo + 30))-$((lo + 39))
+    export DBGUARD_BLOCK_MYSQL=$((lo + 40))-$((lo + 49)) DBGUARD_BLOCK_OTHER=$((lo + 50))-$((lo + 99))
+    export DBGUARD_BLOCK_ADMIN=$((lo + 100))-$((lo + 199))
+}
+
+dk_port_outside() {
+    local p i
+    for ((i = 0; i < 100; i++)); do
+        p=$(free_port) || return 1
+        if [ -z "${DK_RANGE_LO:-}" ] || [ "$p" -lt "$DK_RANGE_LO" ] || [ "$p" -gt "$DK_RANGE_HI" ]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    _dk_die "dk_port_outside: no free port outside $DK_RANGE_LO-$DK_RANGE_HI"
 }
 
 # ------------------------------------------------------------------- waits
@@ -399,4 +493,14 @@ dk_wait_my() {
         sleep 0.1
     done
     _dk_die "no MariaDB login on 127.0.0.1:$1"
+}
+
+# Wait until Redis answers PING with PONG on 127.0.0.1:$1.
+dk_wait_redis() {
+    local n=$((${2:-60} * 10)) i
+    for ((i = 0; i < n; i++)); do
+        [ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.1
+    done
+    _dk_die "no Redis PONG on 127.0.0.1:$1"
 }

@@ -24,10 +24,11 @@ _RC_START_TIMEOUT=20
 # Where the servers' directories go (bench/push.sh sets DBG_RC_TMPDIR).
 _RC_TMP=${DBG_RC_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}
 
-# Once per process, as servers.bash does for its servers.
-_rc_install_trap() {
-    _dbg_trap_first _RC_TRAP_PID rclone_stop_all
-}
+# shellcheck source=traps.bash
+source "$(dirname "${BASH_SOURCE[0]}")/traps.bash"
+
+# Stop the servers when the shell that started them exits (traps.bash).
+_rc_install_trap() { dbg_on_exit rclone_stop_all; }
 
 _rc_common_env() {
     if [ -z "${RCLONE_CONFIG:-}" ]; then

@@ -105,29 +105,11 @@ _dbg_spawn() {
     ) </dev/null >>"$log" 2>&1 &
 }
 
-# _dbg_trap_first GUARD CMD: once per process (the variable named GUARD
-# remembers it), run CMD when the shell exits, in front of (not instead of)
-# the EXIT trap bats installs itself.  A subshell lists its parent's traps
-# but never runs them, so there is nothing to keep.  rclone.bash uses it too.
-_dbg_trap_first() {
-    local guard=$1 cmd=$2 old=
-    [ "${!guard:-}" = "$BASHPID" ] && return 0
-    printf -v "$guard" %s "$BASHPID"
-    if [ "$BASHPID" = "$$" ]; then
-        old=$(trap -p EXIT)
-        if [ -n "$old" ]; then
-            eval "set -- $old"
-            old=$3
-        fi
-    fi
-    # shellcheck disable=SC2064
-    trap "$cmd; $old" EXIT
-}
+# shellcheck source=traps.bash
+source "$(dirname "${BASH_SOURCE[0]}")/traps.bash"
 
-# Once per process: stop whatever is still running when the shell exits.
-_dbg_install_trap() {
-    _dbg_trap_first _DBG_TRAP_PID _dbg_stop_all
-}
+# Stop whatever is still running when the shell exits (traps.bash).
+_dbg_install_trap() { dbg_on_exit _dbg_stop_all; }
 
 # Only what this very process started: a child shell that inherited PG_PID
 # must not take its parent's server down when it ends.
