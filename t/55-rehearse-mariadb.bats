@@ -115,6 +115,12 @@ assert t["compared"] and t["truncated"] == 1 and t["changed"] == 0, t'
     MYSQL_PWD=$MY_PASSWORD run -125 --separate-stderr safe-run --rehearse sh -c \
         "mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P $MY_PORT -u $MY_USER $app -e 'DELETE FROM audit'"
     [[ $stderr == *"the command did not follow the redirect: it changed mysql"*"/$app"* ]]
-    [[ $stderr == *"to undo what it did: db-restore '"* ]]
     [ -z "$(copies)" ]
+    [ "$(checksum)" != "$before" ]
+    # The hint printed is the one command that undoes it: follow it.
+    hint=$(printf '%s\n' "$stderr" | sed -n 's/.*to undo what it did: //p')
+    [ "$hint" = "safe-run --undo" ]
+    read -ra undo <<< "$hint"
+    run -0 --separate-stderr "${undo[@]}" --confirm="$app"
+    [ "$(checksum)" = "$before" ]
 }

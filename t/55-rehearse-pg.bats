@@ -205,10 +205,13 @@ PY
 @test "a command that ignores the redirect and writes to the original is caught (125) with the undo" {
     run -125 --separate-stderr safe-run --rehearse psql -X -q "$url" -c 'DELETE FROM audit'
     [[ $stderr == *"the command did not follow the redirect: it changed postgres"*"/$app"* ]]
-    [[ $stderr == *"to undo what it did: db-restore '"*"backups/${app}_"* ]]
     [ -z "$(copies)" ]
-    snapshot=$(printf '%s\n' "$stderr" | sed -n "s/.*db-restore '\(.*\)'.*/\1/p")
-    run -0 --separate-stderr db-restore -q --confirm="$app" "$snapshot"
+    [ "$(checksum)" != "$before" ]
+    # The hint printed is the one command that undoes it: follow it.
+    hint=$(printf '%s\n' "$stderr" | sed -n 's/.*to undo what it did: //p')
+    [ "$hint" = "safe-run --undo" ]
+    read -ra undo <<< "$hint"
+    run -0 --separate-stderr "${undo[@]}" --confirm="$app"
     [ "$(checksum)" = "$before" ]
 }
 
