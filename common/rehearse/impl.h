@@ -31,17 +31,22 @@ struct rh_engine {
 	const char *end;
 	/* Before aggregating large answers (MySQL's group_concat_max_len). */
 	const char *session_setup;
-	/* Make the copy; *how as rh_copy_make.  DG_OK, DG_NO to fall back to
-	 * a snapshot's restore (said why in err), or an exit status with err. */
-	int (*copy)(const struct target *t, const char *copy, const char **how, char *err, size_t errlen);
-	int (*drop)(const struct target *t, const char *copy, char *err, size_t errlen);
+	/* s: a connection to the server that may create and drop databases
+	 * (NULL for sqlite, which works on files).  Make the copy; *how as
+	 * rh_copy_make.  DG_OK, DG_NO to fall back to a snapshot's restore (said
+	 * why in err), or an exit status with err. */
+	int (*copy)(const struct target *t, struct dbconn *s, const char *copy, const char **how, char *err,
+	            size_t errlen);
+	int (*drop)(const struct target *t, struct dbconn *s, const char *copy, char *err, size_t errlen);
 	/* Names (database names or file paths) of every copy of t's database. */
-	int (*list)(const struct target *t, struct strvec *out, char *err, size_t errlen);
+	int (*list)(const struct target *t, struct dbconn *s, struct strvec *out, char *err, size_t errlen);
 };
 
 extern const struct rh_engine rh_pg, rh_mysql, rh_sqlite;
 const struct rh_engine *rh_engine_of(const char *engine);
 
+/* The one value sql answers, split into rows at RH_RS.  0, or -1 with err. */
+int rh_rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen);
 /* Split s at sep into out (copies); an empty s gives nothing. */
 void rh_split(const char *s, int sep, struct strvec *out);
 /* Append a table / column / constraint to inv. */

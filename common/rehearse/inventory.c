@@ -43,6 +43,15 @@ void rh_split(const char *s, int sep, struct strvec *out)
 	}
 }
 
+int rh_rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen)
+{
+	char *value = NULL;
+	int rc = db_query_value(c, sql, &value, err, errlen);
+	rh_split(value, RH_RS, rows);
+	free(value);
+	return rc;
+}
+
 struct rh_table *rh_table_add(struct rh_inventory *inv, const char *name, const char *ref)
 {
 	inv->t = xrealloc(inv->t, (inv->n + 1) * sizeof *inv->t);
@@ -322,27 +331,36 @@ static char *sqlite_checksum(const char *path, char *err, size_t errlen)
 	return sum;
 }
 
-char *rh_checksum(const struct target *t, struct dbconn *c, char *err, size_t errlen)
+char *rh_checksum_inventory(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
 {
-	if (target_is(t, "sqlite"))
-		return sqlite_checksum(target_get(t, TF_DATABASE), err, errlen);
-	struct rh_inventory inv;
 	struct strvec hashes = STRVEC_INIT;
-	if (inventory_read(c, &inv, &hashes, err, errlen) < 0) {
+	if (inventory_read(c, inv, &hashes, err, errlen) < 0) {
 		sv_free(&hashes);
 		return NULL;
 	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
-	rh_inventory_write(mem, &inv);
+	rh_inventory_write(mem, inv);
 	for (size_t i = 0; i < hashes.n; i++)
 		fprintf(mem, "hash\t%s\n", hashes.v[i]);
 	fclose(mem);
 	char *sum = hash_text(db_engine(c), buf, len, err, errlen);
 	free(buf);
 	sv_free(&hashes);
-	rh_inventory_free(&inv);
+	if (!sum)
+		rh_inventory_free(inv);
+	return sum;
+}
+
+char *rh_checksum(const struct target *t, struct dbconn *c, char *err, size_t errlen)
+{
+	if (target_is(t, "sqlite"))
+		return sqlite_checksum(target_get(t, TF_DATABASE), err, errlen);
+	struct rh_inventory inv;
+	char *sum = rh_checksum_inventory(c, &inv, err, errlen);
+	if (sum)
+		rh_inventory_free(&inv);
 	return sum;
 }
 

@@ -14,15 +14,6 @@
 #define PG_USER_TABLES "c.relkind IN ('r', 'p') AND NOT c.relispartition" \
 	" AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"
 
-static char *rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen,
-                     int *rc)
-{
-	char *value = NULL;
-	*rc = db_query_value(c, sql, &value, err, errlen);
-	rh_split(value, RH_RS, rows);
-	return value;
-}
-
 static int pg_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
 {
 	static const char tables_sql[] =
@@ -53,8 +44,7 @@ static int pg_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 		" LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
 		" WHERE " PG_USER_TABLES " AND p.contype IN ('p', 'u', 'f', 'c')";
 	struct strvec rows = STRVEC_INIT;
-	int rc;
-	free(rows_of(c, tables_sql, &rows, err, errlen, &rc));
+	int rc = rh_rows_of(c, tables_sql, &rows, err, errlen);
 	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
 		struct strvec f = STRVEC_INIT;
 		rh_split(rows.v[i], RH_FS, &f);
@@ -71,7 +61,7 @@ static int pg_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 	}
 	sv_free(&rows);
 	if (rc == 0)
-		free(rows_of(c, columns_sql, &rows, err, errlen, &rc));
+		rc = rh_rows_of(c, columns_sql, &rows, err, errlen);
 	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
 		struct strvec f = STRVEC_INIT;
 		rh_split(rows.v[i], RH_FS, &f);
@@ -82,7 +72,7 @@ static int pg_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 	}
 	sv_free(&rows);
 	if (rc == 0)
-		free(rows_of(c, constraints_sql, &rows, err, errlen, &rc));
+		rc = rh_rows_of(c, constraints_sql, &rows, err, errlen);
 	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
 		struct strvec f = STRVEC_INIT;
 		rh_split(rows.v[i], RH_FS, &f);
@@ -123,20 +113,16 @@ static char *pg_row_hash(struct dbconn *c, const struct rh_table *tab)
 	return xstrdup("coalesce(sum(hashtext(x::text)::bigint), 0)");
 }
 
-static int pg_copy(const struct target *t, const char *copy, const char **how, char *err, size_t errlen)
+static int pg_copy(const struct target *t, struct dbconn *s, const char *copy, const char **how, char *err,
+                   size_t errlen)
 {
-	struct dbconn *c;
-	int rc = db_connect_admin(t, &c, err, errlen);
-	if (rc != DG_OK)
-		return rc;
-	char *qc = db_quote_ident(c, copy), *qo = db_quote_ident(c, target_get(t, TF_DATABASE));
+	char *qc = db_quote_ident(s, copy), *qo = db_quote_ident(s, target_get(t, TF_DATABASE));
 	char *sql = xasprintf("CREATE DATABASE %s TEMPLATE %s", qc, qo);
 	char why[512];
-	rc = db_exec(c, sql, why, sizeof why);
+	int rc = db_exec(s, sql, why, sizeof why);
 	free(sql);
 	free(qc);
 	free(qo);
-	db_close(c);
 	if (rc == 0) {
 		*how = "template";
 		return DG_OK;
@@ -146,34 +132,23 @@ static int pg_copy(const struct target *t, const char *copy, const char **how, c
 	return DG_NO;
 }
 
-static int pg_drop(const struct target *t, const char *copy, char *err, size_t errlen)
+static int pg_drop(const struct target *t, struct dbconn *s, const char *copy, char *err, size_t errlen)
 {
-	struct dbconn *c;
-	int rc = db_connect_admin(t, &c, err, errlen);
-	if (rc != DG_OK)
-		return -1;
-	char *q = db_quote_ident(c, copy);
+	(void)t;
+	char *q = db_quote_ident(s, copy);
 	/* WITH (FORCE): a server the command left running does not keep it. */
-	char *sql = xasprintf("DROP DATABASE IF EXISTS %s%s", q, db_server_major(c) >= 13 ? " WITH (FORCE)" : "");
-	rc = db_exec(c, sql, err, errlen);
+	char *sql = xasprintf("DROP DATABASE IF EXISTS %s%s", q, db_server_major(s) >= 13 ? " WITH (FORCE)" : "");
+	int rc = db_exec(s, sql, err, errlen);
 	free(sql);
 	free(q);
-	db_close(c);
 	return rc;
 }
 
-static int pg_list(const struct target *t, struct strvec *out, char *err, size_t errlen)
+static int pg_list(const struct target *t, struct dbconn *s, struct strvec *out, char *err, size_t errlen)
 {
-	struct dbconn *c;
-	if (db_connect_admin(t, &c, err, errlen) != DG_OK)
-		return -1;
-	char *value = NULL;
-	int rc = db_query_value(c, "SELECT string_agg(datname, chr(30)) FROM pg_catalog.pg_database"
-	                           " WHERE strpos(datname, '" RH_MARK "') > 0", &value, err, errlen);
-	db_close(c);
-	rh_split(value, RH_RS, out);
-	free(value);
-	return rc;
+	(void)t;
+	return rh_rows_of(s, "SELECT string_agg(datname, chr(30)) FROM pg_catalog.pg_database"
+	                     " WHERE strpos(datname, '" RH_MARK "') > 0", out, err, errlen);
 }
 
 const struct rh_engine rh_pg = {
