@@ -220,10 +220,9 @@ static int write_state(const struct opts *o, const char *copy, const char *how, 
 	FILE *mem = open_memstream(&buf, &len);
 	rh_inventory_write(mem, inv);
 	fclose(mem);
-	struct strbuf envtext = STRBUF_INIT;
+	struct strbuf envtext = STRBUF_INIT, copytext = STRBUF_INIT;
 	for (size_t i = 0; i < env->n; i++)
 		sb_addf(&envtext, "%s\n", env->v[i]);
-	struct strbuf copytext = STRBUF_INIT;
 	sb_addf(&copytext, "%s\n%s\n", copy, how);
 	char *paths[4] = { state_path(o, "before"), state_path(o, "checksum"), state_path(o, "env"),
 	                   state_path(o, "copy") };
@@ -242,12 +241,10 @@ static int write_state(const struct opts *o, const char *copy, const char *how, 
 
 static int do_prepare(const struct opts *o, const struct target *t)
 {
-	long id = o->id ? o->id : (long)getppid();
-	char *copy = rh_copy_name(t, id);
+	char *copy = rh_copy_name(t, o->id ? o->id : (long)getppid());
 	struct strvec env = STRVEC_INIT;
-	char *pinned = NULL;
 	int status = DG_NO;
-	char *sum = NULL, *snapshot = NULL;
+	char *sum = NULL, *snapshot = NULL, *pinned = NULL;
 	const char *how = "";
 	struct dbconn *srv = NULL;
 	if (rh_redirect(t, copy, o->target == 1, &env, &pinned) < 0) {
@@ -256,8 +253,7 @@ static int do_prepare(const struct opts *o, const struct target *t)
 		      target_get(t, TF_DATABASE), pinned);
 		goto out;
 	}
-	/* One connection to the server (not to the original: a PostgreSQL
-	 * template must have no session) for the leftovers and the copy. */
+	/* Not to the original: a PostgreSQL template must have no session. */
 	if (!target_is(t, "sqlite") && !(srv = rh_server_connect(t))) {
 		status = DG_UNREACHABLE;
 		goto out;
@@ -325,8 +321,8 @@ static int do_report(const struct opts *o, const struct target *t)
 		error("%s", err);
 		goto out;
 	}
-	/* One connection to the original: its checksum, the old values for
-	 * the diff, and (not being the copy's) the drop of the copy.  A SQLite file is hashed before any connection opens it. */
+	/* One connection to the original: its checksum, the diff's old values,
+	 * the drop of the copy.  A SQLite file is hashed before it is opened. */
 	char *sum_after = target_is(t, "sqlite") ? checksum_of(t, NULL) : NULL;
 	if (connect_to(t, &orig) != DG_OK || (!sum_after && !(sum_after = checksum_of(t, orig)))) {
 		free(sum_after);

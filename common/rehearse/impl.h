@@ -47,6 +47,14 @@ const struct rh_engine *rh_engine_of(const char *engine);
 
 /* The one value sql answers, split into rows at RH_RS.  0, or -1 with err. */
 int rh_rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen);
+/* The schema of a server's database into inv from three catalog queries,
+ * each answering rows (RH_RS) of fields (RH_FS): tables "name [ref] pk"
+ * (ref, the name quoted for SQL, when with_ref, else quoted here; pk the
+ * primary key's columns separated by \x1d), columns "table name type
+ * notnull(0/1)", constraints "table kind name definition referred-table
+ * cascade(0/1)".  0, or -1 with err. */
+int rh_schema_read(struct dbconn *c, const char *const sql[3], int with_ref, struct rh_inventory *inv, char *err,
+                   size_t errlen);
 /* Split s at sep into out (copies); an empty s gives nothing. */
 void rh_split(const char *s, int sep, struct strvec *out);
 /* Append a table / column / constraint to inv. */

@@ -52,6 +52,51 @@ int rh_rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err
 	return rc;
 }
 
+int rh_schema_read(struct dbconn *c, const char *const sql[3], int with_ref, struct rh_inventory *inv, char *err,
+                   size_t errlen)
+{
+	struct strvec rows = STRVEC_INIT, f = STRVEC_INIT;
+	int rc = rh_rows_of(c, sql[0], &rows, err, errlen);
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		sv_free(&f);
+		rh_split(rows.v[i], RH_FS, &f);
+		if (f.n < 1 + (size_t)with_ref)
+			continue;
+		char *ref = with_ref ? xstrdup(f.v[1]) : db_quote_ident(c, f.v[0]);
+		struct rh_table *t = rh_table_add(inv, f.v[0], ref);
+		free(ref);
+		struct strvec pk = STRVEC_INIT;
+		if (f.n > 1 + (size_t)with_ref)
+			rh_split(f.v[1 + with_ref], '\x1d', &pk);
+		for (size_t k = 0; k < pk.n; k++)
+			rh_pk_add(t, pk.v[k]);
+		sv_free(&pk);
+	}
+	sv_free(&rows);
+	if (rc == 0)
+		rc = rh_rows_of(c, sql[1], &rows, err, errlen);
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		sv_free(&f);
+		rh_split(rows.v[i], RH_FS, &f);
+		struct rh_table *t = f.n == 4 ? rh_table_find(inv, f.v[0]) : NULL;
+		if (t)
+			rh_column_add(t, f.v[1], f.v[2], !strcmp(f.v[3], "1"));
+	}
+	sv_free(&rows);
+	if (rc == 0)
+		rc = rh_rows_of(c, sql[2], &rows, err, errlen);
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		sv_free(&f);
+		rh_split(rows.v[i], RH_FS, &f);
+		struct rh_table *t = f.n >= 5 ? rh_table_find(inv, f.v[0]) : NULL;
+		if (t)
+			rh_constraint_add(t, f.v[1][0], f.v[2], f.v[3], f.n == 6 ? f.v[4] : "", !strcmp(f.v[f.n - 1], "1"));
+	}
+	sv_free(&rows);
+	sv_free(&f);
+	return rc;
+}
+
 struct rh_table *rh_table_add(struct rh_inventory *inv, const char *name, const char *ref)
 {
 	inv->t = xrealloc(inv->t, (inv->n + 1) * sizeof *inv->t);
@@ -154,14 +199,11 @@ static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_in
 	char *sql = xasprintf("SELECT %s", all);
 	free(all);
 	sv_free(&per_table);
-	char *value = NULL;
-	int rc = db_query_value(c, sql, &value, err, errlen);
+	struct strvec rows = STRVEC_INIT;
+	int rc = rh_rows_of(c, sql, &rows, err, errlen);
 	free(sql);
 	if (rc < 0)
 		return -1;
-	struct strvec rows = STRVEC_INIT;
-	rh_split(value, RH_RS, &rows);
-	free(value);
 	if (rows.n != inv->n) {
 		snprintf(err, errlen, "the row counts of %zu tables came back as %zu", inv->n, rows.n);
 		sv_free(&rows);
@@ -388,14 +430,11 @@ int rh_values_read(struct dbconn *c, const struct rh_table *tab, const char *col
 	free(row);
 	free(agg);
 	sv_free(&key);
-	char *value = NULL;
-	int rc = db_query_value(c, sql, &value, err, errlen);
+	struct strvec rows = STRVEC_INIT;
+	int rc = rh_rows_of(c, sql, &rows, err, errlen);
 	free(sql);
 	if (rc < 0)
 		return -1;
-	struct strvec rows = STRVEC_INIT;
-	rh_split(value, RH_RS, &rows);
-	free(value);
 	out->key = xcalloc(rows.n + 1, sizeof *out->key);
 	out->val = xcalloc(rows.n + 1, sizeof *out->val);
 	for (size_t i = 0; i < rows.n; i++) {

@@ -43,49 +43,8 @@ static int my_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 		" LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA"
 		"  AND rc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND rc.TABLE_NAME = tc.TABLE_NAME"
 		" WHERE tc.CONSTRAINT_SCHEMA = DATABASE() AND tc.TABLE_NAME <> 'dbguard_marker'";
-	struct strvec rows = STRVEC_INIT;
-	int rc = rh_rows_of(c, tables_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		if (f.n >= 1) {
-			char *ref = db_quote_ident(c, f.v[0]);
-			struct rh_table *t = rh_table_add(inv, f.v[0], ref);
-			free(ref);
-			struct strvec pk = STRVEC_INIT;
-			if (f.n >= 2)
-				rh_split(f.v[1], '\x1d', &pk);
-			for (size_t k = 0; k < pk.n; k++)
-				rh_pk_add(t, pk.v[k]);
-			sv_free(&pk);
-		}
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	if (rc == 0)
-		rc = rh_rows_of(c, columns_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		struct rh_table *t = f.n == 4 ? rh_table_find(inv, f.v[0]) : NULL;
-		if (t)
-			rh_column_add(t, f.v[1], f.v[2], !strcmp(f.v[3], "1"));
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	if (rc == 0)
-		rc = rh_rows_of(c, constraints_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		struct rh_table *t = f.n >= 5 ? rh_table_find(inv, f.v[0]) : NULL;
-		if (t)
-			rh_constraint_add(t, f.v[1][0], f.v[2], f.v[3], f.n == 6 ? f.v[4] : "",
-			                  !strcmp(f.v[f.n - 1], "1"));
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	return rc;
+	static const char *const sql[3] = { tables_sql, columns_sql, constraints_sql };
+	return rh_schema_read(c, sql, 0, inv, err, errlen);
 }
 
 static char *my_concat(char *const *exprs, size_t n, int sep)

@@ -43,46 +43,8 @@ static int pg_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 		" LEFT JOIN pg_catalog.pg_class rc ON rc.oid = p.confrelid"
 		" LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
 		" WHERE " PG_USER_TABLES " AND p.contype IN ('p', 'u', 'f', 'c')";
-	struct strvec rows = STRVEC_INIT;
-	int rc = rh_rows_of(c, tables_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		if (f.n >= 2) {
-			struct rh_table *t = rh_table_add(inv, f.v[0], f.v[1]);
-			struct strvec pk = STRVEC_INIT;
-			if (f.n >= 3)
-				rh_split(f.v[2], '\x1d', &pk);
-			for (size_t k = 0; k < pk.n; k++)
-				rh_pk_add(t, pk.v[k]);
-			sv_free(&pk);
-		}
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	if (rc == 0)
-		rc = rh_rows_of(c, columns_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		struct rh_table *t = f.n == 4 ? rh_table_find(inv, f.v[0]) : NULL;
-		if (t)
-			rh_column_add(t, f.v[1], f.v[2], !strcmp(f.v[3], "1"));
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	if (rc == 0)
-		rc = rh_rows_of(c, constraints_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		struct rh_table *t = f.n == 6 ? rh_table_find(inv, f.v[0]) : NULL;
-		if (t)
-			rh_constraint_add(t, f.v[1][0], f.v[2], f.v[3], f.v[4], !strcmp(f.v[5], "1"));
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	return rc;
+	static const char *const sql[3] = { tables_sql, columns_sql, constraints_sql };
+	return rh_schema_read(c, sql, 1, inv, err, errlen);
 }
 
 static char *pg_concat(char *const *exprs, size_t n, int sep)
