@@ -172,10 +172,10 @@ static int connect_to(const struct target *t, struct dbconn **c)
 	return rc;
 }
 
-static char *checksum_of(const struct target *t, struct dbconn *c)
+static char *checksum_of(const struct target *t, struct dbconn *c, const char *like)
 {
 	char err[1024];
-	char *sum = rh_checksum(t, c, err, sizeof err);
+	char *sum = rh_checksum(t, c, like, err, sizeof err);
 	if (!sum)
 		error("cannot read the checksum of '%s': %s", target_get(t, TF_DATABASE), err);
 	return sum;
@@ -196,9 +196,9 @@ static char *read_copy(const struct target *t, const char *copy, const char *how
 	if (rc != DG_OK)
 		return NULL;
 	if (!strcmp(how, "template")) {
-		if (!(sum = rh_checksum_inventory(c, inv, err, sizeof err)))
+		if (!(sum = rh_checksum_inventory(c, 1, inv, err, sizeof err)))
 			error("cannot read the schema of the copy '%s': %s", copy, err);
-	} else if ((target_is(t, "sqlite") || connect_to(t, &orig) == DG_OK) && (sum = checksum_of(t, orig))) {
+	} else if ((target_is(t, "sqlite") || connect_to(t, &orig) == DG_OK) && (sum = checksum_of(t, orig, NULL))) {
 		if (rh_inventory_read(c, inv, err, sizeof err) < 0) {
 			error("cannot read the schema of the copy '%s': %s", copy, err);
 			free(sum);
@@ -323,8 +323,8 @@ static int do_report(const struct opts *o, const struct target *t)
 	}
 	/* One connection to the original: its checksum, the diff's old values,
 	 * the drop of the copy.  A SQLite file is hashed before it is opened. */
-	char *sum_after = target_is(t, "sqlite") ? checksum_of(t, NULL) : NULL;
-	if (connect_to(t, &orig) != DG_OK || (!sum_after && !(sum_after = checksum_of(t, orig)))) {
+	char *sum_after = target_is(t, "sqlite") ? checksum_of(t, NULL, NULL) : NULL;
+	if (connect_to(t, &orig) != DG_OK || (!sum_after && !(sum_after = checksum_of(t, orig, sum_before)))) {
 		free(sum_after);
 		goto out;
 	}

@@ -213,6 +213,9 @@ PY
     read -ra undo <<< "$hint"
     run -0 --separate-stderr "${undo[@]}" --confirm="$app"
     [ "$(checksum)" = "$before" ]
+    # An UPDATE that keeps every count and value is a write all the same.
+    run -125 --separate-stderr safe-run --rehearse psql -X -q "$url" -c 'UPDATE audit SET msg = msg WHERE id = 1'
+    [[ $stderr == *"the command did not follow the redirect: it changed postgres"*"/$app"* ]]
 }
 
 @test "--then-run: runs on the real database when nothing would be lost; stops on a loss unless --accept-loss" {

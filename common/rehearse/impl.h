@@ -27,6 +27,11 @@ struct rh_engine {
 	/* An aggregate hashing every row of table tab (aliased x) with its
 	 * columns, or NULL when the engine has none (sqlite hashes the file). */
 	char *(*row_hash)(struct dbconn *c, const struct rh_table *tab);
+	/* Cheaper than row_hash where the engine can prove a table unchanged
+	 * by something else than its content (NULL: none); only for a
+	 * database nobody wrote to while its first value was read, as a
+	 * template copy of it (see pg.c). */
+	char *(*row_mark)(struct dbconn *c, const struct rh_table *tab);
 	const char *begin;            /* a consistent read */
 	const char *end;
 	/* Before aggregating large answers (MySQL's group_concat_max_len). */

@@ -174,11 +174,14 @@ struct rh_column *rh_column_find(const struct rh_table *t, const char *name)
 /* Row counts and non-NULL counts of every table (and, with hashes, one
  * hash of each table's content) in one statement. */
 static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_inventory *inv,
-                       struct strvec *hashes, char *err, size_t errlen)
+                       struct strvec *hashes, int marks, char *err, size_t errlen)
 {
 	if (inv->n == 0)
 		return 0;
-	struct strvec per_table = STRVEC_INIT;
+	/* Each table's aggregates in a derived table of its own, not a scalar
+	 * subquery: PostgreSQL scans those in parallel. */
+	struct strbuf from = STRBUF_INIT;
+	struct strvec cols = STRVEC_INIT;
 	for (size_t i = 0; i < inv->n; i++) {
 		struct rh_table *t = &inv->t[i];
 		struct strvec exprs = STRVEC_INIT;
@@ -189,16 +192,18 @@ static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_in
 			free(q);
 		}
 		if (hashes)
-			sv_push_owned(&exprs, e->row_hash(c, t));
+			sv_push_owned(&exprs, marks ? e->row_mark(c, t) : e->row_hash(c, t));
 		char *row = e->concat(exprs.v, exprs.n, RH_FS);
-		sv_pushf(&per_table, "(SELECT %s FROM %s x)", row, t->ref);
+		sb_addf(&from, "%s(SELECT %s AS v FROM %s x) t%zu", i ? ", " : "", row, t->ref, i);
+		sv_pushf(&cols, "t%zu.v", i);
 		free(row);
 		sv_free(&exprs);
 	}
-	char *all = e->concat(per_table.v, per_table.n, RH_RS);
-	char *sql = xasprintf("SELECT %s", all);
+	char *all = e->concat(cols.v, cols.n, RH_RS);
+	char *sql = xasprintf("SELECT %s FROM %s", all, sb_str(&from));
 	free(all);
-	sv_free(&per_table);
+	sb_free(&from);
+	sv_free(&cols);
 	struct strvec rows = STRVEC_INIT;
 	int rc = rh_rows_of(c, sql, &rows, err, errlen);
 	free(sql);
@@ -230,7 +235,7 @@ static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_in
 	return 0;
 }
 
-static int inventory_read(struct dbconn *c, struct rh_inventory *inv, struct strvec *hashes,
+static int inventory_read(struct dbconn *c, struct rh_inventory *inv, struct strvec *hashes, int marks,
                           char *err, size_t errlen)
 {
 	const struct rh_engine *e = rh_engine_of(db_engine(c));
@@ -241,7 +246,7 @@ static int inventory_read(struct dbconn *c, struct rh_inventory *inv, struct str
 		return -1;
 	int rc = e->schema(c, inv, err, errlen);
 	if (rc == 0)
-		rc = read_counts(c, e, inv, hashes, err, errlen);
+		rc = read_counts(c, e, inv, hashes, marks, err, errlen);
 	char ignore[256];
 	db_exec(c, e->end, ignore, sizeof ignore);
 	if (rc < 0)
@@ -251,7 +256,7 @@ static int inventory_read(struct dbconn *c, struct rh_inventory *inv, struct str
 
 int rh_inventory_read(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
 {
-	return inventory_read(c, inv, NULL, err, errlen);
+	return inventory_read(c, inv, NULL, 0, err, errlen);
 }
 
 /* ---- as TSV ---- */
@@ -373,10 +378,16 @@ static char *sqlite_checksum(const char *path, char *err, size_t errlen)
 	return sum;
 }
 
-char *rh_checksum_inventory(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
+/* The checksum's kind, in its prefix: "<engine>:" (the rows' content) or
+ * "<engine>+marks:" (the engine's row marks). */
+#define RH_MARKS_KIND "+marks"
+
+char *rh_checksum_inventory(struct dbconn *c, int marks, struct rh_inventory *inv, char *err, size_t errlen)
 {
+	const struct rh_engine *e = rh_engine_of(db_engine(c));
+	marks = marks && e->row_mark;
 	struct strvec hashes = STRVEC_INIT;
-	if (inventory_read(c, inv, &hashes, err, errlen) < 0) {
+	if (inventory_read(c, inv, &hashes, marks, err, errlen) < 0) {
 		sv_free(&hashes);
 		return NULL;
 	}
@@ -387,7 +398,9 @@ char *rh_checksum_inventory(struct dbconn *c, struct rh_inventory *inv, char *er
 	for (size_t i = 0; i < hashes.n; i++)
 		fprintf(mem, "hash\t%s\n", hashes.v[i]);
 	fclose(mem);
-	char *sum = hash_text(db_engine(c), buf, len, err, errlen);
+	char *kind = xasprintf("%s%s", db_engine(c), marks ? RH_MARKS_KIND : "");
+	char *sum = hash_text(kind, buf, len, err, errlen);
+	free(kind);
 	free(buf);
 	sv_free(&hashes);
 	if (!sum)
@@ -395,12 +408,15 @@ char *rh_checksum_inventory(struct dbconn *c, struct rh_inventory *inv, char *er
 	return sum;
 }
 
-char *rh_checksum(const struct target *t, struct dbconn *c, char *err, size_t errlen)
+char *rh_checksum(const struct target *t, struct dbconn *c, const char *like, char *err, size_t errlen)
 {
 	if (target_is(t, "sqlite"))
 		return sqlite_checksum(target_get(t, TF_DATABASE), err, errlen);
+	const char *colon = like ? strchr(like, ':') : NULL;
+	size_t k = strlen(RH_MARKS_KIND);
+	int marks = colon && colon - like >= (ptrdiff_t)k && !strncmp(colon - k, RH_MARKS_KIND, k);
 	struct rh_inventory inv;
-	char *sum = rh_checksum_inventory(c, &inv, err, errlen);
+	char *sum = rh_checksum_inventory(c, marks, &inv, err, errlen);
 	if (sum)
 		rh_inventory_free(&inv);
 	return sum;

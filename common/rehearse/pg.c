@@ -75,6 +75,24 @@ static char *pg_row_hash(struct dbconn *c, const struct rh_table *tab)
 	return xstrdup("coalesce(sum(hashtext(x::text)::bigint), 0)");
 }
 
+/* The newest row version of the table: the xid of its creator (xmin) as a
+ * 32-bit number, from age() against this transaction's fixed reference
+ * (age('3') is that reference less 3), -1 for an empty table.  With the
+ * row count it proves a table unchanged since a template copy of it was
+ * made: the template had no session (CREATE DATABASE requires it), so no
+ * transaction was writing to it; any row written later, by an UPDATE too,
+ * is a version whose xid is newer than every one the copy holds, so either
+ * a written row survives and the newest xmin moves, or none does and the
+ * count falls unless nothing was deleted either.  A row frozen meanwhile
+ * can only move it (a needless "changed"), never the other way. */
+static char *pg_row_mark(struct dbconn *c, const struct rh_table *tab)
+{
+	(void)c;
+	(void)tab;
+	return xstrdup("coalesce(((age('3'::xid)::bigint + 3 - min(age(x.xmin))::bigint) % 4294967296"
+	               " + 4294967296) % 4294967296, -1)");
+}
+
 static int pg_copy(const struct target *t, struct dbconn *s, const char *copy, const char **how, char *err,
                    size_t errlen)
 {
@@ -120,6 +138,7 @@ const struct rh_engine rh_pg = {
 	.agg = pg_agg,
 	.text = pg_text,
 	.row_hash = pg_row_hash,
+	.row_mark = pg_row_mark,
 	.begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	.end = "COMMIT",
 	.copy = pg_copy,

@@ -61,11 +61,15 @@ int rh_inventory_load(const char *path, struct rh_inventory *inv, char *err, siz
 /* A checksum of an original's schema and content ("<engine>:<sha256 hex>"),
  * equal before and after only when nothing in it changed.  t is the
  * original; c an open connection to it (NULL for sqlite, which hashes
- * the file).  malloc'd, or NULL with err. */
-char *rh_checksum(const struct target *t, struct dbconn *c, char *err, size_t errlen);
+ * the file); like, when not NULL, the checksum from before, whose kind
+ * (content or row marks) this one takes.  malloc'd, or NULL with err. */
+char *rh_checksum(const struct target *t, struct dbconn *c, const char *like, char *err, size_t errlen);
 /* The same checksum of the database c is connected to (a server's, not a
- * SQLite file) and, read in the same pass, its inventory into *inv. */
-char *rh_checksum_inventory(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen);
+ * SQLite file) and, read in the same pass, its inventory into *inv.  With
+ * marks, the engine's row marks stand for the rows' content where it has
+ * them ("<engine>+marks:<hex>"): only for a database nobody wrote to while
+ * it was read, as a PostgreSQL template copy (pg.c says why). */
+char *rh_checksum_inventory(struct dbconn *c, int marks, struct rh_inventory *inv, char *err, size_t errlen);
 
 /* The values of column col of table tab, keyed by the primary key: rows
  * of "key\x1fvalue" (value "\x02" for NULL), unsorted.  0, or -1 with err. */
