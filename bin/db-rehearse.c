@@ -323,23 +323,24 @@ static int do_report(const struct opts *o, const struct target *t)
 	}
 	/* One connection to the original: its checksum, the diff's old values,
 	 * the drop of the copy.  A SQLite file is hashed before it is opened. */
-	char *sum_after = target_is(t, "sqlite") ? checksum_of(t, NULL, NULL) : NULL;
-	if (connect_to(t, &orig) != DG_OK || (!sum_after && !(sum_after = checksum_of(t, orig, sum_before)))) {
-		free(sum_after);
-		goto out;
-	}
-	int unchanged = !strcmp(sum_before, sum_after);
-	free(sum_after);
+	char *sum_after = target_is(t, "sqlite") ? checksum_of(t, NULL, NULL) : NULL, sum_err[1024];
 	struct target ct;
 	rh_copy_target(t, copy, &ct);
-	int rc = connect_to(&ct, &cc);
+	int rc = connect_to(t, &orig) != DG_OK ? DG_UNREACHABLE : connect_to(&ct, &cc);
 	target_free(&ct);
+	/* The original's checksum and the copy's inventory side by side. */
+	if (rc == DG_OK && rh_checksum_beside(t, orig, sum_before, &sum_after, sum_err, sizeof sum_err, cc, &after,
+	                                      err, sizeof err) < 0) {
+		if (!sum_after)
+			error("cannot read the checksum of '%s': %s", target_get(t, TF_DATABASE), sum_err);
+		else
+			error("cannot read the schema of the copy '%s' after the command: %s", copy, err);
+		rc = DG_NO;
+	}
+	int unchanged = sum_after && !strcmp(sum_before, sum_after);
+	free(sum_after);
 	if (rc != DG_OK)
 		goto out;
-	if (rh_inventory_read(cc, &after, err, sizeof err) < 0) {
-		error("cannot read the schema of the copy '%s' after the command: %s", copy, err);
-		goto out;
-	}
 	struct rh_report *r = rh_diff(&before, &after, orig, cc);
 	char *desc = target_describe(t);
 	rh_report_print(stdout, r, o->format == FMT_JSON, desc, target_get(t, TF_ENGINE), target_get(t, TF_DATABASE),

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -420,6 +421,39 @@ char *rh_checksum(const struct target *t, struct dbconn *c, const char *like, ch
 	if (sum)
 		rh_inventory_free(&inv);
 	return sum;
+}
+
+struct checksum_job {
+	const struct target *t;
+	struct dbconn *c;
+	const char *like;
+	char *sum, *err;
+	size_t errlen;
+};
+
+static void *checksum_thread(void *arg)
+{
+	struct checksum_job *j = arg;
+	j->sum = rh_checksum(j->t, j->c, j->like, j->err, j->errlen);
+	return NULL;
+}
+
+int rh_checksum_beside(const struct target *t, struct dbconn *c, const char *like, char **sum, char *sum_err,
+                       size_t sum_errlen, struct dbconn *cc, struct rh_inventory *inv, char *err, size_t errlen)
+{
+	struct checksum_job j = { t, c, like, NULL, sum_err, sum_errlen };
+	pthread_t th;
+	int threaded = !*sum && pthread_create(&th, NULL, checksum_thread, &j) == 0;
+	int rc = rh_inventory_read(cc, inv, err, errlen);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (!*sum)
+		checksum_thread(&j);
+	if (!*sum)
+		*sum = j.sum;
+	if (!*sum)
+		return -1;
+	return rc;
 }
 
 /* ---- values by primary key ---- */

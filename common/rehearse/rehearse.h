@@ -70,6 +70,12 @@ char *rh_checksum(const struct target *t, struct dbconn *c, const char *like, ch
  * them ("<engine>+marks:<hex>"): only for a database nobody wrote to while
  * it was read, as a PostgreSQL template copy (pg.c says why). */
 char *rh_checksum_inventory(struct dbconn *c, int marks, struct rh_inventory *inv, char *err, size_t errlen);
+/* rh_checksum(t, c, like) into *sum (unless *sum is already set: a SQLite
+ * file's, hashed first) while, on connection cc, the inventory of the copy
+ * is read into *inv: the two scans in parallel, each on its own
+ * connection.  0; -1 with *sum NULL and sum_err, or with err. */
+int rh_checksum_beside(const struct target *t, struct dbconn *c, const char *like, char **sum, char *sum_err,
+                       size_t sum_errlen, struct dbconn *cc, struct rh_inventory *inv, char *err, size_t errlen);
 
 /* The values of column col of table tab, keyed by the primary key: rows
  * of "key\x1fvalue" (value "\x02" for NULL), unsorted.  0, or -1 with err. */
