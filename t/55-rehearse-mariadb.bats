@@ -5,6 +5,7 @@
 # rehearsal (its CHECKSUM TABLE before and after), no copy is left behind.
 bats_require_minimum_version 1.5.0
 load helpers/common
+load 55-undo-hint
 
 FAKES=$BATS_TEST_DIRNAME/fixtures/rehearse
 
@@ -118,9 +119,6 @@ assert t["compared"] and t["truncated"] == 1 and t["changed"] == 0, t'
     [ -z "$(copies)" ]
     [ "$(checksum)" != "$before" ]
     # The hint printed is the one command that undoes it: follow it.
-    hint=$(printf '%s\n' "$stderr" | sed -n 's/.*to undo what it did: //p')
-    [ "$hint" = "safe-run --undo" ]
-    read -ra undo <<< "$hint"
-    run -0 --separate-stderr "${undo[@]}" --confirm="$app"
+    follow_undo_hint "$app"
     [ "$(checksum)" = "$before" ]
 }

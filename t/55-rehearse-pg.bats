@@ -5,6 +5,7 @@
 # checksum before and after), and no copy is left behind.
 bats_require_minimum_version 1.5.0
 load helpers/common
+load 55-undo-hint
 
 FAKES=$BATS_TEST_DIRNAME/fixtures/rehearse
 
@@ -208,10 +209,7 @@ PY
     [ -z "$(copies)" ]
     [ "$(checksum)" != "$before" ]
     # The hint printed is the one command that undoes it: follow it.
-    hint=$(printf '%s\n' "$stderr" | sed -n 's/.*to undo what it did: //p')
-    [ "$hint" = "safe-run --undo" ]
-    read -ra undo <<< "$hint"
-    run -0 --separate-stderr "${undo[@]}" --confirm="$app"
+    follow_undo_hint "$app"
     [ "$(checksum)" = "$before" ]
     # An UPDATE that keeps every count and value is a write all the same.
     run -125 --separate-stderr safe-run --rehearse psql -X -q "$url" -c 'UPDATE audit SET msg = msg WHERE id = 1'

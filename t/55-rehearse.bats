@@ -5,6 +5,7 @@
 # byte for byte unchanged after every rehearsal, and no copy is left.
 bats_require_minimum_version 1.5.0
 load helpers/common
+load 55-undo-hint
 
 FAKES=$BATS_TEST_DIRNAME/fixtures/rehearse
 FIXTURES=$BATS_TEST_DIRNAME/fixtures/projects
@@ -116,10 +117,7 @@ assert r["verdict"] == "the command failed on the copy (exit 3)", r'
     [ "$(content)" != "$content_before" ]
     # The hint printed is the one command that undoes it: follow it.  A
     # restore is the same content, not the same bytes.
-    hint=$(printf '%s\n' "$stderr" | sed -n 's/.*to undo what it did: //p')
-    [ "$hint" = "safe-run --undo" ]
-    read -ra undo <<< "$hint"
-    run -0 --separate-stderr "${undo[@]}" --confirm=app.sqlite
+    follow_undo_hint app.sqlite
     [ "$(content)" = "$content_before" ]
 }
 
