@@ -197,6 +197,56 @@ if want sqlite; then
     group_end
 fi
 
+# Where the time goes: profiled by hand (the commands are in the text), not
+# measured by this script; update it with the code it describes.
+while IFS= read -r line; do md "$line"; done <<'PROFILE'
+### Where the time goes (PostgreSQL tiny)
+
+Profiled with `strace -f -tt -e trace=execve,connect,sendto` (one rehearsal,
+fresh snapshot, a quiet moment of this machine; the bench's medians above
+are under load).  Before (main 005a750), about 390 ms of which: db-envcheck
+30 ms; db-rehearse --prepare 430 ms under strace: a connection only to list
+leftover copies (20 ms), db-snap 150 ms (pg_dump itself 86 ms), a checksum
+pass over the original (26 ms, its own connection), CREATE DATABASE ...
+TEMPLATE 150–190 ms, the copy's inventory (25 ms, another connection);
+db-rehearse --report 90 ms: the original's checksum, then two more
+connections for the copy's inventory and the diff, then one more for DROP
+DATABASE.  11 connections in all (SCRAM, about 8–10 ms each).  Changes:
+
+- one server connection for the leftovers and the copy; the report checks,
+  diffs and drops on one connection to the original: 7 connections, not 11;
+- a template copy is the original's image (no session may use a template),
+  so the checksum from before is read from the copy in the same pass as its
+  inventory: one pass and one connection fewer;
+- the report reads the original's checksum and the copy's inventory at the
+  same time, on two connections;
+- for a template copy the row hashes (`hashtext(row::text)`, which dominate
+  on large tables: 5.8 s of a 7 M-row table here) give way to each table's
+  newest row version (`age(xmin)`) with its row count, which proves the
+  table unchanged since the copy (safe-run(1), db-rehearse(1) say why); an
+  UPDATE keeping every value is still caught (t/55-rehearse-pg.bats);
+- each table's counts in a derived table of its own, which PostgreSQL scans
+  in parallel (2.0 s → 1.2 s for the 7 M-row table);
+- MariaDB: a database of nothing but tables is copied on the server (CREATE
+  TABLE ... LIKE, its foreign keys, INSERT ... SELECT in one transaction)
+  instead of db-snap's dump loaded by db-restore --into; the tiny data set
+  has a view, so it still goes by the snapshot.
+
+Why PostgreSQL tiny still misses ≤ 3 × pg_dump with a fresh snapshot: the
+snapshot *is* a pg_dump (plus its fingerprint, zstd and metadata: about
+1.3–1.6 × pg_dump) and the copy costs 1.4–2 × pg_dump by itself (CREATE
+DATABASE copies the 7.4 MB of system catalogs every PostgreSQL database
+has, whatever its size), so these two alone reach 3 × before a single
+check.  They cannot overlap: a template must have no session, and pg_dump is
+one.  What is left is the snapshot's own cost (db-snap, not this code) or a
+weaker guarantee (no snapshot before the command), which is not taken.  On
+bench_large the checks are the rest: the template copy (2–3 s) plus three
+scans (the copy before; the original and the copy after, side by side) and
+the DROP; with a fresh snapshot db-snap's dump of 1 GB (about 6 s) comes on
+top.
+PROFILE
+md ""
+
 machine_md
 misses_md
 results_write rehearse "safe-run --rehearse (bench/rehearse.sh)"
