@@ -172,91 +172,115 @@ static int connect_to(const struct target *t, struct dbconn **c)
 	return rc;
 }
 
-static char *checksum_of(const struct target *t)
+static char *checksum_of(const struct target *t, struct dbconn *c, const char *like)
 {
-	struct dbconn *c = NULL;
-	if (!target_is(t, "sqlite") && connect_to(t, &c) != DG_OK)
-		return NULL;
 	char err[1024];
-	char *sum = rh_checksum(t, c, err, sizeof err);
+	char *sum = rh_checksum(t, c, like, err, sizeof err);
 	if (!sum)
 		error("cannot read the checksum of '%s': %s", target_get(t, TF_DATABASE), err);
+	return sum;
+}
+
+/* The checksum of the original and the inventory of the fresh copy.  A
+ * template copy is the original's image at the moment it was made (the
+ * server copies files no session writes to), so both come from one read of
+ * the copy; any other copy is checked against the original itself. */
+static char *read_copy(const struct target *t, const char *copy, const char *how, struct rh_inventory *inv)
+{
+	struct target ct;
+	rh_copy_target(t, copy, &ct);
+	struct dbconn *c = NULL, *orig = NULL;
+	char err[1024], *sum = NULL;
+	int rc = connect_to(&ct, &c);
+	target_free(&ct);
+	if (rc != DG_OK)
+		return NULL;
+	if (!strcmp(how, "template")) {
+		if (!(sum = rh_checksum_inventory(c, 1, inv, err, sizeof err)))
+			error("cannot read the schema of the copy '%s': %s", copy, err);
+	} else if ((target_is(t, "sqlite") || connect_to(t, &orig) == DG_OK) && (sum = checksum_of(t, orig, NULL))) {
+		if (rh_inventory_read(c, inv, err, sizeof err) < 0) {
+			error("cannot read the schema of the copy '%s': %s", copy, err);
+			free(sum);
+			sum = NULL;
+		}
+	}
+	db_close(orig);
 	db_close(c);
 	return sum;
 }
 
+/* What --report reads: the inventory, the checksum, the environment and
+ * the copy's name, each into a private file of the run's directory. */
+static int write_state(const struct opts *o, const char *copy, const char *how, const char *sum,
+                       const struct rh_inventory *inv, const struct strvec *env)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	rh_inventory_write(mem, inv);
+	fclose(mem);
+	struct strbuf envtext = STRBUF_INIT, copytext = STRBUF_INIT;
+	for (size_t i = 0; i < env->n; i++)
+		sb_addf(&envtext, "%s\n", env->v[i]);
+	sb_addf(&copytext, "%s\n%s\n", copy, how);
+	char *paths[4] = { state_path(o, "before"), state_path(o, "checksum"), state_path(o, "env"),
+	                   state_path(o, "copy") };
+	int rc = 0;
+	if (write_private(paths[0], buf, len) < 0 || write_private(paths[1], sum, strlen(sum)) < 0 ||
+	    write_private(paths[2], envtext.buf ? envtext.buf : "", envtext.len) < 0 ||
+	    write_private(paths[3], copytext.buf, copytext.len) < 0)
+		rc = -1;
+	for (int i = 0; i < 4; i++)
+		free(paths[i]);
+	free(buf);
+	sb_free(&envtext);
+	sb_free(&copytext);
+	return rc;
+}
+
 static int do_prepare(const struct opts *o, const struct target *t)
 {
-	long id = o->id ? o->id : (long)getppid();
-	char *copy = rh_copy_name(t, id);
+	char *copy = rh_copy_name(t, o->id ? o->id : (long)getppid());
 	struct strvec env = STRVEC_INIT;
-	char *pinned = NULL;
 	int status = DG_NO;
-	char *sum = NULL, *snapshot = NULL;
+	char *sum = NULL, *snapshot = NULL, *pinned = NULL;
 	const char *how = "";
+	struct dbconn *srv = NULL;
 	if (rh_redirect(t, copy, o->target == 1, &env, &pinned) < 0) {
 		error("cannot point the command at a copy of '%s': %s pins it, and a command reading it would run "
 		      "against the original; make it read the environment (or remove the cache) to rehearse",
 		      target_get(t, TF_DATABASE), pinned);
 		goto out;
 	}
-	rh_copy_clean(t);
+	/* Not to the original: a PostgreSQL template must have no session. */
+	if (!target_is(t, "sqlite") && !(srv = rh_server_connect(t))) {
+		status = DG_UNREACHABLE;
+		goto out;
+	}
+	rh_copy_clean(t, srv);
 	if (o->snap && !(snapshot = rh_snapshot(o->target, o->test_run, o->snap)))
 		goto out;
-	/* Before the copy: a PostgreSQL template must have no session, ours included. */
-	if (!(sum = checksum_of(t)))
-		goto out;
 	verbose("copying '%s' to '%s'", target_get(t, TF_DATABASE), copy);
-	status = rh_copy_make(t, o->target, o->test_run, copy, &snapshot, &how);
+	status = rh_copy_make(t, srv, o->target, o->test_run, copy, &snapshot, &how);
 	if (status != DG_OK)
 		goto out;
-	struct target ct;
-	rh_copy_target(t, copy, &ct);
-	struct dbconn *c;
 	struct rh_inventory inv;
-	char err[1024];
-	status = connect_to(&ct, &c);
-	target_free(&ct);
-	if (status == DG_OK) {
-		if (rh_inventory_read(c, &inv, err, sizeof err) < 0) {
-			error("cannot read the schema of the copy '%s': %s", copy, err);
-			status = DG_NO;
-		}
-		db_close(c);
-	}
-	if (status != DG_OK) {
-		rh_copy_drop(t, copy);
-		goto out;
-	}
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	rh_inventory_write(mem, &inv);
-	fclose(mem);
-	rh_inventory_free(&inv);
-	struct strbuf envtext = STRBUF_INIT;
-	for (size_t i = 0; i < env.n; i++)
-		sb_addf(&envtext, "%s\n", env.v[i]);
-	struct strbuf copytext = STRBUF_INIT;
-	sb_addf(&copytext, "%s\n%s\n", copy, how);
-	char *paths[4] = { state_path(o, "before"), state_path(o, "checksum"), state_path(o, "env"),
-	                   state_path(o, "copy") };
-	if (write_private(paths[0], buf, len) < 0 || write_private(paths[1], sum, strlen(sum)) < 0 ||
-	    write_private(paths[2], envtext.buf ? envtext.buf : "", envtext.len) < 0 ||
-	    write_private(paths[3], copytext.buf, copytext.len) < 0) {
-		rh_copy_drop(t, copy);
+	if (!(sum = read_copy(t, copy, how, &inv))) {
 		status = DG_NO;
 	} else {
-		printf("%s\t%s\t%s\n", copy, how, snapshot ? snapshot : "");
+		if (write_state(o, copy, how, sum, &inv, &env) < 0)
+			status = DG_NO;
+		else
+			printf("%s\t%s\t%s\n", copy, how, snapshot ? snapshot : "");
+		rh_inventory_free(&inv);
 	}
-	for (int i = 0; i < 4; i++)
-		free(paths[i]);
-	free(buf);
-	sb_free(&envtext);
-	sb_free(&copytext);
+	if (status != DG_OK)
+		rh_copy_drop(t, srv, copy);
 out:
 	if (status != DG_OK && snapshot)
 		printf("\t\t%s\n", snapshot);
+	db_close(srv);
 	free(snapshot);
 	free(sum);
 	free(pinned);
@@ -297,21 +321,26 @@ static int do_report(const struct opts *o, const struct target *t)
 		error("%s", err);
 		goto out;
 	}
-	char *sum_after = checksum_of(t);
-	if (!sum_after)
-		goto out;
-	int unchanged = !strcmp(sum_before, sum_after);
-	free(sum_after);
+	/* One connection to the original: its checksum, the diff's old values,
+	 * the drop of the copy.  A SQLite file is hashed before it is opened. */
+	char *sum_after = target_is(t, "sqlite") ? checksum_of(t, NULL, NULL) : NULL, sum_err[1024];
 	struct target ct;
 	rh_copy_target(t, copy, &ct);
-	int rc = connect_to(&ct, &cc);
+	int rc = connect_to(t, &orig) != DG_OK ? DG_UNREACHABLE : connect_to(&ct, &cc);
 	target_free(&ct);
-	if (rc != DG_OK || connect_to(t, &orig) != DG_OK)
-		goto out;
-	if (rh_inventory_read(cc, &after, err, sizeof err) < 0) {
-		error("cannot read the schema of the copy '%s' after the command: %s", copy, err);
-		goto out;
+	/* The original's checksum and the copy's inventory side by side. */
+	if (rc == DG_OK && rh_checksum_beside(t, orig, sum_before, &sum_after, sum_err, sizeof sum_err, cc, &after,
+	                                      err, sizeof err) < 0) {
+		if (!sum_after)
+			error("cannot read the checksum of '%s': %s", target_get(t, TF_DATABASE), sum_err);
+		else
+			error("cannot read the schema of the copy '%s' after the command: %s", copy, err);
+		rc = DG_NO;
 	}
+	int unchanged = sum_after && !strcmp(sum_before, sum_after);
+	free(sum_after);
+	if (rc != DG_OK)
+		goto out;
 	struct rh_report *r = rh_diff(&before, &after, orig, cc);
 	char *desc = target_describe(t);
 	rh_report_print(stdout, r, o->format == FMT_JSON, desc, target_get(t, TF_ENGINE), target_get(t, TF_DATABASE),
@@ -320,12 +349,12 @@ static int do_report(const struct opts *o, const struct target *t)
 	status = !unchanged ? DG_INTEGRITY : rh_report_loss(r) ? DG_NO : DG_OK;
 	rh_report_free(r);
 out:
-	db_close(orig);
 	db_close(cc);
+	if (!o->keep && rh_copy_drop(t, target_is(t, "sqlite") ? NULL : orig, copy) == 0)
+		verbose("dropped the copy '%s'", copy);
+	db_close(orig);
 	rh_inventory_free(&before);
 	rh_inventory_free(&after);
-	if (!o->keep && rh_copy_drop(t, copy) == 0)
-		verbose("dropped the copy '%s'", copy);
 	free(copyinfo);
 	free(sum_before);
 	return status;
@@ -361,8 +390,8 @@ int main(int argc, char **argv)
 	switch (o.mode) {
 	case M_PREPARE: status = do_prepare(&o, t); break;
 	case M_REPORT: status = do_report(&o, t); break;
-	case M_DROP: status = rh_copy_drop(t, o.drop) < 0 ? DG_NO : DG_OK; break;
-	default: rh_copy_clean(t); status = DG_OK; break;
+	case M_DROP: status = rh_copy_drop(t, NULL, o.drop) < 0 ? DG_NO : DG_OK; break;
+	default: rh_copy_clean(t, NULL); status = DG_OK; break;
 	}
 	target_list_free(&list);
 	if (close_stdout() < 0 && status == DG_OK)

@@ -316,18 +316,27 @@ static void print_report(const struct rehearsal_opts *o, const char *masked, str
 	printf("verdict: %s\n", verdict);
 }
 
-static void undo_hint(struct db *dbs, size_t n, size_t index, const struct rehearsal_opts *o)
+/* The originals the command changed, and the one command that undoes it:
+ * the rehearsal is journaled next, as the newest run with a snapshot, so
+ * it is undo point 1 — safe-run's own hint after a run, `safe-run --undo`,
+ * which puts back every database of the run (the unchanged ones too, to
+ * the same content). */
+static void undo_hint(struct db *dbs, size_t n)
 {
-	(void)n;
-	struct db *d = &dbs[index];
-	if (!d->snapshot) {
-		error("no snapshot was taken (--no-snap): %s cannot be put back by dbguard", d->t->describe);
-		return;
+	int snapped = 0, unsnapped = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (dbs[i].report_status != DG_INTEGRITY)
+			continue;
+		error("the command did not follow the redirect: it changed %s", dbs[i].t->describe);
+		if (dbs[i].snapshot) {
+			snapped = 1;
+		} else {
+			unsnapped = 1;
+			error("no snapshot was taken (--no-snap): %s cannot be put back by dbguard", dbs[i].t->describe);
+		}
 	}
-	char target[32] = "";
-	if (index)
-		snprintf(target, sizeof target, "--target=%zu ", index + 1);
-	error("to undo what it did: db-restore %s%s'%s'", o->test_run ? "--test-run " : "", target, d->snapshot);
+	if (snapped && !unsnapped)
+		error("to undo what it did: safe-run --undo");
 }
 
 int rehearsal_run(char **cmd, const char *masked, struct rehearsal_target *targets, size_t n,
@@ -400,11 +409,8 @@ int rehearsal_run(char **cmd, const char *masked, struct rehearsal_target *targe
 		status = DG_OK;
 	}
 	print_report(o, masked, dbs, n, ws, duration, output, *verdict + strlen("rehearsal: "));
-	for (size_t i = 0; i < n && changed; i++)
-		if (dbs[i].report_status == DG_INTEGRITY) {
-			error("the command did not follow the redirect: it changed %s", dbs[i].t->describe);
-			undo_hint(dbs, n, i, o);
-		}
+	if (changed)
+		undo_hint(dbs, n);
 out:
 	for (size_t i = 0; i < n; i++)
 		drop(&dbs[i], i, o);

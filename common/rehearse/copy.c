@@ -103,7 +103,20 @@ static int restore_into(int target_no, int test_run, const char *copy, char **sn
 	return rc;
 }
 
-int rh_copy_make(const struct target *t, int target_no, int test_run, const char *copy,
+struct dbconn *rh_server_connect(const struct target *t)
+{
+	if (target_is(t, "sqlite"))
+		return NULL;
+	struct dbconn *s = NULL;
+	char err[1024];
+	if (db_connect_admin(t, &s, err, sizeof err) != DG_OK) {
+		error("%s", err);
+		return NULL;
+	}
+	return s;
+}
+
+int rh_copy_make(const struct target *t, struct dbconn *s, int target_no, int test_run, const char *copy,
                  char **snapshot, const char **how)
 {
 	const struct rh_engine *e = rh_engine_of(target_get(t, TF_ENGINE));
@@ -111,8 +124,10 @@ int rh_copy_make(const struct target *t, int target_no, int test_run, const char
 		error("cannot copy a database of engine '%s'", target_get(t, TF_ENGINE) ? target_get(t, TF_ENGINE) : "?");
 		return DG_USAGE;
 	}
+	if (!s && !target_is(t, "sqlite"))
+		return DG_UNREACHABLE;
 	char err[1024] = "";
-	int rc = e->copy(t, copy, how, err, sizeof err);
+	int rc = e->copy(t, s, copy, how, err, sizeof err);
 	if (rc == DG_OK)
 		return DG_OK;
 	if (rc != DG_NO || target_is(t, "sqlite")) {
@@ -124,19 +139,26 @@ int rh_copy_make(const struct target *t, int target_no, int test_run, const char
 	if (rc == 0)
 		*how = "snapshot";
 	else
-		rh_copy_drop(t, copy);
+		rh_copy_drop(t, s, copy);
 	return rc;
 }
 
-int rh_copy_drop(const struct target *t, const char *copy)
+int rh_copy_drop(const struct target *t, struct dbconn *s, const char *copy)
 {
 	const struct rh_engine *e = rh_engine_of(target_get(t, TF_ENGINE));
 	if (!e || !strstr(copy, RH_MARK)) {
 		error("will not drop '%s': not a rehearsal copy", copy);
 		return -1;
 	}
+	struct dbconn *own = NULL;
+	if (!s && !target_is(t, "sqlite") && !(s = own = rh_server_connect(t))) {
+		error("cannot drop the rehearsal copy '%s'", copy);
+		return -1;
+	}
 	char err[1024] = "";
-	if (e->drop(t, copy, err, sizeof err) < 0) {
+	int rc = e->drop(t, s, copy, err, sizeof err);
+	db_close(own);
+	if (rc < 0) {
 		error("cannot drop the rehearsal copy '%s': %s", copy, err);
 		return -1;
 	}
@@ -157,27 +179,28 @@ static int copy_orphaned(const char *name)
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-int rh_copy_clean(const struct target *t)
+int rh_copy_clean(const struct target *t, struct dbconn *s)
 {
 	const struct rh_engine *e = rh_engine_of(target_get(t, TF_ENGINE));
 	if (!e)
 		return 0;
+	struct dbconn *own = NULL;
+	if (!s && !target_is(t, "sqlite") && !(s = own = rh_server_connect(t)))
+		return 0;
 	struct strvec names = STRVEC_INIT;
 	char err[1024] = "";
-	if (e->list(t, &names, err, sizeof err) < 0) {
-		verbose("cannot look for leftover rehearsal copies: %s", err);
-		sv_free(&names);
-		return 0;
-	}
 	int dropped = 0;
+	if (e->list(t, s, &names, err, sizeof err) < 0)
+		verbose("cannot look for leftover rehearsal copies: %s", err);
 	for (size_t i = 0; i < names.n; i++) {
 		if (!copy_orphaned(names.v[i]))
 			continue;
-		if (rh_copy_drop(t, names.v[i]) == 0) {
+		if (rh_copy_drop(t, s, names.v[i]) == 0) {
 			info("dropped '%s', the copy of a rehearsal that did not finish", names.v[i]);
 			dropped++;
 		}
 	}
 	sv_free(&names);
+	db_close(own);
 	return dropped;
 }

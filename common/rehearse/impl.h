@@ -27,21 +27,39 @@ struct rh_engine {
 	/* An aggregate hashing every row of table tab (aliased x) with its
 	 * columns, or NULL when the engine has none (sqlite hashes the file). */
 	char *(*row_hash)(struct dbconn *c, const struct rh_table *tab);
+	/* Cheaper than row_hash where the engine can prove a table unchanged
+	 * by something else than its content (NULL: none); only for a
+	 * database nobody wrote to while its first value was read, as a
+	 * template copy of it (see pg.c). */
+	char *(*row_mark)(struct dbconn *c, const struct rh_table *tab);
 	const char *begin;            /* a consistent read */
 	const char *end;
 	/* Before aggregating large answers (MySQL's group_concat_max_len). */
 	const char *session_setup;
-	/* Make the copy; *how as rh_copy_make.  DG_OK, DG_NO to fall back to
-	 * a snapshot's restore (said why in err), or an exit status with err. */
-	int (*copy)(const struct target *t, const char *copy, const char **how, char *err, size_t errlen);
-	int (*drop)(const struct target *t, const char *copy, char *err, size_t errlen);
+	/* s: a connection to the server that may create and drop databases
+	 * (NULL for sqlite, which works on files).  Make the copy; *how as
+	 * rh_copy_make.  DG_OK, DG_NO to fall back to a snapshot's restore (said
+	 * why in err), or an exit status with err. */
+	int (*copy)(const struct target *t, struct dbconn *s, const char *copy, const char **how, char *err,
+	            size_t errlen);
+	int (*drop)(const struct target *t, struct dbconn *s, const char *copy, char *err, size_t errlen);
 	/* Names (database names or file paths) of every copy of t's database. */
-	int (*list)(const struct target *t, struct strvec *out, char *err, size_t errlen);
+	int (*list)(const struct target *t, struct dbconn *s, struct strvec *out, char *err, size_t errlen);
 };
 
 extern const struct rh_engine rh_pg, rh_mysql, rh_sqlite;
 const struct rh_engine *rh_engine_of(const char *engine);
 
+/* The one value sql answers, split into rows at RH_RS.  0, or -1 with err. */
+int rh_rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen);
+/* The schema of a server's database into inv from three catalog queries,
+ * each answering rows (RH_RS) of fields (RH_FS): tables "name [ref] pk"
+ * (ref, the name quoted for SQL, when with_ref, else quoted here; pk the
+ * primary key's columns separated by \x1d), columns "table name type
+ * notnull(0/1)", constraints "table kind name definition referred-table
+ * cascade(0/1)".  0, or -1 with err. */
+int rh_schema_read(struct dbconn *c, const char *const sql[3], int with_ref, struct rh_inventory *inv, char *err,
+                   size_t errlen);
 /* Split s at sep into out (copies); an empty s gives nothing. */
 void rh_split(const char *s, int sep, struct strvec *out);
 /* Append a table / column / constraint to inv. */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,60 @@ void rh_split(const char *s, int sep, struct strvec *out)
 		sv_push_owned(out, xstrndup(s, (size_t)(e - s)));
 		s = e + 1;
 	}
+}
+
+int rh_rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen)
+{
+	char *value = NULL;
+	int rc = db_query_value(c, sql, &value, err, errlen);
+	rh_split(value, RH_RS, rows);
+	free(value);
+	return rc;
+}
+
+int rh_schema_read(struct dbconn *c, const char *const sql[3], int with_ref, struct rh_inventory *inv, char *err,
+                   size_t errlen)
+{
+	struct strvec rows = STRVEC_INIT, f = STRVEC_INIT;
+	int rc = rh_rows_of(c, sql[0], &rows, err, errlen);
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		sv_free(&f);
+		rh_split(rows.v[i], RH_FS, &f);
+		if (f.n < 1 + (size_t)with_ref)
+			continue;
+		char *ref = with_ref ? xstrdup(f.v[1]) : db_quote_ident(c, f.v[0]);
+		struct rh_table *t = rh_table_add(inv, f.v[0], ref);
+		free(ref);
+		struct strvec pk = STRVEC_INIT;
+		if (f.n > 1 + (size_t)with_ref)
+			rh_split(f.v[1 + with_ref], '\x1d', &pk);
+		for (size_t k = 0; k < pk.n; k++)
+			rh_pk_add(t, pk.v[k]);
+		sv_free(&pk);
+	}
+	sv_free(&rows);
+	if (rc == 0)
+		rc = rh_rows_of(c, sql[1], &rows, err, errlen);
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		sv_free(&f);
+		rh_split(rows.v[i], RH_FS, &f);
+		struct rh_table *t = f.n == 4 ? rh_table_find(inv, f.v[0]) : NULL;
+		if (t)
+			rh_column_add(t, f.v[1], f.v[2], !strcmp(f.v[3], "1"));
+	}
+	sv_free(&rows);
+	if (rc == 0)
+		rc = rh_rows_of(c, sql[2], &rows, err, errlen);
+	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
+		sv_free(&f);
+		rh_split(rows.v[i], RH_FS, &f);
+		struct rh_table *t = f.n >= 5 ? rh_table_find(inv, f.v[0]) : NULL;
+		if (t)
+			rh_constraint_add(t, f.v[1][0], f.v[2], f.v[3], f.n == 6 ? f.v[4] : "", !strcmp(f.v[f.n - 1], "1"));
+	}
+	sv_free(&rows);
+	sv_free(&f);
+	return rc;
 }
 
 struct rh_table *rh_table_add(struct rh_inventory *inv, const char *name, const char *ref)
@@ -120,11 +175,14 @@ struct rh_column *rh_column_find(const struct rh_table *t, const char *name)
 /* Row counts and non-NULL counts of every table (and, with hashes, one
  * hash of each table's content) in one statement. */
 static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_inventory *inv,
-                       struct strvec *hashes, char *err, size_t errlen)
+                       struct strvec *hashes, int marks, char *err, size_t errlen)
 {
 	if (inv->n == 0)
 		return 0;
-	struct strvec per_table = STRVEC_INIT;
+	/* Each table's aggregates in a derived table of its own, not a scalar
+	 * subquery: PostgreSQL scans those in parallel. */
+	struct strbuf from = STRBUF_INIT;
+	struct strvec cols = STRVEC_INIT;
 	for (size_t i = 0; i < inv->n; i++) {
 		struct rh_table *t = &inv->t[i];
 		struct strvec exprs = STRVEC_INIT;
@@ -135,24 +193,23 @@ static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_in
 			free(q);
 		}
 		if (hashes)
-			sv_push_owned(&exprs, e->row_hash(c, t));
+			sv_push_owned(&exprs, marks ? e->row_mark(c, t) : e->row_hash(c, t));
 		char *row = e->concat(exprs.v, exprs.n, RH_FS);
-		sv_pushf(&per_table, "(SELECT %s FROM %s x)", row, t->ref);
+		sb_addf(&from, "%s(SELECT %s AS v FROM %s x) t%zu", i ? ", " : "", row, t->ref, i);
+		sv_pushf(&cols, "t%zu.v", i);
 		free(row);
 		sv_free(&exprs);
 	}
-	char *all = e->concat(per_table.v, per_table.n, RH_RS);
-	char *sql = xasprintf("SELECT %s", all);
+	char *all = e->concat(cols.v, cols.n, RH_RS);
+	char *sql = xasprintf("SELECT %s FROM %s", all, sb_str(&from));
 	free(all);
-	sv_free(&per_table);
-	char *value = NULL;
-	int rc = db_query_value(c, sql, &value, err, errlen);
+	sb_free(&from);
+	sv_free(&cols);
+	struct strvec rows = STRVEC_INIT;
+	int rc = rh_rows_of(c, sql, &rows, err, errlen);
 	free(sql);
 	if (rc < 0)
 		return -1;
-	struct strvec rows = STRVEC_INIT;
-	rh_split(value, RH_RS, &rows);
-	free(value);
 	if (rows.n != inv->n) {
 		snprintf(err, errlen, "the row counts of %zu tables came back as %zu", inv->n, rows.n);
 		sv_free(&rows);
@@ -179,7 +236,7 @@ static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_in
 	return 0;
 }
 
-static int inventory_read(struct dbconn *c, struct rh_inventory *inv, struct strvec *hashes,
+static int inventory_read(struct dbconn *c, struct rh_inventory *inv, struct strvec *hashes, int marks,
                           char *err, size_t errlen)
 {
 	const struct rh_engine *e = rh_engine_of(db_engine(c));
@@ -190,7 +247,7 @@ static int inventory_read(struct dbconn *c, struct rh_inventory *inv, struct str
 		return -1;
 	int rc = e->schema(c, inv, err, errlen);
 	if (rc == 0)
-		rc = read_counts(c, e, inv, hashes, err, errlen);
+		rc = read_counts(c, e, inv, hashes, marks, err, errlen);
 	char ignore[256];
 	db_exec(c, e->end, ignore, sizeof ignore);
 	if (rc < 0)
@@ -200,7 +257,7 @@ static int inventory_read(struct dbconn *c, struct rh_inventory *inv, struct str
 
 int rh_inventory_read(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
 {
-	return inventory_read(c, inv, NULL, err, errlen);
+	return inventory_read(c, inv, NULL, 0, err, errlen);
 }
 
 /* ---- as TSV ---- */
@@ -322,28 +379,81 @@ static char *sqlite_checksum(const char *path, char *err, size_t errlen)
 	return sum;
 }
 
-char *rh_checksum(const struct target *t, struct dbconn *c, char *err, size_t errlen)
+/* The checksum's kind, in its prefix: "<engine>:" (the rows' content) or
+ * "<engine>+marks:" (the engine's row marks). */
+#define RH_MARKS_KIND "+marks"
+
+char *rh_checksum_inventory(struct dbconn *c, int marks, struct rh_inventory *inv, char *err, size_t errlen)
 {
-	if (target_is(t, "sqlite"))
-		return sqlite_checksum(target_get(t, TF_DATABASE), err, errlen);
-	struct rh_inventory inv;
+	const struct rh_engine *e = rh_engine_of(db_engine(c));
+	marks = marks && e->row_mark;
 	struct strvec hashes = STRVEC_INIT;
-	if (inventory_read(c, &inv, &hashes, err, errlen) < 0) {
+	if (inventory_read(c, inv, &hashes, marks, err, errlen) < 0) {
 		sv_free(&hashes);
 		return NULL;
 	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
-	rh_inventory_write(mem, &inv);
+	rh_inventory_write(mem, inv);
 	for (size_t i = 0; i < hashes.n; i++)
 		fprintf(mem, "hash\t%s\n", hashes.v[i]);
 	fclose(mem);
-	char *sum = hash_text(db_engine(c), buf, len, err, errlen);
+	char *kind = xasprintf("%s%s", db_engine(c), marks ? RH_MARKS_KIND : "");
+	char *sum = hash_text(kind, buf, len, err, errlen);
+	free(kind);
 	free(buf);
 	sv_free(&hashes);
-	rh_inventory_free(&inv);
+	if (!sum)
+		rh_inventory_free(inv);
 	return sum;
+}
+
+char *rh_checksum(const struct target *t, struct dbconn *c, const char *like, char *err, size_t errlen)
+{
+	if (target_is(t, "sqlite"))
+		return sqlite_checksum(target_get(t, TF_DATABASE), err, errlen);
+	const char *colon = like ? strchr(like, ':') : NULL;
+	size_t k = strlen(RH_MARKS_KIND);
+	int marks = colon && colon - like >= (ptrdiff_t)k && !strncmp(colon - k, RH_MARKS_KIND, k);
+	struct rh_inventory inv;
+	char *sum = rh_checksum_inventory(c, marks, &inv, err, errlen);
+	if (sum)
+		rh_inventory_free(&inv);
+	return sum;
+}
+
+struct checksum_job {
+	const struct target *t;
+	struct dbconn *c;
+	const char *like;
+	char *sum, *err;
+	size_t errlen;
+};
+
+static void *checksum_thread(void *arg)
+{
+	struct checksum_job *j = arg;
+	j->sum = rh_checksum(j->t, j->c, j->like, j->err, j->errlen);
+	return NULL;
+}
+
+int rh_checksum_beside(const struct target *t, struct dbconn *c, const char *like, char **sum, char *sum_err,
+                       size_t sum_errlen, struct dbconn *cc, struct rh_inventory *inv, char *err, size_t errlen)
+{
+	struct checksum_job j = { t, c, like, NULL, sum_err, sum_errlen };
+	pthread_t th;
+	int threaded = !*sum && pthread_create(&th, NULL, checksum_thread, &j) == 0;
+	int rc = rh_inventory_read(cc, inv, err, errlen);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (!*sum)
+		checksum_thread(&j);
+	if (!*sum)
+		*sum = j.sum;
+	if (!*sum)
+		return -1;
+	return rc;
 }
 
 /* ---- values by primary key ---- */
@@ -370,14 +480,11 @@ int rh_values_read(struct dbconn *c, const struct rh_table *tab, const char *col
 	free(row);
 	free(agg);
 	sv_free(&key);
-	char *value = NULL;
-	int rc = db_query_value(c, sql, &value, err, errlen);
+	struct strvec rows = STRVEC_INIT;
+	int rc = rh_rows_of(c, sql, &rows, err, errlen);
 	free(sql);
 	if (rc < 0)
 		return -1;
-	struct strvec rows = STRVEC_INIT;
-	rh_split(value, RH_RS, &rows);
-	free(value);
 	out->key = xcalloc(rows.n + 1, sizeof *out->key);
 	out->val = xcalloc(rows.n + 1, sizeof *out->val);
 	for (size_t i = 0; i < rows.n; i++) {

@@ -1,22 +1,16 @@
 /* mysql.c — MySQL/MariaDB for a rehearsal: information_schema read into
  * an inventory, the SQL dialect of the shared queries; a copy is a
- * snapshot loaded into a scratch schema (copy.c), as the server has no
- * copy of its own. */
+ * scratch schema of the same tables filled by INSERT ... SELECT (the
+ * server has no copy of its own), or, when the schema holds more than
+ * tables, a snapshot loaded into it (copy.c). */
 #include "rehearse/impl.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/exitcodes.h"
-
-static int rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen)
-{
-	char *value = NULL;
-	int rc = db_query_value(c, sql, &value, err, errlen);
-	rh_split(value, RH_RS, rows);
-	free(value);
-	return rc;
-}
 
 static int my_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
 {
@@ -49,49 +43,8 @@ static int my_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 		" LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA"
 		"  AND rc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND rc.TABLE_NAME = tc.TABLE_NAME"
 		" WHERE tc.CONSTRAINT_SCHEMA = DATABASE() AND tc.TABLE_NAME <> 'dbguard_marker'";
-	struct strvec rows = STRVEC_INIT;
-	int rc = rows_of(c, tables_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		if (f.n >= 1) {
-			char *ref = db_quote_ident(c, f.v[0]);
-			struct rh_table *t = rh_table_add(inv, f.v[0], ref);
-			free(ref);
-			struct strvec pk = STRVEC_INIT;
-			if (f.n >= 2)
-				rh_split(f.v[1], '\x1d', &pk);
-			for (size_t k = 0; k < pk.n; k++)
-				rh_pk_add(t, pk.v[k]);
-			sv_free(&pk);
-		}
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	if (rc == 0)
-		rc = rows_of(c, columns_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		struct rh_table *t = f.n == 4 ? rh_table_find(inv, f.v[0]) : NULL;
-		if (t)
-			rh_column_add(t, f.v[1], f.v[2], !strcmp(f.v[3], "1"));
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	if (rc == 0)
-		rc = rows_of(c, constraints_sql, &rows, err, errlen);
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		struct rh_table *t = f.n >= 5 ? rh_table_find(inv, f.v[0]) : NULL;
-		if (t)
-			rh_constraint_add(t, f.v[1][0], f.v[2], f.v[3], f.n == 6 ? f.v[4] : "",
-			                  !strcmp(f.v[f.n - 1], "1"));
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	return rc;
+	static const char *const sql[3] = { tables_sql, columns_sql, constraints_sql };
+	return rh_schema_read(c, sql, 0, inv, err, errlen);
 }
 
 static char *my_concat(char *const *exprs, size_t n, int sep)
@@ -127,38 +80,170 @@ static char *my_row_hash(struct dbconn *c, const struct rh_table *tab)
 	return sb_detach(&sb);
 }
 
-static int my_copy(const struct target *t, const char *copy, const char **how, char *err, size_t errlen)
+/* The schema's tables with their columns that take values (not generated),
+ * quoted: "table \x1f `a`,`b`" rows; and its foreign keys as ALTER TABLE
+ * clauses on the copy, "table \x1f ADD CONSTRAINT ..." rows. */
+#define MY_Q(col) "CONCAT('`', REPLACE(" col ", '`', '``'), '`')"
+static const char my_tables_sql[] =
+	"SELECT GROUP_CONCAT(CONCAT_WS(CHAR(31 USING utf8mb4), t.TABLE_NAME,"
+	" (SELECT GROUP_CONCAT(" MY_Q("c.COLUMN_NAME") " ORDER BY c.ORDINAL_POSITION)"
+	"  FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME"
+	"  AND COALESCE(c.GENERATION_EXPRESSION, '') = '')) SEPARATOR '\x1e')"
+	" FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = %s AND t.TABLE_TYPE = 'BASE TABLE'";
+static const char my_fks_sql[] =
+	"SELECT GROUP_CONCAT(CONCAT_WS(CHAR(31 USING utf8mb4), rc.TABLE_NAME, CONCAT('ADD CONSTRAINT ', "
+	MY_Q("rc.CONSTRAINT_NAME") ", ' FOREIGN KEY (',"
+	" (SELECT GROUP_CONCAT(" MY_Q("k.COLUMN_NAME") " ORDER BY k.ORDINAL_POSITION) FROM information_schema.KEY_COLUMN_USAGE k"
+	"  WHERE k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA AND k.TABLE_NAME = rc.TABLE_NAME"
+	"  AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME), ') REFERENCES ',"
+	" IF(rc.UNIQUE_CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA, '', CONCAT(" MY_Q("rc.UNIQUE_CONSTRAINT_SCHEMA") ", '.')),"
+	" " MY_Q("rc.REFERENCED_TABLE_NAME") ", ' (',"
+	" (SELECT GROUP_CONCAT(" MY_Q("k.REFERENCED_COLUMN_NAME") " ORDER BY k.ORDINAL_POSITION)"
+	"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA"
+	"  AND k.TABLE_NAME = rc.TABLE_NAME AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME),"
+	" ') ON DELETE ', rc.DELETE_RULE, ' ON UPDATE ', rc.UPDATE_RULE)) SEPARATOR '\x1e')"
+	" FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.CONSTRAINT_SCHEMA = %s";
+/* What CREATE TABLE ... LIKE and INSERT ... SELECT would not carry over. */
+static const char my_others_sql[] =
+	"SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %1$s AND TABLE_TYPE <> 'BASE TABLE')"
+	" + (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %1$s)"
+	" + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %1$s)"
+	" + (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %1$s)";
+
+static int my_sqlf(struct dbconn *s, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int my_sqlf(struct dbconn *s, char *err, size_t errlen, const char *fmt, ...)
 {
-	(void)t;
-	(void)copy;
-	(void)how;
-	snprintf(err, errlen, "MySQL copies a schema by dump and load");
+	va_list ap;
+	va_start(ap, fmt);
+	char *sql = NULL;
+	if (vasprintf(&sql, fmt, ap) < 0)
+		sql = NULL;
+	va_end(ap);
+	if (!sql) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = db_exec(s, sql, err, errlen);
+	free(sql);
+	return rc;
+}
+
+/* The tables (structure, foreign keys, then rows) of schema qo into qc. */
+static int my_copy_tables(struct dbconn *s, const char *lit, const char *qo, const char *qc, char *err,
+                          size_t errlen)
+{
+	struct strvec tables = STRVEC_INIT, fks = STRVEC_INIT;
+	char *sql = xasprintf(my_tables_sql, lit);
+	int rc = rh_rows_of(s, sql, &tables, err, errlen);
+	free(sql);
+	sql = xasprintf(my_fks_sql, lit);
+	if (rc == 0)
+		rc = rh_rows_of(s, sql, &fks, err, errlen);
+	free(sql);
+	struct strvec f = STRVEC_INIT;
+	for (size_t i = 0; rc == 0 && i < tables.n; i++) {
+		sv_free(&f);
+		rh_split(tables.v[i], RH_FS, &f);
+		char *qt = db_quote_ident(s, f.v[0]);
+		rc = my_sqlf(s, err, errlen, "CREATE TABLE %s.%s LIKE %s.%s", qc, qt, qo, qt);
+		free(qt);
+	}
+	for (size_t i = 0; rc == 0 && i < fks.n; i++) {
+		sv_free(&f);
+		rh_split(fks.v[i], RH_FS, &f);
+		char *qt = f.n == 2 ? db_quote_ident(s, f.v[0]) : NULL;
+		rc = qt ? my_sqlf(s, err, errlen, "ALTER TABLE %s.%s %s", qc, qt, f.v[1]) : -1;
+		free(qt);
+	}
+	/* One transaction: the shared locks INSERT ... SELECT takes on what
+	 * it reads are held to the end, so the copy is one state of the
+	 * original even while something writes to it. */
+	if (rc == 0)
+		rc = db_exec(s, "START TRANSACTION", err, errlen);
+	for (size_t i = 0; rc == 0 && i < tables.n; i++) {
+		sv_free(&f);
+		rh_split(tables.v[i], RH_FS, &f);
+		if (f.n < 2)
+			continue;
+		char *qt = db_quote_ident(s, f.v[0]);
+		rc = my_sqlf(s, err, errlen, "INSERT INTO %s.%s (%s) SELECT %s FROM %s.%s", qc, qt, f.v[1], f.v[1], qo, qt);
+		free(qt);
+	}
+	if (rc == 0)
+		rc = db_exec(s, "COMMIT", err, errlen);
+	else
+		db_exec(s, "ROLLBACK", (char[64]){ 0 }, 64);
+	sv_free(&f);
+	sv_free(&tables);
+	sv_free(&fks);
+	return rc;
+}
+
+/* A schema of nothing but tables is copied on the server: CREATE TABLE ...
+ * LIKE, its foreign keys, INSERT ... SELECT.  Anything else (views,
+ * triggers, routines, events, sequences) goes by dump and load (DG_NO). */
+static int my_copy(const struct target *t, struct dbconn *s, const char *copy, const char **how, char *err,
+                   size_t errlen)
+{
+	const char *db = target_get(t, TF_DATABASE);
+	char *lit = db_quote_literal(s, db), *qo = db_quote_ident(s, db), *qc = db_quote_ident(s, copy);
+	char *sql = xasprintf(my_others_sql, lit), *others = NULL, *charset = NULL;
+	int rc = db_exec(s, "SET SESSION group_concat_max_len = 4294967295", err, errlen);
+	if (rc == 0)
+		rc = db_query_value(s, sql, &others, err, errlen);
+	free(sql);
+	if (rc == 0 && others && strcmp(others, "0")) {
+		snprintf(err, errlen, "the database holds views, triggers, routines, events or sequences, which "
+		                      "MySQL copies by dump and load");
+		rc = 1;
+	}
+	sql = xasprintf("SELECT CONCAT('CHARACTER SET ', DEFAULT_CHARACTER_SET_NAME, ' COLLATE ',"
+	                " DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", lit);
+	if (rc == 0)
+		rc = db_query_value(s, sql, &charset, err, errlen);
+	free(sql);
+	/* As mysqldump loads: no checks while the rows go in, and a 0 in an
+	 * AUTO_INCREMENT column stays 0. */
+	if (rc == 0)
+		rc = my_sqlf(s, err, errlen, "CREATE DATABASE %s %s", qc, charset ? charset : "");
+	int made = rc == 0;
+	if (rc == 0)
+		rc = db_exec(s, "SET SESSION foreign_key_checks = 0, unique_checks = 0, sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
+		             err, errlen);
+	if (rc == 0)
+		rc = my_copy_tables(s, lit, qo, qc, err, errlen);
+	db_exec(s, "SET SESSION foreign_key_checks = 1, unique_checks = 1", (char[64]){ 0 }, 64);
+	if (rc != 0 && made)
+		my_sqlf(s, (char[256]){ 0 }, 256, "DROP DATABASE IF EXISTS %s", qc);
+	free(lit);
+	free(qo);
+	free(qc);
+	free(others);
+	free(charset);
+	if (rc == 0) {
+		*how = "tables";
+		return DG_OK;
+	}
 	return DG_NO;
 }
 
-static int my_drop(const struct target *t, const char *copy, char *err, size_t errlen)
+static int my_drop(const struct target *t, struct dbconn *s, const char *copy, char *err, size_t errlen)
 {
-	struct dbconn *c;
-	if (db_connect_admin(t, &c, err, errlen) != DG_OK)
-		return -1;
-	char *q = db_quote_ident(c, copy);
+	(void)t;
+	char *q = db_quote_ident(s, copy);
 	char *sql = xasprintf("DROP DATABASE IF EXISTS %s", q);
-	int rc = db_exec(c, sql, err, errlen);
+	int rc = db_exec(s, sql, err, errlen);
 	free(sql);
 	free(q);
-	db_close(c);
 	return rc;
 }
 
-static int my_list(const struct target *t, struct strvec *out, char *err, size_t errlen)
+static int my_list(const struct target *t, struct dbconn *s, struct strvec *out, char *err, size_t errlen)
 {
-	struct dbconn *c;
-	if (db_connect_admin(t, &c, err, errlen) != DG_OK)
-		return -1;
-	int rc = rows_of(c, "SELECT GROUP_CONCAT(SCHEMA_NAME SEPARATOR '\x1e') FROM information_schema.SCHEMATA"
-	                    " WHERE LOCATE('" RH_MARK "', SCHEMA_NAME) > 0", out, err, errlen);
-	db_close(c);
-	return rc;
+	(void)t;
+	return rh_rows_of(s, "SELECT GROUP_CONCAT(SCHEMA_NAME SEPARATOR '\x1e') FROM information_schema.SCHEMATA"
+	                     " WHERE LOCATE('" RH_MARK "', SCHEMA_NAME) > 0", out, err, errlen);
 }
 
 const struct rh_engine rh_mysql = {

@@ -14,15 +14,6 @@
 #define PG_USER_TABLES "c.relkind IN ('r', 'p') AND NOT c.relispartition" \
 	" AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"
 
-static char *rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen,
-                     int *rc)
-{
-	char *value = NULL;
-	*rc = db_query_value(c, sql, &value, err, errlen);
-	rh_split(value, RH_RS, rows);
-	return value;
-}
-
 static int pg_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
 {
 	static const char tables_sql[] =
@@ -52,47 +43,8 @@ static int pg_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 		" LEFT JOIN pg_catalog.pg_class rc ON rc.oid = p.confrelid"
 		" LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
 		" WHERE " PG_USER_TABLES " AND p.contype IN ('p', 'u', 'f', 'c')";
-	struct strvec rows = STRVEC_INIT;
-	int rc;
-	free(rows_of(c, tables_sql, &rows, err, errlen, &rc));
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		if (f.n >= 2) {
-			struct rh_table *t = rh_table_add(inv, f.v[0], f.v[1]);
-			struct strvec pk = STRVEC_INIT;
-			if (f.n >= 3)
-				rh_split(f.v[2], '\x1d', &pk);
-			for (size_t k = 0; k < pk.n; k++)
-				rh_pk_add(t, pk.v[k]);
-			sv_free(&pk);
-		}
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	if (rc == 0)
-		free(rows_of(c, columns_sql, &rows, err, errlen, &rc));
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		struct rh_table *t = f.n == 4 ? rh_table_find(inv, f.v[0]) : NULL;
-		if (t)
-			rh_column_add(t, f.v[1], f.v[2], !strcmp(f.v[3], "1"));
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	if (rc == 0)
-		free(rows_of(c, constraints_sql, &rows, err, errlen, &rc));
-	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
-		struct strvec f = STRVEC_INIT;
-		rh_split(rows.v[i], RH_FS, &f);
-		struct rh_table *t = f.n == 6 ? rh_table_find(inv, f.v[0]) : NULL;
-		if (t)
-			rh_constraint_add(t, f.v[1][0], f.v[2], f.v[3], f.v[4], !strcmp(f.v[5], "1"));
-		sv_free(&f);
-	}
-	sv_free(&rows);
-	return rc;
+	static const char *const sql[3] = { tables_sql, columns_sql, constraints_sql };
+	return rh_schema_read(c, sql, 1, inv, err, errlen);
 }
 
 static char *pg_concat(char *const *exprs, size_t n, int sep)
@@ -123,20 +75,34 @@ static char *pg_row_hash(struct dbconn *c, const struct rh_table *tab)
 	return xstrdup("coalesce(sum(hashtext(x::text)::bigint), 0)");
 }
 
-static int pg_copy(const struct target *t, const char *copy, const char **how, char *err, size_t errlen)
+/* The newest row version of the table: the xid of its creator (xmin) as a
+ * 32-bit number, from age() against this transaction's fixed reference
+ * (age('3') is that reference less 3), -1 for an empty table.  With the
+ * row count it proves a table unchanged since a template copy of it was
+ * made: the template had no session (CREATE DATABASE requires it), so no
+ * transaction was writing to it; any row written later, by an UPDATE too,
+ * is a version whose xid is newer than every one the copy holds, so either
+ * a written row survives and the newest xmin moves, or none does and the
+ * count falls unless nothing was deleted either.  A row frozen meanwhile
+ * can only move it (a needless "changed"), never the other way. */
+static char *pg_row_mark(struct dbconn *c, const struct rh_table *tab)
 {
-	struct dbconn *c;
-	int rc = db_connect_admin(t, &c, err, errlen);
-	if (rc != DG_OK)
-		return rc;
-	char *qc = db_quote_ident(c, copy), *qo = db_quote_ident(c, target_get(t, TF_DATABASE));
+	(void)c;
+	(void)tab;
+	return xstrdup("coalesce(((age('3'::xid)::bigint + 3 - min(age(x.xmin))::bigint) % 4294967296"
+	               " + 4294967296) % 4294967296, -1)");
+}
+
+static int pg_copy(const struct target *t, struct dbconn *s, const char *copy, const char **how, char *err,
+                   size_t errlen)
+{
+	char *qc = db_quote_ident(s, copy), *qo = db_quote_ident(s, target_get(t, TF_DATABASE));
 	char *sql = xasprintf("CREATE DATABASE %s TEMPLATE %s", qc, qo);
 	char why[512];
-	rc = db_exec(c, sql, why, sizeof why);
+	int rc = db_exec(s, sql, why, sizeof why);
 	free(sql);
 	free(qc);
 	free(qo);
-	db_close(c);
 	if (rc == 0) {
 		*how = "template";
 		return DG_OK;
@@ -146,34 +112,23 @@ static int pg_copy(const struct target *t, const char *copy, const char **how, c
 	return DG_NO;
 }
 
-static int pg_drop(const struct target *t, const char *copy, char *err, size_t errlen)
+static int pg_drop(const struct target *t, struct dbconn *s, const char *copy, char *err, size_t errlen)
 {
-	struct dbconn *c;
-	int rc = db_connect_admin(t, &c, err, errlen);
-	if (rc != DG_OK)
-		return -1;
-	char *q = db_quote_ident(c, copy);
+	(void)t;
+	char *q = db_quote_ident(s, copy);
 	/* WITH (FORCE): a server the command left running does not keep it. */
-	char *sql = xasprintf("DROP DATABASE IF EXISTS %s%s", q, db_server_major(c) >= 13 ? " WITH (FORCE)" : "");
-	rc = db_exec(c, sql, err, errlen);
+	char *sql = xasprintf("DROP DATABASE IF EXISTS %s%s", q, db_server_major(s) >= 13 ? " WITH (FORCE)" : "");
+	int rc = db_exec(s, sql, err, errlen);
 	free(sql);
 	free(q);
-	db_close(c);
 	return rc;
 }
 
-static int pg_list(const struct target *t, struct strvec *out, char *err, size_t errlen)
+static int pg_list(const struct target *t, struct dbconn *s, struct strvec *out, char *err, size_t errlen)
 {
-	struct dbconn *c;
-	if (db_connect_admin(t, &c, err, errlen) != DG_OK)
-		return -1;
-	char *value = NULL;
-	int rc = db_query_value(c, "SELECT string_agg(datname, chr(30)) FROM pg_catalog.pg_database"
-	                           " WHERE strpos(datname, '" RH_MARK "') > 0", &value, err, errlen);
-	db_close(c);
-	rh_split(value, RH_RS, out);
-	free(value);
-	return rc;
+	(void)t;
+	return rh_rows_of(s, "SELECT string_agg(datname, chr(30)) FROM pg_catalog.pg_database"
+	                     " WHERE strpos(datname, '" RH_MARK "') > 0", out, err, errlen);
 }
 
 const struct rh_engine rh_pg = {
@@ -183,6 +138,7 @@ const struct rh_engine rh_pg = {
 	.agg = pg_agg,
 	.text = pg_text,
 	.row_hash = pg_row_hash,
+	.row_mark = pg_row_mark,
 	.begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	.end = "COMMIT",
 	.copy = pg_copy,

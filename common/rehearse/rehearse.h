@@ -61,8 +61,21 @@ int rh_inventory_load(const char *path, struct rh_inventory *inv, char *err, siz
 /* A checksum of an original's schema and content ("<engine>:<sha256 hex>"),
  * equal before and after only when nothing in it changed.  t is the
  * original; c an open connection to it (NULL for sqlite, which hashes
- * the file).  malloc'd, or NULL with err. */
-char *rh_checksum(const struct target *t, struct dbconn *c, char *err, size_t errlen);
+ * the file); like, when not NULL, the checksum from before, whose kind
+ * (content or row marks) this one takes.  malloc'd, or NULL with err. */
+char *rh_checksum(const struct target *t, struct dbconn *c, const char *like, char *err, size_t errlen);
+/* The same checksum of the database c is connected to (a server's, not a
+ * SQLite file) and, read in the same pass, its inventory into *inv.  With
+ * marks, the engine's row marks stand for the rows' content where it has
+ * them ("<engine>+marks:<hex>"): only for a database nobody wrote to while
+ * it was read, as a PostgreSQL template copy (pg.c says why). */
+char *rh_checksum_inventory(struct dbconn *c, int marks, struct rh_inventory *inv, char *err, size_t errlen);
+/* rh_checksum(t, c, like) into *sum (unless *sum is already set: a SQLite
+ * file's, hashed first) while, on connection cc, the inventory of the copy
+ * is read into *inv: the two scans in parallel, each on its own
+ * connection.  0; -1 with *sum NULL and sum_err, or with err. */
+int rh_checksum_beside(const struct target *t, struct dbconn *c, const char *like, char **sum, char *sum_err,
+                       size_t sum_errlen, struct dbconn *cc, struct rh_inventory *inv, char *err, size_t errlen);
 
 /* The values of column col of table tab, keyed by the primary key: rows
  * of "key\x1fvalue" (value "\x02" for NULL), unsorted.  0, or -1 with err. */
@@ -84,19 +97,25 @@ void rh_copy_target(const struct target *t, const char *copy, struct target *out
 /* A snapshot of target number target_no by db-snap (reason for its
  * metadata): its path (malloc'd), or NULL with the reason reported. */
 char *rh_snapshot(int target_no, int test_run, const char *reason);
-/* Make the copy of t: PostgreSQL CREATE DATABASE ... TEMPLATE when no other
- * session uses the original, else (and for MySQL) db-restore --into=COPY of
- * the snapshot *snapshot, taken first (and returned there, malloc'd) when
- * *snapshot is NULL; SQLite the online backup API.  *how says which
- * ("template", "snapshot", "backup").  DG_OK, or an exit status with the
- * reason reported. */
-int rh_copy_make(const struct target *t, int target_no, int test_run, const char *copy,
+/* A connection to t's server that may create and drop databases (the
+ * maintenance database), shared by the steps below; NULL for sqlite (which
+ * needs none) or when it cannot be made (reported). */
+struct dbconn *rh_server_connect(const struct target *t);
+/* Make the copy of t on server connection s: PostgreSQL CREATE DATABASE ...
+ * TEMPLATE when no other session uses the original, MySQL a schema of the
+ * same tables filled by INSERT ... SELECT when it holds nothing else; else
+ * db-restore --into=COPY of the snapshot *snapshot, taken first (and
+ * returned there, malloc'd) when *snapshot is NULL; SQLite the online
+ * backup API.  *how says which ("template", "tables", "snapshot",
+ * "backup").  DG_OK, or an exit status with the reason reported. */
+int rh_copy_make(const struct target *t, struct dbconn *s, int target_no, int test_run, const char *copy,
                  char **snapshot, const char **how);
-/* Drop a copy (never a name without RH_MARK).  0, or -1 reported. */
-int rh_copy_drop(const struct target *t, const char *copy);
-/* Drop the copies of t's database left by runs that no longer exist; how
- * many were dropped. */
-int rh_copy_clean(const struct target *t);
+/* Drop a copy (never a name without RH_MARK) on server connection s (NULL:
+ * one is opened).  0, or -1 reported. */
+int rh_copy_drop(const struct target *t, struct dbconn *s, const char *copy);
+/* Drop the copies of t's database left by runs that no longer exist (on s,
+ * as above); how many were dropped. */
+int rh_copy_clean(const struct target *t, struct dbconn *s);
 
 /* ---- the loss report ---- */
 

@@ -19,15 +19,6 @@
 #define LITE_TABLES "(SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'" \
 	" AND name <> 'dbguard_marker' ORDER BY name)"
 
-static int rows_of(struct dbconn *c, const char *sql, struct strvec *rows, char *err, size_t errlen)
-{
-	char *value = NULL;
-	int rc = db_query_value(c, sql, &value, err, errlen);
-	rh_split(value, RH_RS, rows);
-	free(value);
-	return rc;
-}
-
 static int lite_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size_t errlen)
 {
 	static const char columns_sql[] =
@@ -44,7 +35,7 @@ static int lite_schema(struct dbconn *c, struct rh_inventory *inv, char *err, si
 		" (SELECT m.name AS name, l.name AS idx, (SELECT group_concat(i.name, ',') FROM pragma_index_info(l.name) i)"
 		" AS cols FROM " LITE_TABLES " m, pragma_index_list(m.name) l WHERE l.\"unique\" AND l.origin <> 'pk')";
 	struct strvec rows = STRVEC_INIT;
-	int rc = rows_of(c, "SELECT group_concat(name, char(30)) FROM " LITE_TABLES, &rows, err, errlen);
+	int rc = rh_rows_of(c, "SELECT group_concat(name, char(30)) FROM " LITE_TABLES, &rows, err, errlen);
 	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
 		char *ref = db_quote_ident(c, rows.v[i]);
 		rh_table_add(inv, rows.v[i], ref);
@@ -52,7 +43,7 @@ static int lite_schema(struct dbconn *c, struct rh_inventory *inv, char *err, si
 	}
 	sv_free(&rows);
 	if (rc == 0)
-		rc = rows_of(c, columns_sql, &rows, err, errlen);
+		rc = rh_rows_of(c, columns_sql, &rows, err, errlen);
 	/* The primary key's columns in their order: pk is the 1-based position. */
 	for (int pos = 0; rc == 0 && pos <= 16; pos++) {
 		for (size_t i = 0; i < rows.n; i++) {
@@ -80,7 +71,7 @@ static int lite_schema(struct dbconn *c, struct rh_inventory *inv, char *err, si
 		sb_free(&def);
 	}
 	if (rc == 0)
-		rc = rows_of(c, fk_sql, &rows, err, errlen);
+		rc = rh_rows_of(c, fk_sql, &rows, err, errlen);
 	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
 		struct strvec f = STRVEC_INIT;
 		rh_split(rows.v[i], RH_FS, &f);
@@ -96,7 +87,7 @@ static int lite_schema(struct dbconn *c, struct rh_inventory *inv, char *err, si
 	}
 	sv_free(&rows);
 	if (rc == 0)
-		rc = rows_of(c, unique_sql, &rows, err, errlen);
+		rc = rh_rows_of(c, unique_sql, &rows, err, errlen);
 	for (size_t i = 0; rc == 0 && i < rows.n; i++) {
 		struct strvec f = STRVEC_INIT;
 		rh_split(rows.v[i], RH_FS, &f);
@@ -133,8 +124,9 @@ static char *lite_text(const char *col)
 	return xasprintf("coalesce(CAST(x.%s AS TEXT), char(2))", col);
 }
 
-static int lite_copy(const struct target *t, const char *copy, const char **how, char *err, size_t errlen)
+static int lite_copy(const struct target *t, struct dbconn *s, const char *copy, const char **how, char *err, size_t errlen)
 {
+	(void)s;
 	const char *orig = target_get(t, TF_DATABASE);
 	struct stat st;
 	if (stat(orig, &st) < 0) {
@@ -177,9 +169,10 @@ static int lite_copy(const struct target *t, const char *copy, const char **how,
 	return DG_OK;
 }
 
-static int lite_drop(const struct target *t, const char *copy, char *err, size_t errlen)
+static int lite_drop(const struct target *t, struct dbconn *s, const char *copy, char *err, size_t errlen)
 {
 	(void)t;
+	(void)s;
 	static const char *const suffixes[] = { "-wal", "-shm", "-journal", "" };
 	int rc = 0;
 	for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
@@ -199,8 +192,9 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static int lite_list(const struct target *t, struct strvec *out, char *err, size_t errlen)
+static int lite_list(const struct target *t, struct dbconn *s, struct strvec *out, char *err, size_t errlen)
 {
+	(void)s;
 	char *dir = path_dir(target_get(t, TF_DATABASE));
 	DIR *d = opendir(dir);
 	if (!d) {
