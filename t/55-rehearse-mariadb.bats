@@ -5,7 +5,7 @@
 # rehearsal (its CHECKSUM TABLE before and after), no copy is left behind.
 bats_require_minimum_version 1.5.0
 load helpers/common
-load 55-undo-hint
+load helpers/undo-hint
 
 FAKES=$BATS_TEST_DIRNAME/fixtures/rehearse
 

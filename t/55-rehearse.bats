@@ -5,7 +5,7 @@
 # byte for byte unchanged after every rehearsal, and no copy is left.
 bats_require_minimum_version 1.5.0
 load helpers/common
-load 55-undo-hint
+load helpers/undo-hint
 
 FAKES=$BATS_TEST_DIRNAME/fixtures/rehearse
 FIXTURES=$BATS_TEST_DIRNAME/fixtures/projects

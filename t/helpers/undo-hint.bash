@@ -1,4 +1,4 @@
-# 55-undo-hint.bash — for the t/55 files: follow the undo hint a rehearsal
+# undo-hint.bash — for the t/55 files: follow the undo hint a rehearsal
 # printed when its command wrote to the original, as a user would.
 #
 #   follow_undo_hint NAME   the hint in $stderr must be `safe-run --undo`;
