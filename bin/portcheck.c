@@ -19,6 +19,7 @@
 #include "base/term.h"
 #include "base/xalloc.h"
 #include "docker/checks.h"
+#include "docker/inventory.h"
 #include "docker/redis.h"
 #include "docker/restart.h"
 #include "store/store.h"
@@ -26,7 +27,8 @@
 static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"
 	"                 [--range=LO-HI] [--format=human|tsv|json] [--only=ports]\n"
-	"                 [--confirm=apply] [--force] [--restart [--timeout=SECONDS]]\n";
+	"                 [--confirm=apply] [--force] [--restart [--timeout=SECONDS]]\n"
+	"       portcheck volumes [-qv] [-C DIR] [-f FILE]... [-p NAME] [--format=human|tsv|json]\n";
 
 static _Noreturn void usage(int status)
 {
@@ -43,9 +45,13 @@ static _Noreturn void usage(int status)
 		      "  plan                 print the port changes apply would make\n"
 		      "  apply, migrate       make them: only the port text changes, FILE.backup kept\n"
 		      "  rollback             put the FILE.backup copies back\n"
+		      "  volumes              the database services' volumes in the Docker Engine:\n"
+		      "                       name, kind, exists, size, empty-volume trap\n"
 		      "\n"
 		      "  -f, --file=FILE      a compose file; repeat for overrides (later wins)\n"
 		      "  -C DIR               run as if started in DIR\n"
+		      "  -p, --project-name=NAME  with volumes: the Compose project's name (else\n"
+		      "                       as Compose derives it)\n"
 		      "      --range=LO-HI    the protected range (default from the configuration,\n"
 		      "                       7000-7999)\n"
 		      "      --format=FORMAT  human (default), tsv or json\n"
@@ -64,16 +70,17 @@ static _Noreturn void usage(int status)
 		      "\n"
 		      "Exit status: 0 compliant or done, 1 findings (or apply failed and was\n"
 		      "undone), 2 usage error or unreadable/invalid files, 3 no compose file, no\n"
-		      "database service or nothing to roll back, 6 apply not confirmed.\n", stdout);
+		      "database service or nothing to roll back, 4 volumes: no Docker Engine\n"
+		      "answers, 6 apply not confirmed.\n", stdout);
 	exit(status);
 }
 
-enum command { VALIDATE, PLAN, APPLY, ROLLBACK };
+enum command { VALIDATE, PLAN, APPLY, ROLLBACK, VOLUMES };
 
 struct opts {
 	enum command what;
 	struct strvec given;  /* -f FILE... */
-	const char *range, *confirm;
+	const char *range, *confirm, *project;
 	int format, force, ports_only, restart, timeout;
 };
 
@@ -87,7 +94,9 @@ static enum command parse_command(const char *cmd)
 		return APPLY;
 	if (!strcmp(cmd, "rollback"))
 		return ROLLBACK;
-	error("unknown command '%s'; use validate, plan, apply or rollback", cmd);
+	if (!strcmp(cmd, "volumes"))
+		return VOLUMES;
+	error("unknown command '%s'; use validate, plan, apply, rollback or volumes", cmd);
 	usage(DG_USAGE);
 }
 
@@ -103,12 +112,14 @@ static void parse_options(int argc, char **argv, struct opts *o)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "restart", no_argument, NULL, OPT_RESTART },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "project-name", required_argument, NULL, 'p' },
 		CLI_COMMON_LONGOPTS
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "qvhC:f:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qvhC:f:p:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': sv_push(&o->given, optarg); break;
+		case 'p': o->project = optarg; break;
 		case OPT_RANGE: o->range = optarg; break;
 		case OPT_FORMAT:
 			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
@@ -144,6 +155,14 @@ static void parse_options(int argc, char **argv, struct opts *o)
 	o->what = parse_command(cmd);
 	if (o->restart && o->what != APPLY && o->what != ROLLBACK) {
 		error("--restart goes with apply and rollback");
+		usage(DG_USAGE);
+	}
+	if (o->project && o->what != VOLUMES) {
+		error("-p goes with volumes");
+		usage(DG_USAGE);
+	}
+	if (o->what == VOLUMES && (o->range || o->confirm || o->force || o->ports_only)) {
+		error("volumes takes -f, -p and --format");
 		usage(DG_USAGE);
 	}
 	if (o->timeout && !o->restart) {
@@ -334,6 +353,21 @@ static int do_rollback(const struct opts *o)
 	return status;
 }
 
+/* volumes: the files found and the project's configuration read (it names
+ * the images of each engine), then common/docker/inventory.c. */
+static int do_volumes(const struct opts *o)
+{
+	struct strvec files;
+	int status = compose_find(o->given.v, o->given.n, &files, 0);
+	if (status)
+		return status;
+	char *dir = path_dir(files.v[0]);
+	status = config_load(dir) ? DG_USAGE : dk_inventory_print(o->project, &files, o->format);
+	free(dir);
+	sv_free(&files);
+	return status;
+}
+
 /* validate, plan or apply: each reads and analyzes the project first. */
 static int do_check(const struct opts *o)
 {
@@ -359,7 +393,9 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	struct opts o = { .given = STRVEC_INIT, .format = FMT_HUMAN };
 	parse_options(argc, argv, &o);
-	int status = o.what == ROLLBACK ? do_rollback(&o) : do_check(&o);
+	int status = o.what == ROLLBACK  ? do_rollback(&o)
+	           : o.what == VOLUMES ? do_volumes(&o)
+	                               : do_check(&o);
 	sv_free(&o.given);
 	if (close_stdout() < 0 && status == DG_OK)
 		status = DG_NO;
