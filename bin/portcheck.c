@@ -1,22 +1,17 @@
 /* portcheck — keep the host ports of a project's database services in a
  * protected range: validate the compose files, plan a deterministic
  * migration, apply it by rewriting only the port text, roll it back. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "model/config.h"
 #include "base/exitcodes.h"
 #include "base/io.h"
 #include "base/msg.h"
-#include "base/output.h"
 #include "portcheck/portcheck.h"
-#include "base/term.h"
 #include "base/xalloc.h"
 #include "docker/checks.h"
 #include "docker/inventory.h"
@@ -272,14 +267,14 @@ static int do_plan(const struct session *ss, int format)
  * portcheck_apply (common/docker/restart.c does the work). */
 struct restart_run {
 	struct dk_restart rs;
-	char *store;
+	char *dir, *store;   /* the project's directory (db-snap -C), its store */
 	int after_failed;
 };
 
 static int restart_before(void *arg)
 {
 	struct restart_run *rr = arg;
-	if (dk_restart_backup(&rr->rs, rr->store) < 0) {
+	if (dk_restart_backup(&rr->rs, rr->dir) < 0) {
 		error("nothing was changed: %s failed", rr->rs.failed_step);
 		return -1;
 	}
@@ -311,9 +306,9 @@ static int do_apply_restart(struct session *ss, const struct opts *o)
 			dk_restart_add_move(&rr.rs, w->s->name, w->p->host_ip, w->p->pub_lo, w->new_lo, w->p->tgt_lo);
 	}
 	char *dir = path_dir(ss->files.v[0]), *abs = realpath(dir, NULL);
-	rr.store = store_dir(abs ? abs : dir);
-	free(abs);
-	free(dir);
+	rr.dir = abs ? abs : dir;
+	rr.store = store_dir(rr.dir);
+	free(abs ? dir : NULL);
 	struct apply_hooks h = { restart_before, restart_after, &rr };
 	int status = portcheck_apply_hooked(ss, o->confirm, o->force, o->format, rr.rs.n ? &h : NULL);
 	if (status == DG_OK && rr.rs.n) {
@@ -333,6 +328,7 @@ static int do_apply_restart(struct session *ss, const struct opts *o)
 		free(step);
 	}
 	free(rr.store);
+	free(rr.dir);
 	dk_restart_free(&rr.rs);
 	return status;
 }
