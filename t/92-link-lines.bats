@@ -13,26 +13,26 @@ needed() {
     ldd "$prog" | awk '{ print $1 }'
 }
 
-@test "safe-run links none of libpq, libmariadb, libmysqlclient, libsqlite3, libyaml, libexpat" {
-    run -0 needed safe-run
-    [[ $output == *libc.so* ]]
-    for lib in libpq libmariadb libmysqlclient libsqlite3 libyaml libexpat; do
+# links_none PROG LIB...: PROG needs none of the LIBs (named in the failure).
+links_none() {
+    local prog=$1 lib
+    shift
+    for lib in "$@"; do
         if grep -q "^$lib" <<<"$output"; then
-            echo "safe-run links $lib:" >&2
-            echo "$output" >&2
+            printf '%s links %s:\n%s\n' "$prog" "$lib" "$output" >&2
             return 1
         fi
     done
 }
 
+@test "safe-run links none of libpq, libmariadb, libmysqlclient, libsqlite3, libyaml, libexpat" {
+    run -0 needed safe-run
+    [[ $output == *libc.so* ]]
+    links_none safe-run libpq libmariadb libmysqlclient libsqlite3 libyaml libexpat
+}
+
 @test "portcheck links libyaml, and none of libpq, libmariadb, libsqlite3, libexpat, libzstd" {
     run -0 needed portcheck
     grep -q '^libyaml' <<<"$output"
-    for lib in libpq libmariadb libmysqlclient libsqlite3 libexpat libzstd; do
-        if grep -q "^$lib" <<<"$output"; then
-            echo "portcheck links $lib:" >&2
-            echo "$output" >&2
-            return 1
-        fi
-    done
+    links_none portcheck libpq libmariadb libmysqlclient libsqlite3 libexpat libzstd
 }
