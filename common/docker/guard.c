@@ -332,29 +332,18 @@ int dk_guard_snapshot(struct dk_guard *g, const char *reason)
 		error("cannot tell which volumes the command deletes: %s", g->problem);
 		return -1;
 	}
-	char *prog = find_sibling_program("db-snap"), *why = xasprintf("--reason=%s", reason);
-	int rc = 0;
-	for (size_t i = 0; i < g->doomed.n && rc == 0; i++) {
-		char *vol = xasprintf("--volume=%s", g->doomed.v[i]);
-		char *argv[] = { prog, "-q", vol, "--label=safe-run", why, NULL };
-		char *out = NULL;
-		int ws = run_capture(argv, NULL, -1, &out, NULL);
-		int status = ws < 0 ? 127 : exit_status_of(ws);
-		char *path = status == 0 && out && *out ? dk_first_line(out) : NULL;
+	for (size_t i = 0; i < g->doomed.n; i++) {
+		int status;
+		char *path = dk_snap_volume(NULL, g->doomed.v[i], "safe-run", reason, &status);
 		if (!path) {
 			error("the snapshot of volume '%s' failed (db-snap exit %d)", g->doomed.v[i], status);
-			rc = -1;
-		} else {
-			info("snapshot of volume '%s': %s", g->doomed.v[i], path);
-			sv_pushf(&g->snaps, "%s\t%s", g->doomed.v[i], path);
+			return -1;
 		}
+		info("snapshot of volume '%s': %s", g->doomed.v[i], path);
+		sv_pushf(&g->snaps, "%s\t%s", g->doomed.v[i], path);
 		free(path);
-		free(out);
-		free(vol);
 	}
-	free(why);
-	free(prog);
-	return rc;
+	return 0;
 }
 
 int dk_guard_up_check(struct dk_guard *g, const struct strvec *confirms)

@@ -19,6 +19,7 @@
 #include "base/msg.h"
 #include "base/process.h"
 #include "docker/cli.h"
+#include "docker/volume.h"
 
 static double mono(void)
 {
@@ -482,22 +483,6 @@ static int logical_snapshot(struct dk_restart *rs, struct dk_svc_state *st, int 
 	return 0;
 }
 
-/* db-snap --volume in dir's store: the snapshot's path, or NULL (db-snap
- * said why). */
-static char *volume_snapshot(const char *dir, const char *volume)
-{
-	char *prog = find_sibling_program("db-snap"), *vol = xasprintf("--volume=%s", volume);
-	char *argv[] = { prog, "-q", "-C", (char *)dir, vol, "--label=pre-port-move",
-	                 "--reason=portcheck apply --restart", NULL };
-	char *out = NULL;
-	int ws = run_capture(argv, NULL, -1, &out, NULL);
-	char *path = ws >= 0 && exit_status_of(ws) == 0 && out && *out ? dk_first_line(out) : NULL;
-	free(out);
-	free(vol);
-	free(prog);
-	return path;
-}
-
 int dk_restart_backup(struct dk_restart *rs, const char *dir)
 {
 	char err[512];
@@ -527,9 +512,12 @@ int dk_restart_backup(struct dk_restart *rs, const char *dir)
 		for (size_t k = 0; k < dv.n && rc == 0; k++) {
 			if (strcmp(dv.v[k].svc->name, st->service) != 0 || !dv.v[k].volume)
 				continue;
-			char *path = volume_snapshot(dir, dv.v[k].volume);
+			int status;
+			char *path = dk_snap_volume(dir, dv.v[k].volume, "pre-port-move", "portcheck apply --restart",
+			                            &status);
 			if (!path) {
-				fail(rs, "backup of '%s': volume '%s': db-snap --volume failed", st->service, dv.v[k].volume);
+				fail(rs, "backup of '%s': volume '%s': db-snap --volume exit %d", st->service, dv.v[k].volume,
+				     status);
 				rc = -1;
 			} else {
 				info("  %s: %s", st->service, path);
