@@ -230,6 +230,35 @@ static void journal_undo(const char *path, const struct journal_entry *e, int n,
 	sb_free(&classes);
 }
 
+/* What each snapshot of run n puts back: index[k] into l (-1: a Docker
+ * volume), with its description, class and the name that confirms it.
+ * DG_OK, or DG_NOTHING (reported) when a database is not configured now. */
+static int undo_targets(int n, const struct journal_entry *e, const struct snapshot_meta *meta,
+                        const struct found_list *l, const char *dir, int *index, struct strvec *describe,
+                        struct strvec *classes, struct strvec *names)
+{
+	for (size_t k = 0; k < e->snapshots.n; k++) {
+		if (is_volume(&meta[k])) {
+			index[k] = -1;
+			sv_pushf(describe, "volume %s", meta[k].database);
+			sv_push(classes, "volume");
+			sv_push(names, meta[k].database);
+			continue;
+		}
+		index[k] = target_of(l, &meta[k], dir);
+		if (index[k] < 0) {
+			error("cannot undo run %d: the database '%s' of '%s' is not configured in '%s' now (was it set "
+			      "in the environment?); restore it with db-restore --url=URL '%s'", n, meta[k].database,
+			      e->snapshots.v[k], dir ? dir : ".", e->snapshots.v[k]);
+			return DG_NOTHING;
+		}
+		sv_push(describe, l->v[index[k]].describe);
+		sv_push(classes, l->v[index[k]].col[C_CLASS]);
+		sv_push(names, found_confirm_name(&l->v[index[k]]));
+	}
+	return DG_OK;
+}
+
 int saferun_undo(int n, char *const confirms[], int dry_run)
 {
 	struct timespec ts;
@@ -282,26 +311,8 @@ int saferun_undo(int n, char *const confirms[], int dry_run)
 			rc = DG_REFUSED;
 	}
 	struct strvec describe = STRVEC_INIT, classes = STRVEC_INIT, names = STRVEC_INIT;
-	for (size_t k = 0; k < ns && rc == DG_OK; k++) {
-		if (is_volume(&meta[k])) {
-			index[k] = -1;
-			sv_pushf(&describe, "volume %s", meta[k].database);
-			sv_push(&classes, "volume");
-			sv_push(&names, meta[k].database);
-			continue;
-		}
-		index[k] = target_of(&l, &meta[k], dir);
-		if (index[k] >= 0) {
-			sv_push(&describe, l.v[index[k]].describe);
-			sv_push(&classes, l.v[index[k]].col[C_CLASS]);
-			sv_push(&names, found_confirm_name(&l.v[index[k]]));
-		} else {
-			error("cannot undo run %d: the database '%s' of '%s' is not configured in '%s' now (was it set "
-			      "in the environment?); restore it with db-restore --url=URL '%s'", n, meta[k].database,
-			      e->snapshots.v[k], dir ? dir : ".", e->snapshots.v[k]);
-			rc = DG_NOTHING;
-		}
-	}
+	if (rc == DG_OK)
+		rc = undo_targets(n, e, meta, &l, dir, index, &describe, &classes, &names);
 	if (rc == DG_OK) {
 		info("undo run %d: %s", n, e->col[J_COMMAND]);
 		info("  ran %s in %s (%s)", e->col[J_START], e->col[J_CWD], e->col[J_STATUS]);
