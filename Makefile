@@ -69,10 +69,10 @@ layer_objs = $(patsubst common/%.c,$(B)/common/%.o,$(wildcard common/$(1)/*.c)) 
 # not link, so a wrong-way dependency shows at build time.
 db-envcheck_LAYERS = cli envcheck resolve compose engine model base
 db-envcheck_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
-db-snap_LAYERS     = cli docker saferun remote snap store resolve compose engine model base
+db-snap_LAYERS     = snapcli cli docker saferun remote snap store resolve compose engine model base
 db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) \
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
-db-restore_LAYERS  = cli docker restore remote snap store resolve compose engine model base
+db-restore_LAYERS  = restorecli cli docker restore remote snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
 safe-run_LAYERS    = cli docker saferun rehearsal store model base
 safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread

@@ -10,23 +10,15 @@
 #include "model/config.h"
 #include "base/msg.h"
 #include "base/xalloc.h"
+#include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char dir[] = "/tmp/fuzz-compose-XXXXXX";
-	static char path[sizeof dir + 16];
-	if (!path[0]) {
-		if (!mkdtemp(dir))
-			abort();
-		snprintf(path, sizeof path, "%s/compose.yaml", dir);
+	static int loaded;
+	if (!loaded++)
 		config_load(NULL);
-	}
 	msg_verbosity = -1;
-	FILE *f = fopen(path, "w");
-	if (!f)
-		abort();
-	fwrite(data, 1, size, f);
-	fclose(f);
+	const char *path = fuzz_file("compose.yaml", data, size, NULL);
 	struct strvec files = STRVEC_INIT;
 	sv_push(&files, path);
 	struct compose_project p;

@@ -7,22 +7,12 @@
 
 #include "base/msg.h"
 #include "saferun/journal.h"
+#include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char dir[] = "/tmp/fuzz-journal-XXXXXX";
-	static char path[sizeof dir + 16];
-	if (!path[0]) {
-		if (!mkdtemp(dir))
-			abort();
-		snprintf(path, sizeof path, "%s/journal", dir);
-	}
 	msg_verbosity = -1;
-	FILE *f = fopen(path, "w");
-	if (!f)
-		abort();
-	fwrite(data, 1, size, f);
-	fclose(f);
+	const char *path = fuzz_file("journal", data, size, NULL);
 	struct journal j;
 	if (journal_read(path, &j) == 0) {
 		int points = 0;

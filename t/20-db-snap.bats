@@ -262,34 +262,6 @@ strays() { find "$store" -mindepth 1 -name '.*' ! -name .gitignore ! -name '.loc
 
 # ---- retention, on snapshots with crafted times ----
 
-# fixture KEY TIMESTAMP [LABEL]: a good snapshot of database KEY at TIMESTAMP
-# (YYYYMMDDTHHMMSSZ), written directly with matching metadata.
-fixture() {
-    local key=$1 ts=$2 label=${3:-} f
-    mkdir -p "$store"
-    f=$store/${key}_$ts${label:+_$label}.sqlite.zst
-    printf 'snapshot %s\n' "$f" | zstd -q -c > "$f"
-    cat > "$f.meta" <<EOF
-format=dbguard-snapshot-1
-engine=sqlite
-server_version=3.40.1
-database=$proj/$key.sqlite
-host=
-port=
-created=${ts:0:4}-${ts:4:2}-${ts:6:2}T${ts:9:2}:${ts:11:2}:${ts:13:2}Z
-dbguard_version=0.1.0
-label=$label
-reason=
-compression=zstd
-raw_bytes=10
-size=$(stat -c %s "$f")
-sha256=$(sha256sum "$f" | cut -d' ' -f1)
-tables=0
-rows=0
-EOF
-    meta_seal "$f.meta"
-}
-
 ago() { date -u -d "@$(($(date +%s) - $1))" +%Y%m%dT%H%M%SZ; }
 
 # The timestamps of the app snapshots left, newest first, one line.
@@ -299,7 +271,7 @@ left() {
 }
 
 @test "--keep N keeps the N newest; --keep 0 still keeps the newest; removed paths on stdout" {
-    for d in 01 02 03 04 05; do fixture app 202403${d}T120000Z; done
+    for d in 01 02 03 04 05; do snap_fixture app 202403${d}T120000Z; done
     run -0 --separate-stderr db-snap --prune --keep 2
     [ "${#lines[@]}" -eq 3 ]
     [ "${lines[0]}" = "$store/app_20240303T120000Z.sqlite.zst" ]
@@ -311,10 +283,10 @@ left() {
 }
 
 @test "--keep-days D keeps what is younger than D days, and the newest" {
-    fixture app "$(ago $((86400 + 60)))"
-    fixture app "$(ago $((2 * 86400)))"
-    fixture app "$(ago $((4 * 86400)))"
-    fixture app "$(ago $((10 * 86400)))"
+    snap_fixture app "$(ago $((86400 + 60)))"
+    snap_fixture app "$(ago $((2 * 86400)))"
+    snap_fixture app "$(ago $((4 * 86400)))"
+    snap_fixture app "$(ago $((10 * 86400)))"
     run -0 --separate-stderr db-snap --prune --keep-days 3
     [ "$(left | wc -w)" -eq 2 ]
     [ "$(left)" = "$(ago $((86400 + 60))) $(ago $((2 * 86400)))" ] ||
@@ -325,24 +297,24 @@ left() {
 
 @test "--keep-hourly and --keep-daily keep the newest of each of the last N periods that have one" {
     for t in 20240310T100500Z 20240310T104000Z 20240310T111000Z 20240310T115000Z \
-             20240310T123000Z 20240310T130000Z; do fixture app "$t"; done
+             20240310T123000Z 20240310T130000Z; do snap_fixture app "$t"; done
     run -0 --separate-stderr db-snap --prune --keep-hourly 3
     [ "$(left)" = "20240310T130000Z 20240310T123000Z 20240310T115000Z" ]
     rm -f "$store"/app_*
     for t in 20240301T080000Z 20240301T200000Z 20240302T090000Z 20240304T100000Z 20240304T110000Z; do
-        fixture app "$t"
+        snap_fixture app "$t"
     done
     run -0 --separate-stderr db-snap --prune --keep-daily 2
     [ "$(left)" = "20240304T110000Z 20240302T090000Z" ]
 }
 
 @test "--keep-weekly counts ISO weeks (30 Dec 2024 is in week 1 of 2025); --keep-monthly months" {
-    for t in 20241223T120000Z 20241228T120000Z 20241230T120000Z 20250103T120000Z; do fixture app "$t"; done
+    for t in 20241223T120000Z 20241228T120000Z 20241230T120000Z 20250103T120000Z; do snap_fixture app "$t"; done
     run -0 --separate-stderr db-snap --prune --keep-weekly 2
     [ "$(left)" = "20250103T120000Z 20241228T120000Z" ]
     rm -f "$store"/app_*
     for t in 20240115T000000Z 20240131T000000Z 20240210T000000Z 20240401T000000Z 20240402T000000Z; do
-        fixture app "$t"
+        snap_fixture app "$t"
     done
     run -0 --separate-stderr db-snap --prune --keep-monthly 2
     [ "$(left)" = "20240402T000000Z 20240210T000000Z" ]
@@ -351,8 +323,8 @@ left() {
 @test "a grandfather-father-son policy keeps the union of its rules" {
     # every 6 hours for 4 days, then daily ones for 60 days before that
     now=$(date +%s)
-    for i in $(seq 0 15); do fixture app "$(date -u -d "@$((now - i * 6 * 3600))" +%Y%m%dT%H%M%SZ)"; done
-    for i in $(seq 5 64); do fixture app "$(date -u -d "@$((now - i * 86400))" +%Y%m%dT%H%M%SZ)"; done
+    for i in $(seq 0 15); do snap_fixture app "$(date -u -d "@$((now - i * 6 * 3600))" +%Y%m%dT%H%M%SZ)"; done
+    for i in $(seq 5 64); do snap_fixture app "$(date -u -d "@$((now - i * 86400))" +%Y%m%dT%H%M%SZ)"; done
     run -0 --separate-stderr db-snap --prune --keep-hourly 8 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run
     would=${#lines[@]}
     [ "$(left | wc -w)" -eq 76 ]     # --dry-run removed nothing
@@ -370,10 +342,10 @@ left() {
 }
 
 @test "labelled snapshots survive unless --prune-labelled; files that do not parse are never removed" {
-    fixture app 20240101T000000Z pre-restore
-    fixture app 20240102T000000Z
-    fixture app 20240103T000000Z
-    fixture app 20240104T000000Z
+    snap_fixture app 20240101T000000Z pre-restore
+    snap_fixture app 20240102T000000Z
+    snap_fixture app 20240103T000000Z
+    snap_fixture app 20240104T000000Z
     touch "$store/app_20230101T000000Z.sqlite.zst"             # no metadata
     echo garbage > "$store/app_20230102T000000Z.sqlite.zst"
     echo 'format=something-else' > "$store/app_20230102T000000Z.sqlite.zst.meta"
@@ -388,7 +360,7 @@ left() {
 }
 
 @test "only the target's snapshots are pruned, unless --all (then per database); default keep from config" {
-    for d in 01 02 03; do fixture app 202401${d}T000000Z; fixture other 202401${d}T000000Z; done
+    for d in 01 02 03; do snap_fixture app 202401${d}T000000Z; snap_fixture other 202401${d}T000000Z; done
     run -0 --separate-stderr db-snap --prune --keep 1
     [ "$(left app)" = "20240103T000000Z" ]
     [ "$(left other | wc -w)" -eq 3 ]

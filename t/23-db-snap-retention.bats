@@ -24,39 +24,11 @@ setup() {
     printf 'DB_CONNECTION=sqlite\nDB_DATABASE=app.sqlite\n' > .env
 }
 
-# fixture KEY TIMESTAMP [LABEL]: a good snapshot of KEY at TIMESTAMP
-# (YYYYMMDDTHHMMSSZ), written directly with matching metadata.
-fixture() {
-    local key=$1 ts=$2 label=${3:-} f
-    mkdir -p "$store"
-    f=$store/${key}_$ts${label:+_$label}.sqlite.zst
-    printf 'snapshot %s\n' "$f" | zstd -q -c > "$f"
-    cat > "$f.meta" <<EOM
-format=dbguard-snapshot-1
-engine=sqlite
-server_version=3.40.1
-database=$proj/$key.sqlite
-host=
-port=
-created=${ts:0:4}-${ts:4:2}-${ts:6:2}T${ts:9:2}:${ts:11:2}:${ts:13:2}Z
-dbguard_version=0.1.0
-label=$label
-reason=
-compression=zstd
-raw_bytes=10
-size=$(stat -c %s "$f")
-sha256=$(sha256sum "$f" | cut -d' ' -f1)
-tables=0
-rows=0
-EOM
-    meta_seal "$f.meta"
-}
-
 count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l; }
 
 @test "each snapshot applies [db-snap] keep to its database; the default is 30" {
-    for d in $(seq -w 1 31); do fixture app 202401${d}T000000Z; done
-    for d in 01 02 03; do fixture other 202401${d}T000000Z; done
+    for d in $(seq -w 1 31); do snap_fixture app 202401${d}T000000Z; done
+    for d in 01 02 03; do snap_fixture other 202401${d}T000000Z; done
     run -0 --separate-stderr db-snap
     [ "${#lines[@]}" -eq 1 ]
     [ "$(count)" -eq 30 ]
@@ -74,8 +46,8 @@ count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l
 }
 
 @test "auto_prune = no leaves the store alone; labelled snapshots stay" {
-    for d in 01 02 03 04; do fixture app 202401${d}T000000Z; done
-    fixture app 20231201T000000Z pre-restore
+    for d in 01 02 03 04; do snap_fixture app 202401${d}T000000Z; done
+    snap_fixture app 20231201T000000Z pre-restore
     printf '[db-snap]\nkeep = 1\nauto_prune = no\n' > .dbguard.conf
     run -0 --separate-stderr db-snap
     [ "$(count)" -eq 6 ]
@@ -86,7 +58,7 @@ count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l
 }
 
 @test "the GFS keys apply after each snapshot too" {
-    for d in 01 02 03 04 05; do fixture app 202401${d}T000000Z; fixture app 202401${d}T120000Z; done
+    for d in 01 02 03 04 05; do snap_fixture app 202401${d}T000000Z; snap_fixture app 202401${d}T120000Z; done
     printf '[db-snap]\nkeep = 1\nkeep_daily = 3\n' > .dbguard.conf
     run -0 --separate-stderr db-snap
     # The new one (today), and the newest of each of the two days before it that have one.
@@ -120,12 +92,12 @@ count() { find "$store" -maxdepth 1 -name "${1:-app}_*" ! -name '*.meta' | wc -l
 }
 
 @test "db-snap -q --prune prints nothing on success; without -q the removed paths" {
-    for d in 01 02 03; do fixture app 202401${d}T000000Z; done
+    for d in 01 02 03; do snap_fixture app 202401${d}T000000Z; done
     run -0 --separate-stderr db-snap -q --prune --keep 1
     [ -z "$output" ]
     [ -z "$stderr" ]
     [ "$(count)" -eq 1 ]
-    for d in 01 02; do fixture app 202312${d}T000000Z; done
+    for d in 01 02; do snap_fixture app 202312${d}T000000Z; done
     run -0 --separate-stderr db-snap --prune --keep 1
     [ "${#lines[@]}" -eq 2 ]
 }

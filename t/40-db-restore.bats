@@ -309,16 +309,22 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
     [ "$(sqlite3 "$BATS_TEST_TMPDIR/pre.sqlite" "SELECT count(*) FROM orders")" = 0 ]
 }
 
-@test "a target another process holds open is refused, untouched" {
-    snap
-    wreck
-    want=$(sum)
+# hold_open: a sqlite3 process holds $db open in a transaction until
+# `exec 8>&-`; its pid in $holder.
+hold_open() {
     mkfifo "$BATS_TEST_TMPDIR/in"
     sqlite3 "$db" < "$BATS_TEST_TMPDIR/in" >/dev/null &
     holder=$!
     exec 8>"$BATS_TEST_TMPDIR/in"
     echo "BEGIN; SELECT count(*) FROM users;" >&8
     sleep 0.3
+}
+
+@test "a target another process holds open is refused, untouched" {
+    snap
+    wreck
+    want=$(sum)
+    hold_open
     run -1 --separate-stderr timeout 60 db-restore --confirm=app.sqlite --no-safety-snap "$snapshot"
     [[ $stderr == *"in use by another process"* ]]
     exec 8>&-
@@ -389,12 +395,7 @@ start_stalled() {
     snap
     wreck
     wsum=$(sum)
-    mkfifo "$BATS_TEST_TMPDIR/in"
-    sqlite3 "$db" < "$BATS_TEST_TMPDIR/in" >/dev/null &
-    holder=$!
-    exec 8>"$BATS_TEST_TMPDIR/in"
-    echo "BEGIN; SELECT count(*) FROM users;" >&8
-    sleep 0.3
+    hold_open
     db-restore --confirm=app.sqlite --no-safety-snap "$snapshot" 2>/dev/null &
     pid=$!
     # The new file is complete and checked; db-restore waits for the lock.

@@ -191,3 +191,13 @@ int mkdir_p(const char *dir, mode_t mode)
 	return 0;
 }
 
+int rename_noclobber(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* Some file systems cannot promise "no replace"; the caller's lock
+	 * and existence check are then all there is. */
+	if (errno == EINVAL || errno == ENOSYS)
+		return rename(from, to);
+	return -1;
+}

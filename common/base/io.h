@@ -12,6 +12,9 @@ ssize_t read_retry(int fd, void *buf, size_t len);       /* read(2) without EINT
 /* Whole file into memory, NUL-terminated; NULL with errno on failure. */
 char *read_file(const char *path, size_t *len);
 int fsync_dir_of(const char *path);                      /* fsync the directory holding path */
+/* rename(2) that fails (EEXIST) rather than replace to; a plain rename
+ * where the file system cannot promise that (a lock must then). */
+int rename_noclobber(const char *from, const char *to);
 /* Replace path with data: temp file beside it, fsync, rename, fsync dir. */
 int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode);
 /* The same, keeping the owner (when we may) and mode of like. */

@@ -447,6 +447,16 @@ static void pct_encode(struct strbuf *sb, const char *s)
 	}
 }
 
+void dburl_add_hosts(struct strbuf *sb, const struct target *t)
+{
+	struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
+	size_t n = dburl_hosts(t, &hs, &ps);
+	for (size_t i = 0; i < n; i++)
+		sb_addf(sb, strchr(hs.v[i], ':') ? "%s[%s]:%s" : "%s%s:%s", i ? "," : "", hs.v[i], ps.v[i]);
+	sv_free(&hs);
+	sv_free(&ps);
+}
+
 char *dburl_format(const struct target *t, int with_password)
 {
 	const char *engine = target_get(t, TF_ENGINE);
@@ -472,12 +482,7 @@ char *dburl_format(const struct target *t, int with_password)
 	int mysql = engine && !strcmp(engine, "mysql");
 	if (!socket) {
 		/* libpq's host list keeps its ports pairwise: h1:p1,h2:p2. */
-		struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
-		size_t n = dburl_hosts(t, &hs, &ps);
-		for (size_t i = 0; i < n; i++)
-			sb_addf(&sb, strchr(hs.v[i], ':') ? "%s[%s]:%s" : "%s%s:%s", i ? "," : "", hs.v[i], ps.v[i]);
-		sv_free(&hs);
-		sv_free(&ps);
+		dburl_add_hosts(&sb, t);
 	}
 	sb_addc(&sb, '/');
 	if (db)

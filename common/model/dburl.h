@@ -15,6 +15,8 @@ char *dburl_format(const struct target *t, int with_password);
  * an empty port item is the engine's default), one item per host in hosts
  * and ports (the port as a decimal string).  Returns the number of hosts. */
 size_t dburl_hosts(const struct target *t, struct strvec *hosts, struct strvec *ports);
+/* Append those hosts to sb as "h1:p1,h2:p2" (an IPv6 address in brackets). */
+void dburl_add_hosts(struct strbuf *sb, const struct target *t);
 /* Engine name from a driver/scheme word: pgsql, postgresql, mysql, mariadb, sqlite... NULL if none. */
 const char *engine_from_driver(const char *word);
 

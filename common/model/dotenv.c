@@ -147,17 +147,26 @@ static void compact(struct dotenv *d)
 	reindex(d);
 }
 
+/* The process environment's value of name[0, n), or NULL; *fits is 0 when
+ * the name is too long to be a variable at all. */
+static const char *getenv_n(const char *name, size_t n, int *fits)
+{
+	char key[256];
+	*fits = n < sizeof key;
+	if (!*fits)
+		return NULL;
+	memcpy(key, name, n);
+	key[n] = '\0';
+	return getenv(key);
+}
+
 /* The value of a variable for expansion: the process environment wins (no
  * loader overrides it), then this file's last entry for it so far. */
 const char *dv_lookup(const struct dotenv *d, const char *name, size_t n)
 {
-	char key[256];
-	if (n >= sizeof key)
-		return NULL;
-	memcpy(key, name, n);
-	key[n] = '\0';
-	const char *v = getenv(key);
-	if (v)
+	int fits;
+	const char *v = getenv_n(name, n, &fits);
+	if (v || !fits)
 		return v;
 	const struct dotenv_entry *e = last_entry(d, name, n);
 	return e ? e->value : NULL;   /* a tombstone's NULL: unset */
@@ -165,15 +174,75 @@ const char *dv_lookup(const struct dotenv *d, const char *name, size_t n)
 
 const char *dv_lookup_unpinned(const struct dotenv *d, const char *name, size_t n)
 {
-	char key[256];
-	if (n >= sizeof key)
-		return NULL;
-	memcpy(key, name, n);
-	key[n] = '\0';
-	if (getenv(key))
+	int fits;
+	if (getenv_n(name, n, &fits) || !fits)
 		return NULL;
 	const struct dotenv_entry *e = last_entry(d, name, n);
 	return e ? e->unpinned : NULL;
+}
+
+void dv_line_head(const char *p, int line, int (*is_key)(int), struct dv_head *h)
+{
+	const char *l = p;
+	h->at = line;
+	while (is_space((unsigned char)*l))
+		if (*l++ == '\n')
+			h->at++;
+	const char *k = l;
+	h->export = 0;
+	if (strncmp(k, "export", 6) == 0 && is_space((unsigned char)k[6])) {
+		const char *k2 = k + 6;
+		while (is_blank(*k2))
+			k2++;
+		if (is_key((unsigned char)*k2))
+			k = k2, h->export = 1;
+	}
+	const char *ke = k;
+	while (is_key((unsigned char)*ke))
+		ke++;
+	const char *s = ke;
+	while (is_blank(*s))
+		s++;
+	h->l = l;
+	h->k = k;
+	h->ke = ke;
+	h->s = s;
+	h->v = NULL;
+	if (ke > k && *s == '=')
+		h->v = s + 1;
+	else if (ke > k && *ke == ':' && is_blank(ke[1]))
+		h->v = ke + 2;
+}
+
+size_t dv_trim(char *s)
+{
+	size_t n = strlen(s), a = 0;
+	while (a < n && is_space((unsigned char)s[a]))
+		a++;
+	while (n > a && is_space((unsigned char)s[n - 1]))
+		n--;
+	memmove(s, s + a, n - a);
+	n -= a;
+	s[n] = '\0';
+	return n;
+}
+
+const char *dv_next_line(const char *l)
+{
+	const char *eol = strchr(l, '\n');
+	return eol ? eol + 1 : l + strlen(l);
+}
+
+char *dv_unquoted_value(const char *v, const char **end)
+{
+	const char *e = v;
+	while (*e && *e != '#' && *e != '\n')
+		e++;
+	char *raw = xstrndup(v, (size_t)(e - v));
+	while (*e && *e != '\n')
+		e++;
+	*end = e;
+	return raw;
 }
 
 void dv_xp_add(struct xp *x, struct strbuf *out, const char *s, size_t n)
@@ -224,6 +293,14 @@ static const char *closing_brace(const char *s)
 
 static void expand_text(struct xp *x, const char *s, size_t n, struct strbuf *out, int depth, int compose);
 
+const char *dv_xp_lookup(struct xp *x, const char *name, size_t n)
+{
+	const char *why = dv_lookup_unpinned(x->d, name, n);
+	if (why)
+		x->unpinned = why;
+	return dv_lookup(x->d, name, n);
+}
+
 /* Expand the ${...} or $NAME at s (pointing at '$'); returns the bytes
  * consumed, appending to out.  Generic: ${VAR}, ${VAR:-d}, $VAR.  Compose
  * adds ${VAR-d}, ${VAR:?e}, ${VAR?e}, ${VAR:+a}, ${VAR+a}. */
@@ -244,10 +321,7 @@ static size_t expand_one(struct xp *x, const char *s, const char *end, struct st
 			dv_xp_add(x, out, "$", 1);
 			return 1;
 		}
-		const char *v = dv_lookup(x->d, name, (size_t)(e - name));
-		const char *why = dv_lookup_unpinned(x->d, name, (size_t)(e - name));
-		if (why)
-			x->unpinned = why;
+		const char *v = dv_xp_lookup(x, name, (size_t)(e - name));
 		int missing = !v || (colon && !*v);
 		if (*e == '}') {
 			if (v)
@@ -281,10 +355,7 @@ static size_t expand_one(struct xp *x, const char *s, const char *end, struct st
 		dv_xp_add(x, out, "$", 1);
 		return 1;
 	}
-	const char *v = dv_lookup(x->d, name, (size_t)(e - name));
-	const char *why = dv_lookup_unpinned(x->d, name, (size_t)(e - name));
-	if (why)
-		x->unpinned = why;
+	const char *v = dv_xp_lookup(x, name, (size_t)(e - name));
 	if (v)
 		dv_xp_add(x, out, v, strlen(v));
 	return (size_t)(e - s);

@@ -35,8 +35,28 @@ struct xp {
 	const char *unpinned;
 };
 void dv_xp_add(struct xp *x, struct strbuf *out, const char *s, size_t n);
+/* A variable's value for the expansion x (dv_lookup), noting in x when the
+ * file's value of it cannot be pinned. */
+const char *dv_xp_lookup(struct xp *x, const char *name, size_t n);
 /* After a closing quote only blanks and a comment may follow. */
 int dv_rest_is_blank(const char *q);
+/* The start of one line of a dotenv file at p (its number line): white
+ * space skipped (at counts its newlines, l is where it ends), "export "
+ * when a key follows (export), the key [k, ke) of the bytes is_key takes,
+ * blanks after it up to s, and the value after "=" or ": " (v, NULL when
+ * neither follows a key). */
+struct dv_head {
+	const char *l, *k, *ke, *s, *v;
+	int at, export;
+};
+void dv_line_head(const char *p, int line, int (*is_key)(int), struct dv_head *h);
+/* The line after the one at l (the end of the text after the last). */
+const char *dv_next_line(const char *l);
+/* An unquoted value at v: up to a '#' or the end of the line; *end the
+ * end of the line. */
+char *dv_unquoted_value(const char *v, const char **end);
+/* Strip white space from both ends of s, in place; its new length. */
+size_t dv_trim(char *s);
 /* dotenv's LINE expression at v (after the separator): the raw value and
  * where the match ends; *nl the newlines inside a quoted value. */
 char *dv_node_value(const char *v, const char **end, int *nl);

@@ -51,28 +51,13 @@ char *dv_node_value(const char *v, const char **end, int *nl)
 		}
 	}
 	*nl = 0;
-	const char *e = v;
-	while (*e && *e != '#' && *e != '\n')
-		e++;
-	char *raw = xstrndup(v, (size_t)(e - v));
-	while (*e && *e != '\n')
-		e++;
-	*end = e;
-	return raw;
+	return dv_unquoted_value(v, end);
 }
 
 static void node_unquote(char **value)
 {
 	char *s = *value;
-	size_t n = strlen(s);
-	size_t a = 0;
-	while (a < n && is_space((unsigned char)s[a]))
-		a++;
-	while (n > a && is_space((unsigned char)s[n - 1]))
-		n--;
-	memmove(s, s + a, n - a);
-	n -= a;
-	s[n] = '\0';
+	size_t n = dv_trim(s);
 	char q = s[0];
 	if (n >= 2 && (q == '\'' || q == '"' || q == '`') && s[n - 1] == q) {
 		memmove(s, s + 1, n - 2);
@@ -92,49 +77,32 @@ static void node_unquote(char **value)
 	}
 }
 
+/* dotenv's key: letters, digits, '_', '.', '-'. */
+static int node_key(int c)
+{
+	return isalnum(c) || c == '_' || c == '.' || c == '-';
+}
+
 void dv_parse_node(struct dotenv *d, const char *text)
 {
 	const char *p = text;
 	int line = 1;
 	while (*p) {
-		const char *l = p;
-		int at = line;
-		while (is_space((unsigned char)*l))
-			if (*l++ == '\n')
-				at++;
-		const char *k = l;
-		if (strncmp(k, "export", 6) == 0 && is_space((unsigned char)k[6])) {
-			const char *k2 = k + 6;
-			while (is_blank(*k2))
-				k2++;
-			if (isalnum((unsigned char)*k2) || *k2 == '_' || *k2 == '.' || *k2 == '-')
-				k = k2;
-		}
-		const char *ke = k;
-		while (isalnum((unsigned char)*ke) || *ke == '_' || *ke == '.' || *ke == '-')
-			ke++;
-		const char *s = ke;
-		while (is_blank(*s))
-			s++;
-		const char *v = NULL;
-		if (ke > k && *s == '=')
-			v = s + 1;
-		else if (ke > k && *ke == ':' && is_blank(ke[1]))
-			v = ke + 2;
-		if (!v) {
-			const char *eol = strchr(l, '\n');
-			if (*l && *l != '#')
-				dv_skipped(d, at, "dotenv reads no KEY=value here");
-			p = eol ? eol + 1 : l + strlen(l);
-			line = at + 1;
+		struct dv_head h;
+		dv_line_head(p, line, node_key, &h);
+		if (!h.v) {
+			if (*h.l && *h.l != '#')
+				dv_skipped(d, h.at, "dotenv reads no KEY=value here");
+			p = dv_next_line(h.l);
+			line = h.at + 1;
 			continue;
 		}
 		const char *end;
 		int nl;
-		char *value = dv_node_value(v, &end, &nl);
+		char *value = dv_node_value(h.v, &end, &nl);
 		node_unquote(&value);
-		dv_set_entry(d, k, (size_t)(ke - k), value, at, NULL);
-		line = at + nl;
+		dv_set_entry(d, h.k, (size_t)(h.ke - h.k), value, h.at, NULL);
+		line = h.at + nl;
 		p = *end ? end + 1 : end;
 		line++;
 	}

@@ -27,14 +27,7 @@ static int ruby_command(const char *s)
 static char *ruby_value(struct dotenv *d, const char *raw, int line, const char **unpinned)
 {
 	char *s = xstrdup(raw);
-	size_t n = strlen(s), a = 0;
-	while (a < n && is_space((unsigned char)s[a]))
-		a++;
-	while (n > a && is_space((unsigned char)s[n - 1]))
-		n--;
-	memmove(s, s + a, n - a);
-	n -= a;
-	s[n] = '\0';
+	size_t n = dv_trim(s);
 	char q = 0;
 	if (n >= 2 && (s[0] == '\'' || s[0] == '"') && s[n - 1] == s[0]) {
 		q = s[0];
@@ -60,7 +53,7 @@ static char *ruby_value(struct dotenv *d, const char *raw, int line, const char 
 		*unpinned = "$(...) runs a shell command when dotenv loads the file";
 		return sb_detach(&t);
 	}
-	struct xp x = { d, line, 0, NULL };
+	struct xp x = { d, line, 0, *unpinned };
 	struct strbuf out = STRBUF_INIT;
 	const char *c = sb_str(&t);
 	while (*c && !x.failed) {
@@ -86,16 +79,14 @@ static char *ruby_value(struct dotenv *d, const char *raw, int line, const char 
 		if (!nlen) {
 			dv_xp_add(&x, &out, c, (size_t)(e - c));
 		} else {
-			const char *v = dv_lookup(d, name, nlen);
-			const char *why = dv_lookup_unpinned(d, name, nlen);
-			if (why)
-				*unpinned = why;
+			const char *v = dv_xp_lookup(&x, name, nlen);
 			if (v)
 				dv_xp_add(&x, &out, v, strlen(v));
 		}
 		c = e;
 	}
 	sb_free(&t);
+	*unpinned = x.unpinned;
 	if (x.failed) {
 		sb_free(&out);
 		return NULL;
@@ -103,57 +94,40 @@ static char *ruby_value(struct dotenv *d, const char *raw, int line, const char 
 	return sb_detach(&out);
 }
 
+/* dotenv-rails's key: letters, digits, '_', '.'. */
+static int ruby_key(int c)
+{
+	return is_word(c) || c == '.';
+}
+
 void dv_parse_ruby(struct dotenv *d, const char *text)
 {
 	const char *p = text;
 	int line = 1;
 	while (*p) {
-		const char *l = p;
-		int at = line;
-		while (is_space((unsigned char)*l))
-			if (*l++ == '\n')
-				at++;
-		if (!*l)
+		struct dv_head h;
+		dv_line_head(p, line, ruby_key, &h);
+		if (!*h.l)
 			break;
-		const char *k = l;
-		int export = 0;
-		if (strncmp(k, "export", 6) == 0 && is_space((unsigned char)k[6])) {
-			const char *k2 = k + 6;
-			while (is_blank(*k2))
-				k2++;
-			if (is_word((unsigned char)*k2) || *k2 == '.')
-				k = k2, export = 1;
-		}
-		const char *ke = k;
-		while (is_word((unsigned char)*ke) || *ke == '.')
-			ke++;
-		const char *s = ke;
-		while (is_blank(*s))
-			s++;
-		const char *v = NULL;
-		if (ke > k && *s == '=')
-			v = s + 1;
-		else if (ke > k && *ke == ':' && is_blank(ke[1]))
-			v = ke + 2;
-		const char *after = v ? v : s;
+		const char *k = h.k, *ke = h.ke, *v = h.v;
+		int at = h.at;
+		const char *after = v ? v : h.s;
 		int bare = ke > k && !v && (*after == '\n' || *after == '\0' || *after == '#');
 		if (!v && !bare) {
-			const char *eol = strchr(l, '\n');
-			if (*l != '#')
+			if (*h.l != '#')
 				dv_skipped(d, at, "dotenv reads no KEY=value here");
-			p = eol ? eol + 1 : l + strlen(l);
+			p = dv_next_line(h.l);
 			line = at + 1;
 			continue;
 		}
 		if (bare) {
-			if (export && !dv_lookup(d, k, (size_t)(ke - k))) {
+			if (h.export && !dv_lookup(d, k, (size_t)(ke - k))) {
 				char *nm = xstrndup(k, (size_t)(ke - k));
 				dv_bad(d, at, "dotenv refuses the file: 'export %s' names a variable that is not set", nm);
 				free(nm);
-			} else if (!export)
+			} else if (!h.export)
 				dv_set_entry(d, k, (size_t)(ke - k), xstrdup(""), at, NULL);
-			const char *eol = strchr(l, '\n');
-			p = eol ? eol + 1 : l + strlen(l);
+			p = dv_next_line(h.l);
 			line = at + 1;
 			continue;
 		}
@@ -167,13 +141,7 @@ void dv_parse_ruby(struct dotenv *d, const char *text)
 		if (*q == '\'' || *q == '"') {
 			raw = dv_node_value(v, &end, &nl);
 		} else {
-			const char *e = v;
-			while (*e && *e != '#' && *e != '\n')
-				e++;
-			raw = xstrndup(v, (size_t)(e - v));
-			while (*e && *e != '\n')
-				e++;
-			end = e;
+			raw = dv_unquoted_value(v, &end);
 			nl = 0;
 		}
 		const char *unpinned = NULL;

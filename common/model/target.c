@@ -82,12 +82,7 @@ char *target_describe(const struct target *t)
 	if (host[0] == '/') {
 		sb_addf(&sb, "%s", host);
 	} else if (strchr(host, ',')) {
-		struct strvec hs = STRVEC_INIT, ps = STRVEC_INIT;
-		size_t n = dburl_hosts(t, &hs, &ps);
-		for (size_t i = 0; i < n; i++)
-			sb_addf(&sb, strchr(hs.v[i], ':') ? "%s[%s]:%s" : "%s%s:%s", i ? "," : "", hs.v[i], ps.v[i]);
-		sv_free(&hs);
-		sv_free(&ps);
+		dburl_add_hosts(&sb, t);
 	} else if (strchr(host, ':')) {
 		sb_addf(&sb, "[%s]:%d", host, target_port(t));
 	} else {

@@ -470,11 +470,7 @@ void laravel_config_cache(struct run *r, const struct dotenv *phpunit_forced, co
 			error("cannot read '%s': %s; Laravel reads its database from it, so that database is unknown", path,
 			      strerror(errno));
 			r->list->config_errors++;
-			struct target t;
-			memset(&t, 0, sizeof t);
-			t.unreadable = 1;
-			t.origin = xstrdup(path);
-			run_add_target(r, &t, path, "(unreadable)", "Laravel's configuration cache cannot be read");
+			run_add_unreadable(r, path, "(unreadable)", "Laravel's configuration cache cannot be read");
 			*found = 1;
 		}
 		free(path);
@@ -492,11 +488,7 @@ void laravel_config_cache(struct run *r, const struct dotenv *phpunit_forced, co
 			snprintf(err, sizeof err, "contains a NUL byte");
 		error("%s: %s; not the configuration cache Laravel writes, so its database is unknown", path, err);
 		r->list->config_errors++;
-		struct target t;
-		memset(&t, 0, sizeof t);
-		t.unreadable = 1;
-		t.origin = xstrdup(path);
-		run_add_target(r, &t, path, "(malformed)", fix);
+		run_add_unreadable(r, path, "(malformed)", fix);
 		goto out;
 	}
 	const struct lit *db = lit_get(config, "database");

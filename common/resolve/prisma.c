@@ -74,10 +74,12 @@ static char *pr_string(struct pr *ps)
 	return sb_detach(&sb);
 }
 
-/* Skip one balanced expression on this line: strings, (), [], {}. */
-static int pr_skip_value(struct pr *ps)
+/* Skip one balanced expression on this line (strings, (), [], {}), or
+ * with block a block body up to and past its closing brace (ps->p just
+ * after '{'; only braces nest there). */
+static int pr_skip(struct pr *ps, int block)
 {
-	int depth = 0;
+	int depth = block;
 	while (*ps->p) {
 		char c = *ps->p;
 		if (c == '"') {
@@ -95,44 +97,17 @@ static int pr_skip_value(struct pr *ps)
 		}
 		if (c == '\n')
 			ps->line++;
-		if (c == '(' || c == '[' || c == '{')
-			depth++;
-		else if (c == ')' || c == ']' || c == '}') {
-			if (depth == 0)
-				return 0;
-			depth--;
-		}
+		int open = c == '{' || (!block && (c == '(' || c == '['));
+		int close = c == '}' || (!block && (c == ')' || c == ']'));
+		if (close && depth == 0)
+			return 0;
 		ps->p++;
-	}
-	return depth ? -1 : 0;
-}
-
-/* Skip a block body up to its closing brace (ps->p just after '{'). */
-static int pr_skip_block(struct pr *ps)
-{
-	int depth = 1;
-	while (*ps->p) {
-		char c = *ps->p;
-		if (c == '"') {
-			char *s = pr_string(ps);
-			if (!s)
-				return -1;
-			free(s);
-			continue;
-		}
-		if (c == '/' && ps->p[1] == '/') {
-			pr_ws(ps, 0);
-			continue;
-		}
-		if (c == '\n')
-			ps->line++;
-		ps->p++;
-		if (c == '{')
+		if (open)
 			depth++;
-		else if (c == '}' && --depth == 0)
+		else if (close && --depth == 0 && block)
 			return 0;
 	}
-	return -1;
+	return block || depth ? -1 : 0;
 }
 
 static int pr_datasource(struct pr *ps, struct prisma_ds *ds, char *err, size_t errlen)
@@ -202,7 +177,7 @@ static int pr_datasource(struct pr *ps, struct prisma_ds *ds, char *err, size_t 
 			}
 			if (u.opaque) {
 				ps->p = start;
-				if (pr_skip_value(ps) < 0) {
+				if (pr_skip(ps, 0) < 0) {
 					snprintf(err, errlen, "%d: unbalanced value of '%s'", line, key);
 					free(key);
 					return -1;
@@ -219,7 +194,7 @@ static int pr_datasource(struct pr *ps, struct prisma_ds *ds, char *err, size_t 
 			ds->urls[slot] = u;
 			if (slot == ds->nurls)
 				ds->nurls++;
-		} else if (pr_skip_value(ps) < 0) {
+		} else if (pr_skip(ps, 0) < 0) {
 			snprintf(err, errlen, "%d: unbalanced value of '%s'", line, key);
 			free(key);
 			return -1;
@@ -257,7 +232,7 @@ int prisma_parse(const char *text, struct prisma_ds *ds, char *err, size_t errle
 			ds->found = 1;
 			rc = pr_datasource(&ps, ds, err, errlen);
 		} else {
-			rc = pr_skip_block(&ps);
+			rc = pr_skip(&ps, 1);
 			if (rc < 0)
 				snprintf(err, errlen, "%d: block '%s %s' is not closed", line, kind, name);
 		}
@@ -425,11 +400,7 @@ void prisma_schema(struct run *r)
 	memset(&ds, 0, sizeof ds);
 	int rc = load_schema(r, &path, &ds, 0);
 	if (rc < 0) {
-		struct target t;
-		memset(&t, 0, sizeof t);
-		t.unreadable = 1;
-		t.origin = xstrdup(path);
-		run_add_target(r, &t, path, "(malformed)", NULL);
+		run_add_unreadable(r, path, "(malformed)", NULL);
 	}
 	if (rc <= 0) {
 		free(path);

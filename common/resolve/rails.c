@@ -627,11 +627,7 @@ void rails_database_yml(struct run *r)
 		if (errno != ENOENT && errno != ENOTDIR) {
 			error("cannot read '%s': %s; the database Rails uses is unknown", path, strerror(errno));
 			r->list->config_errors++;
-			struct target t;
-			memset(&t, 0, sizeof t);
-			t.unreadable = 1;
-			t.origin = xstrdup(path);
-			run_add_target(r, &t, path, "(unreadable)", NULL);
+			run_add_unreadable(r, path, "(unreadable)", NULL);
 		}
 		free(path);
 		return;
@@ -659,11 +655,7 @@ void rails_database_yml(struct run *r)
 	if (dbyml_parse(text, path, env, rails_getenv, &ctx, &y, err, sizeof err) < 0) {
 		error("%s:%s; Rails cannot load it either", path, err);
 		r->list->config_errors++;
-		struct target t;
-		memset(&t, 0, sizeof t);
-		t.unreadable = 1;
-		t.origin = xstrdup(path);
-		run_add_target(r, &t, path, "(malformed YAML)", NULL);
+		run_add_unreadable(r, path, "(malformed YAML)", NULL);
 		free(text);
 		free(path);
 		return;

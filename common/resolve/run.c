@@ -175,3 +175,11 @@ int run_add_target(struct run *r, struct target *t, const char *source, const ch
 	return run_found(r, t, source, says, note);
 }
 
+void run_add_unreadable(struct run *r, const char *path, const char *says, const char *note)
+{
+	struct target t;
+	memset(&t, 0, sizeof t);
+	t.unreadable = 1;
+	t.origin = xstrdup(path);
+	run_add_target(r, &t, path, says, note);
+}

@@ -44,6 +44,9 @@ void run_note(struct run *r, const char *fmt, ...) __attribute__((format(printf,
  * candidate `source` saying `says`; `note` is appended to the reason.
  * Returns 1 when it is a new database, 0 when a stronger source named it. */
 int run_add_target(struct run *r, struct target *t, const char *source, const char *says, const char *note);
+/* A database the file at path names but that cannot be read from it: an
+ * unreadable target listed as the candidate path saying `says`. */
+void run_add_unreadable(struct run *r, const char *path, const char *says, const char *note);
 /* Set t's environment name from the run (process environment, then files). */
 void run_envname(const struct run *r, struct target *t, int use_files);
 /* Describe t for "says": "engine=mysql host=db port=3306 database=app". Caller frees. */

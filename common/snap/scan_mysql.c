@@ -143,13 +143,17 @@ void my_scan(void *arg, const char *buf, size_t len)
 			}
 			break;
 		case MY_PRE:
+		case MY_BETWEEN:
+			/* A tuple opens; between tuples anything but a comma or
+			 * white space ends the statement. */
 			p++;
 			if (c == '(') {
 				if (s->cur >= 0)
 					s->rows[s->cur]++;
 				s->depth = 1;
 				s->state = MY_TUPLE;
-			} else if (c == ';') {
+			} else if (c == ';' || (s->state == MY_BETWEEN && c != ',' && c != '\n' && c != ' ' &&
+			                        c != '\r' && c != '\t')) {
 				s->state = MY_SKIP;
 			}
 			break;
@@ -197,19 +201,6 @@ void my_scan(void *arg, const char *buf, size_t len)
 				s->state = MY_STR;
 			} else {
 				s->state = MY_TUPLE;
-			}
-			break;
-		case MY_BETWEEN:
-			p++;
-			if (c == '(') {
-				if (s->cur >= 0)
-					s->rows[s->cur]++;
-				s->depth = 1;
-				s->state = MY_TUPLE;
-			} else if (c == ';') {
-				s->state = MY_SKIP;
-			} else if (c != ',' && c != '\n' && c != ' ' && c != '\r' && c != '\t') {
-				s->state = MY_SKIP;
 			}
 			break;
 		}

@@ -341,17 +341,6 @@ void snapshot_describe(const struct snapshot_job *j, time_t created, const char 
 		m->rows += m->tables.v[i].rows;
 }
 
-static int rename_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	/* Some file systems cannot promise "no replace"; the lock and the
-	 * existence check before the dump are then all we have. */
-	if (errno == EINVAL || errno == ENOSYS)
-		return rename(from, to);
-	return -1;
-}
-
 int snapshot_commit(const char *tmp, const char *path, const char *meta_path, int replace,
                     const struct snapshot_meta *m)
 {
@@ -362,7 +351,7 @@ int snapshot_commit(const char *tmp, const char *path, const char *meta_path, in
 	snapshot_guard_path(path, 0);
 	if (meta_is_file)
 		snapshot_guard_path(meta_path, 0);
-	if ((replace ? rename(tmp, path) : rename_noreplace(tmp, path)) < 0) {
+	if ((replace ? rename(tmp, path) : rename_noclobber(tmp, path)) < 0) {
 		error("cannot rename '%s' to '%s':", tmp, path);
 	} else if (fsync_dir_of(path) < 0 || (fault_point("snap.renamed"), store_meta_write(meta_path, m)) < 0) {
 		error("cannot write '%s':", meta_path);

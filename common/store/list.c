@@ -330,3 +330,12 @@ char *store_find(const char *dir, const char *arg)
 	}
 	return p;
 }
+
+void store_show_list(const struct snapshot_list *l, enum out_format fmt, int with_db, const char *of,
+                     const char *dir)
+{
+	if (l->n == 0 && fmt == FMT_HUMAN)
+		info("no snapshots%s%s%s in '%s'", of ? " of '" : "", of ? of : "", of ? "'" : "", dir);
+	else
+		store_print_list(stdout, l, fmt, with_db);
+}

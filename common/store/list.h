@@ -49,5 +49,10 @@ const struct snapshot *store_latest(const struct snapshot_list *l);
  * When the first snapshot has a where, a WHERE column (tsv: where, last;
  * json: "where") says where each one is. */
 void store_print_list(FILE *f, const struct snapshot_list *l, enum out_format fmt, int with_db);
+/* --list of db-snap and db-restore: l on stdout, or for an empty list in
+ * human form one line on stderr, "no snapshots of 'OF' in 'DIR'" (no "of"
+ * part when of is NULL). */
+void store_show_list(const struct snapshot_list *l, enum out_format fmt, int with_db, const char *of,
+                     const char *dir);
 
 #endif

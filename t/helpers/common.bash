@@ -47,3 +47,32 @@ meta_seal() {
     sed -i '/^meta_sha256=/d' "$1"
     printf 'meta_sha256=%s\n' "$(sha256sum < "$1" | cut -d' ' -f1)" >> "$1"
 }
+
+# snap_fixture KEY TIMESTAMP [LABEL]: a good SQLite snapshot of $proj/KEY.sqlite
+# at TIMESTAMP (YYYYMMDDTHHMMSSZ) in $store, written directly with matching
+# metadata.
+snap_fixture() {
+    local key=$1 ts=$2 label=${3:-} f
+    mkdir -p "$store"
+    f=$store/${key}_$ts${label:+_$label}.sqlite.zst
+    printf 'snapshot %s\n' "$f" | zstd -q -c > "$f"
+    cat > "$f.meta" <<EOM
+format=dbguard-snapshot-1
+engine=sqlite
+server_version=3.40.1
+database=$proj/$key.sqlite
+host=
+port=
+created=${ts:0:4}-${ts:4:2}-${ts:6:2}T${ts:9:2}:${ts:11:2}:${ts:13:2}Z
+dbguard_version=0.1.0
+label=$label
+reason=
+compression=zstd
+raw_bytes=10
+size=$(stat -c %s "$f")
+sha256=$(sha256sum "$f" | cut -d' ' -f1)
+tables=0
+rows=0
+EOM
+    meta_seal "$f.meta"
+}

@@ -24,19 +24,9 @@ _RC_START_TIMEOUT=20
 # Where the servers' directories go (bench/push.sh sets DBG_RC_TMPDIR).
 _RC_TMP=${DBG_RC_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}
 
+# Once per process, as servers.bash does for its servers.
 _rc_install_trap() {
-    local old=
-    [ "${_RC_TRAP_PID:-}" = "$BASHPID" ] && return 0
-    _RC_TRAP_PID=$BASHPID
-    if [ "$BASHPID" = "$$" ]; then
-        old=$(trap -p EXIT)
-        if [ -n "$old" ]; then
-            eval "set -- $old"
-            old=$3
-        fi
-    fi
-    # shellcheck disable=SC2064
-    trap "rclone_stop_all; $old" EXIT
+    _dbg_trap_first _RC_TRAP_PID rclone_stop_all
 }
 
 _rc_common_env() {

@@ -105,13 +105,14 @@ _dbg_spawn() {
     ) </dev/null >>"$log" 2>&1 &
 }
 
-# Once per process: stop whatever is still running when the shell exits, in
-# front of (not instead of) the EXIT trap bats installs itself.  A subshell
-# lists its parent's traps but never runs them, so there is nothing to keep.
-_dbg_install_trap() {
-    local old=
-    [ "${_DBG_TRAP_PID:-}" = "$BASHPID" ] && return 0
-    _DBG_TRAP_PID=$BASHPID
+# _dbg_trap_first GUARD CMD: once per process (the variable named GUARD
+# remembers it), run CMD when the shell exits, in front of (not instead of)
+# the EXIT trap bats installs itself.  A subshell lists its parent's traps
+# but never runs them, so there is nothing to keep.  rclone.bash uses it too.
+_dbg_trap_first() {
+    local guard=$1 cmd=$2 old=
+    [ "${!guard:-}" = "$BASHPID" ] && return 0
+    printf -v "$guard" %s "$BASHPID"
     if [ "$BASHPID" = "$$" ]; then
         old=$(trap -p EXIT)
         if [ -n "$old" ]; then
@@ -120,7 +121,12 @@ _dbg_install_trap() {
         fi
     fi
     # shellcheck disable=SC2064
-    trap "_dbg_stop_all; $old" EXIT
+    trap "$cmd; $old" EXIT
+}
+
+# Once per process: stop whatever is still running when the shell exits.
+_dbg_install_trap() {
+    _dbg_trap_first _DBG_TRAP_PID _dbg_stop_all
 }
 
 # Only what this very process started: a child shell that inherited PG_PID
