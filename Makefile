@@ -74,13 +74,12 @@ db-snap_LIBS       = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB
                      $(YAML_LIBS) $(EXPAT_LIBS) -lpthread
 db-restore_LAYERS  = restorecli cli docker restore remote snap store resolve compose engine model base
 db-restore_LIBS    = $(db-snap_LIBS)
-safe-run_LAYERS    = cli docker saferun rehearsal compose store model base
-safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
+safe-run_LAYERS    = cli docker saferun rehearsal store model base
+safe-run_LIBS      = $(ZSTD_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread
 db-rehearse_LAYERS = cli rehearse resolve compose engine model base
 db-rehearse_LIBS   = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
-portcheck_LAYERS   = cli portcheck docker compose engine store model base
-portcheck_LIBS     = $(PQ_LIBS) $(MYSQL_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) $(YAML_LIBS) \
-                     $(CRYPTO_LIBS) -lpthread
+portcheck_LAYERS   = cli portcheck docker compose store model base
+portcheck_LIBS     = $(YAML_LIBS)
 
 all: $(PROGS)
 

@@ -1,24 +1,20 @@
 /* portcheck — keep the host ports of a project's database services in a
  * protected range: validate the compose files, plan a deterministic
  * migration, apply it by rewriting only the port text, roll it back. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "model/config.h"
 #include "base/exitcodes.h"
 #include "base/io.h"
 #include "base/msg.h"
-#include "base/output.h"
 #include "portcheck/portcheck.h"
-#include "base/term.h"
 #include "base/xalloc.h"
 #include "docker/checks.h"
+#include "docker/inventory.h"
 #include "docker/redis.h"
 #include "docker/restart.h"
 #include "store/store.h"
@@ -26,7 +22,8 @@
 static const char usage_text[] =
 	"usage: portcheck [validate|plan|apply|rollback] [-qv] [-C DIR] [-f FILE]...\n"
 	"                 [--range=LO-HI] [--format=human|tsv|json] [--only=ports]\n"
-	"                 [--confirm=apply] [--force] [--restart [--timeout=SECONDS]]\n";
+	"                 [--confirm=apply] [--force] [--restart [--timeout=SECONDS]]\n"
+	"       portcheck volumes [-qv] [-C DIR] [-f FILE]... [-p NAME] [--format=human|tsv|json]\n";
 
 static _Noreturn void usage(int status)
 {
@@ -43,9 +40,13 @@ static _Noreturn void usage(int status)
 		      "  plan                 print the port changes apply would make\n"
 		      "  apply, migrate       make them: only the port text changes, FILE.backup kept\n"
 		      "  rollback             put the FILE.backup copies back\n"
+		      "  volumes              the database services' volumes in the Docker Engine:\n"
+		      "                       name, kind, exists, size, empty-volume trap\n"
 		      "\n"
 		      "  -f, --file=FILE      a compose file; repeat for overrides (later wins)\n"
 		      "  -C DIR               run as if started in DIR\n"
+		      "  -p, --project-name=NAME  with volumes: the Compose project's name (else\n"
+		      "                       as Compose derives it)\n"
 		      "      --range=LO-HI    the protected range (default from the configuration,\n"
 		      "                       7000-7999)\n"
 		      "      --format=FORMAT  human (default), tsv or json\n"
@@ -64,16 +65,17 @@ static _Noreturn void usage(int status)
 		      "\n"
 		      "Exit status: 0 compliant or done, 1 findings (or apply failed and was\n"
 		      "undone), 2 usage error or unreadable/invalid files, 3 no compose file, no\n"
-		      "database service or nothing to roll back, 6 apply not confirmed.\n", stdout);
+		      "database service or nothing to roll back, 4 volumes: no Docker Engine\n"
+		      "answers, 6 apply not confirmed.\n", stdout);
 	exit(status);
 }
 
-enum command { VALIDATE, PLAN, APPLY, ROLLBACK };
+enum command { VALIDATE, PLAN, APPLY, ROLLBACK, VOLUMES };
 
 struct opts {
 	enum command what;
 	struct strvec given;  /* -f FILE... */
-	const char *range, *confirm;
+	const char *range, *confirm, *project;
 	int format, force, ports_only, restart, timeout;
 };
 
@@ -87,7 +89,9 @@ static enum command parse_command(const char *cmd)
 		return APPLY;
 	if (!strcmp(cmd, "rollback"))
 		return ROLLBACK;
-	error("unknown command '%s'; use validate, plan, apply or rollback", cmd);
+	if (!strcmp(cmd, "volumes"))
+		return VOLUMES;
+	error("unknown command '%s'; use validate, plan, apply, rollback or volumes", cmd);
 	usage(DG_USAGE);
 }
 
@@ -103,12 +107,14 @@ static void parse_options(int argc, char **argv, struct opts *o)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "restart", no_argument, NULL, OPT_RESTART },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "project-name", required_argument, NULL, 'p' },
 		CLI_COMMON_LONGOPTS
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "qvhC:f:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qvhC:f:p:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': sv_push(&o->given, optarg); break;
+		case 'p': o->project = optarg; break;
 		case OPT_RANGE: o->range = optarg; break;
 		case OPT_FORMAT:
 			o->format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage);
@@ -144,6 +150,14 @@ static void parse_options(int argc, char **argv, struct opts *o)
 	o->what = parse_command(cmd);
 	if (o->restart && o->what != APPLY && o->what != ROLLBACK) {
 		error("--restart goes with apply and rollback");
+		usage(DG_USAGE);
+	}
+	if (o->project && o->what != VOLUMES) {
+		error("-p goes with volumes");
+		usage(DG_USAGE);
+	}
+	if (o->what == VOLUMES && (o->range || o->confirm || o->force || o->ports_only)) {
+		error("volumes takes -f, -p and --format");
 		usage(DG_USAGE);
 	}
 	if (o->timeout && !o->restart) {
@@ -253,14 +267,14 @@ static int do_plan(const struct session *ss, int format)
  * portcheck_apply (common/docker/restart.c does the work). */
 struct restart_run {
 	struct dk_restart rs;
-	char *store;
+	char *dir, *store;   /* the project's directory (db-snap -C), its store */
 	int after_failed;
 };
 
 static int restart_before(void *arg)
 {
 	struct restart_run *rr = arg;
-	if (dk_restart_backup(&rr->rs, rr->store) < 0) {
+	if (dk_restart_backup(&rr->rs, rr->dir) < 0) {
 		error("nothing was changed: %s failed", rr->rs.failed_step);
 		return -1;
 	}
@@ -292,9 +306,9 @@ static int do_apply_restart(struct session *ss, const struct opts *o)
 			dk_restart_add_move(&rr.rs, w->s->name, w->p->host_ip, w->p->pub_lo, w->new_lo, w->p->tgt_lo);
 	}
 	char *dir = path_dir(ss->files.v[0]), *abs = realpath(dir, NULL);
-	rr.store = store_dir(abs ? abs : dir);
-	free(abs);
-	free(dir);
+	rr.dir = abs ? abs : dir;
+	rr.store = store_dir(rr.dir);
+	free(abs ? dir : NULL);
 	struct apply_hooks h = { restart_before, restart_after, &rr };
 	int status = portcheck_apply_hooked(ss, o->confirm, o->force, o->format, rr.rs.n ? &h : NULL);
 	if (status == DG_OK && rr.rs.n) {
@@ -314,6 +328,7 @@ static int do_apply_restart(struct session *ss, const struct opts *o)
 		free(step);
 	}
 	free(rr.store);
+	free(rr.dir);
 	dk_restart_free(&rr.rs);
 	return status;
 }
@@ -330,6 +345,21 @@ static int do_rollback(const struct opts *o)
 		status = DG_NO;
 	}
 	free(step);
+	sv_free(&files);
+	return status;
+}
+
+/* volumes: the files found and the project's configuration read (it names
+ * the images of each engine), then common/docker/inventory.c. */
+static int do_volumes(const struct opts *o)
+{
+	struct strvec files;
+	int status = compose_find(o->given.v, o->given.n, &files, 0);
+	if (status)
+		return status;
+	char *dir = path_dir(files.v[0]);
+	status = config_load(dir) ? DG_USAGE : dk_inventory_print(o->project, &files, o->format);
+	free(dir);
 	sv_free(&files);
 	return status;
 }
@@ -359,7 +389,9 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	struct opts o = { .given = STRVEC_INIT, .format = FMT_HUMAN };
 	parse_options(argc, argv, &o);
-	int status = o.what == ROLLBACK ? do_rollback(&o) : do_check(&o);
+	int status = o.what == ROLLBACK  ? do_rollback(&o)
+	           : o.what == VOLUMES ? do_volumes(&o)
+	                               : do_check(&o);
 	sv_free(&o.given);
 	if (close_stdout() < 0 && status == DG_OK)
 		status = DG_NO;

@@ -1,16 +1,14 @@
 /* safe-run — the prefix guard: check which database COMMAND will touch,
  * refuse production, snapshot, run COMMAND untouched, journal, roll back.
- * It composes the other programs (db-envcheck, db-snap, db-restore) as
- * children, exactly as a user's script could. */
+ * It composes the other programs (db-envcheck, db-snap, db-restore, and for
+ * Docker commands portcheck volumes and db-snap --volume) as children,
+ * exactly as a user's script could; it links no database, YAML or XML library. */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "base/exitcodes.h"
 #include "cli/cli.h"
@@ -23,12 +21,12 @@
 #include "model/project.h"
 #include "rehearsal/rehearsal.h"
 #include "saferun/command.h"
+#include "saferun/exec.h"
 #include "saferun/journal.h"
 #include "saferun/plan.h"
 #include "saferun/targets.h"
 #include "saferun/undo.h"
 #include "docker/guard.h"
-#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: safe-run [-qvR] [--allow-production] [--confirm=NAME]... [--require-db]\n"
@@ -81,11 +79,9 @@ static void usage(int status)
 
 static struct {
 	int allow_production, require_db, no_snap, test_run, rollback, dry_run;
-	int rehearse, then_run, accept_loss;
+	int rehearse, then_run, accept_loss, journal, undo;
 	struct strvec confirms;     /* every --confirm=NAME */
 } opt;
-
-static volatile sig_atomic_t child_pid;
 
 /* The Docker volumes the command deletes, and their snapshots. */
 static struct dk_guard docker_guard;
@@ -111,57 +107,16 @@ static int finish(int status)
 
 static void journal(double start, double end, const char *status)
 {
-	journal_record(run.masked, start, end, &run.found, status, cmd_class_name(run.ci.cls), opt.test_run,
-	               &run.plan.notes);
-}
-
-static void forward_signal(int sig)
-{
-	if (child_pid > 0)
-		kill((pid_t)child_pid, sig);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Can argv[0] be found at all?  Checked before any snapshot is taken. */
-static int command_status(const char *cmd)
-{
-	if (strchr(cmd, '/'))
-		return access(cmd, F_OK) != 0 ? DG_NOT_FOUND : access(cmd, X_OK) != 0 ? DG_CANNOT_EXEC : 0;
-	const char *names[] = { cmd, NULL };
-	char *p = find_on_path(names);
-	free(p);
-	return p ? 0 : DG_NOT_FOUND;
-}
-
-static void rollback(void)
-{
-	for (size_t i = 0; i < run.found.n; i++) {
-		const struct found *f = &run.found.v[i];
-		if (!f->snapshot)
-			continue;
-		info("rolling back %s to '%s'", f->describe, f->snapshot);
-		int status = saferun_restore(NULL, f, i, opt.test_run, f->snapshot, 0);
-		if (status == 0)
-			info("rolled back: %s is back as it was before the command (row counts match the snapshot)",
-			     f->describe);
-		else if (status > 0)
-			error("rollback of %s failed (db-restore exit %d); the snapshot is still at '%s'", f->describe,
-			      status, f->snapshot);
-	}
+	journal_record(run.masked, start, end, &run.found, &docker_guard.snaps, status, cmd_class_name(run.ci.cls),
+	               opt.test_run, &run.plan.notes);
 }
 
 static int snapshots_taken(void)
 {
+	size_t n = docker_guard.snaps.n;
 	for (size_t i = 0; i < run.found.n; i++)
-		if (run.found.v[i].snapshot)
-			return 1;
-	return 0;
+		n += run.found.v[i].snapshot != NULL;
+	return n > 0;
 }
 
 /* --rehearse: the command on copies, journaled with its verdict.  Returns
@@ -180,7 +135,7 @@ static int rehearse(char **cmd, int json, double *start)
 	for (size_t i = 0; i < l->n; i++)
 		l->v[i].snapshot = rt[i].snapshot;
 	free(rt);
-	journal(*start, now(), verdict);
+	journal(*start, saferun_now(), verdict);
 	free(verdict);
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].snapshot);
@@ -196,13 +151,13 @@ static int rehearse(char **cmd, int json, double *start)
 	}
 	info("the rehearsal %s; running '%s' on the real databases", rc ? "lost data (--accept-loss)" : "passed",
 	     run.masked);
-	*start = now();
+	*start = saferun_now();
 	return -1;
 }
 
-int main(int argc, char **argv)
+/* The options into opt, -n's value into *journal_n, --format's into *format. */
+static void parse_options(int argc, char **argv, long *journal_n, int *format)
 {
-	msg_init(argv[0]);
 	enum { OPT_ALLOW = CLI_OPT_FIRST, OPT_CONFIRM, OPT_REQUIRE, OPT_NO_SNAP, OPT_TEST_RUN, OPT_DRY,
 	       OPT_JOURNAL, OPT_UNDO, OPT_FORMAT, OPT_REHEARSE, OPT_THEN_RUN, OPT_ACCEPT_LOSS };
 	static const struct option longopts[] = {
@@ -221,8 +176,7 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		CLI_COMMON_LONGOPTS
 	};
-	int show_journal_mode = 0, undo_mode = 0, format = FMT_HUMAN, c;
-	long journal_n = 10;
+	int c;
 	/* '+': stop at the first operand, so "safe-run pg_dump -Fc" keeps -Fc;
 	 * but --undo N and --journal wrap no command, and take options after N. */
 	const char *optstring = "+qvhRn:";
@@ -238,28 +192,30 @@ int main(int argc, char **argv)
 		case OPT_TEST_RUN: opt.test_run = 1; break;
 		case 'R': opt.rollback = 1; break;
 		case OPT_DRY: opt.dry_run = 1; break;
-		case OPT_JOURNAL: show_journal_mode = 1; break;
-		case OPT_UNDO: undo_mode = 1; break;
+		case OPT_JOURNAL: opt.journal = 1; break;
+		case OPT_UNDO: opt.undo = 1; break;
 		case OPT_REHEARSE: opt.rehearse = 1; break;
 		case OPT_THEN_RUN: opt.then_run = 1; break;
 		case OPT_ACCEPT_LOSS: opt.accept_loss = 1; break;
 		case 'n': {
 			char *end;
-			journal_n = strtol(optarg, &end, 10);
-			if (*end || journal_n <= 0) {
+			*journal_n = strtol(optarg, &end, 10);
+			if (*end || *journal_n <= 0) {
 				error("-n wants a positive number, not '%s'", optarg);
 				usage(DG_USAGE);
 			}
 			break;
 		}
-		case OPT_FORMAT: format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage); break;
+		case OPT_FORMAT: *format = cli_format(optarg, CLI_FMT_HUMAN | CLI_FMT_TSV | CLI_FMT_JSON, usage); break;
 		default: cli_common(c, optarg, usage);
 		}
 	}
-	char *project = project_dir_find();
-	int config_errors = config_load(project);
-	free(project);
-	if (show_journal_mode + undo_mode + opt.rehearse > 1) {
+}
+
+/* The options that go together, checked after the configuration is read. */
+static void check_options(int format)
+{
+	if (opt.journal + opt.undo + opt.rehearse > 1) {
 		error("--journal, --undo and --rehearse go one at a time");
 		usage(DG_USAGE);
 	}
@@ -272,97 +228,55 @@ int main(int argc, char **argv)
 		error("%s", opt.dry_run ? "--rehearse and --dry-run go alone" : "--rehearse reports in human or json");
 		usage(DG_USAGE);
 	}
-	if (show_journal_mode) {
-		int rc = saferun_show_journal(journal_n, format);
-		return finish(close_stdout() < 0 && rc == 0 ? DG_NO : rc);
-	}
-	if (undo_mode) {
-		long n = 1;
-		if (optind < argc) {
-			char *end;
-			n = strtol(argv[optind], &end, 10);
-			if (*end || n <= 0 || n > 100000 || optind + 1 < argc) {
-				error("--undo takes one run number (safe-run --journal shows them), not '%s'", argv[optind]);
-				usage(DG_USAGE);
-			}
+}
+
+static int do_undo(int argc, char **argv, int config_errors)
+{
+	long n = 1;
+	if (optind < argc) {
+		char *end;
+		n = strtol(argv[optind], &end, 10);
+		if (*end || n <= 0 || n > 100000 || optind + 1 < argc) {
+			error("--undo takes one run number (safe-run --journal shows them), not '%s'", argv[optind]);
+			usage(DG_USAGE);
 		}
-		if (config_errors)
-			die(DG_USAGE, "the configuration has errors (above); fix them first");
-		int rc = saferun_undo((int)n, opt.confirms.n ? sv_argv(&opt.confirms) : NULL, opt.dry_run);
-		return finish(close_stdout() < 0 && rc == 0 ? DG_NO : rc);
-	}
-	if (optind >= argc) {
-		error("no command given");
-		usage(DG_USAGE);
 	}
 	if (config_errors)
-		die(DG_REFUSED, "refusing to run: the configuration has errors (above); fix them first");
-	if (!opt.require_db)
-		opt.require_db = config_get_bool("safe-run", "require_db", 0);
+		die(DG_USAGE, "the configuration has errors (above); fix them first");
+	int rc = saferun_undo((int)n, opt.confirms.n ? sv_argv(&opt.confirms) : NULL, opt.dry_run);
+	return close_stdout() < 0 && rc == 0 ? DG_NO : rc;
+}
 
-	char **cmd = argv + optind;
-	run.masked = mask_command(cmd);
-	command_classify(cmd, &run.ci);
-	if (run.ci.cls == CMD_TEST)
-		opt.test_run = 1;
-	verbose("command class: %s (%s)", cmd_class_name(run.ci.cls), run.ci.why);
-	double start = now();
+/* Refused: said, journaled; the exit status. */
+static int refuse(double start, const char *why)
+{
+	error("refusing to run '%s': %s", run.masked, why);
+	journal(start, saferun_now(), "refused");
+	return DG_REFUSED;
+}
 
-	dk_guard_plan(cmd, opt.no_snap, &docker_guard);
-	int env_status = saferun_envcheck(NULL, opt.test_run, &run.found);
-	const struct found_list *l = &run.found;
-	struct plan_opts po = { opt.allow_production, opt.require_db, opt.no_snap, opt.dry_run, opt.test_run,
-	                        &opt.confirms, run.masked, run.ci.cls, 0 };
-	po.docker_volumes = docker_guard.doomed.n + (docker_guard.problem != NULL);
-	saferun_plan(env_status, l, &po, &run.plan);
-	if (opt.dry_run) {
-		saferun_plan_print(l, &po, &run.plan);
-		for (size_t i = 0; i < docker_guard.doomed.n; i++)
-			printf("volume:   %s (deleted by the command)%s\n", docker_guard.doomed.v[i],
-			       opt.no_snap || run.plan.refusal ? "" : "; snapshot by db-snap --volume");
-		return finish(close_stdout() < 0 ? DG_NO : run.plan.refusal ? DG_REFUSED : DG_OK);
-	}
-	if (run.plan.refusal) {
-		error("refusing to run '%s': %s", run.masked, run.plan.refusal);
-		journal(start, now(), "refused");
-		return finish(DG_REFUSED);
-	}
-	if (env_status == DG_NOTHING && docker_guard.doomed.n == 0)
-		warn("no database found for '%s'; nothing was snapshotted", run.masked);
-
-	int cmd_status = command_status(cmd[0]);
-	if (cmd_status) {
-		error("%s: '%s'", cmd_status == DG_NOT_FOUND ? "command not found" : "cannot execute", cmd[0]);
-		journal(start, now(), cmd_status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
-		return finish(cmd_status);
-	}
-
-	if (docker_guard.up && dk_guard_up_check(&docker_guard, &opt.confirms) < 0) {
-		error("refusing to run '%s': a database service would start on an empty volume; confirm with "
-		      "--confirm=VOLUME (the volume named above) if that is what you want", run.masked);
-		journal(start, now(), "refused");
-		return finish(DG_REFUSED);
-	}
+/* The Docker part before the command: the empty-volume trap before `up`,
+ * the snapshots of the volumes it deletes.  0, or the exit status. */
+static int docker_before(double start)
+{
+	if (docker_guard.up && dk_guard_up_check(&docker_guard, &opt.confirms) < 0)
+		return refuse(start, "a database service would start on an empty volume; "
+		                     "confirm with --confirm=VOLUME (the volume named above) if that is what you want");
 	if (docker_guard.deletes && !opt.no_snap) {
-		char *project = project_dir_find(), *store = store_dir(project);
 		char *reason = xasprintf("safe-run: %s", run.masked);
-		int vrc = dk_guard_snapshot(&docker_guard, store, reason);
+		int vrc = dk_guard_snapshot(&docker_guard, reason);
 		free(reason);
-		free(store);
-		free(project);
-		if (vrc < 0) {
-			error("refusing to run '%s': the volumes it deletes could not be snapshotted; fix that, "
-			      "or run without: safe-run --no-snap", run.masked);
-			journal(start, now(), "refused");
-			return finish(DG_REFUSED);
-		}
+		if (vrc < 0)
+			return refuse(start, "the volumes it deletes could not be "
+			                     "snapshotted; fix that, or run without: safe-run --no-snap");
 	}
-	if (opt.rehearse) {
-		int rc = rehearse(cmd, format == FMT_JSON, &start);
-		if (rc >= 0)
-			return finish(rc);
-	}
+	return 0;
+}
 
+/* The databases' snapshots the plan takes.  0, or the exit status. */
+static int take_snapshots(double start)
+{
+	const struct found_list *l = &run.found;
 	for (size_t i = 0; i < run.plan.notes.n; i++)
 		verbose("%s", run.plan.notes.v[i]);
 	for (size_t i = 0; i < l->n; i++) {
@@ -379,44 +293,29 @@ int main(int argc, char **argv)
 		} else {
 			error("refusing to run '%s': the snapshot of %s failed (db-snap exit %d); "
 			      "fix that, or run without one: safe-run --no-snap", run.masked, l->v[i].describe, rc);
-			journal(start, now(), "refused");
-			return finish(DG_REFUSED);
+			journal(start, saferun_now(), "refused");
+			return DG_REFUSED;
 		}
 	}
+	return 0;
+}
 
-	/* The command owns the terminal: ^C and ^\ reach it, not us. */
-	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward_signal };
-	sigemptyset(&ign.sa_mask);
-	sigemptyset(&fwd.sa_mask);
-	sigaction(SIGINT, &ign, NULL);
-	sigaction(SIGQUIT, &ign, NULL);
-	sigaction(SIGTERM, &fwd, NULL);
-	sigaction(SIGHUP, &fwd, NULL);
-	struct spawn_opts so = SPAWN_OPTS_INIT;
-	pid_t pid;
-	int err = spawn_child(cmd, &so, &pid);
+/* Run the command, journal it, and say how to undo it (or roll back). */
+static int run_command(char **cmd, double start)
+{
+	int ws = 0, err = saferun_exec(cmd, &ws);
 	if (err) {
 		int status = exit_status_for_spawn_error(err);
 		errno = err;
 		error("cannot run '%s':", cmd[0]);
-		journal(start, now(), status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
-		return finish(status);
+		journal(start, saferun_now(), status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
+		return status;
 	}
-	child_pid = pid;
-	int ws = 0;
-	wait_child(pid, &ws);
-	child_pid = 0;
-	double end = now();
-
 	char status_text[64];
-	if (WIFSIGNALED(ws))
-		snprintf(status_text, sizeof status_text, "signal %s", sigabbrev_np(WTERMSIG(ws)) ? sigabbrev_np(WTERMSIG(ws)) : "?");
-	else
-		snprintf(status_text, sizeof status_text, "exit %d", WEXITSTATUS(ws));
-	journal(start, end, status_text);
+	saferun_status_text(ws, status_text, sizeof status_text);
+	journal(start, saferun_now(), status_text);
 	dk_guard_hint(&docker_guard);
-
-	/* One line, however many databases: the journal knows the snapshots. */
+	/* One line, however many databases and volumes: the journal knows the snapshots. */
 	if (WIFSIGNALED(ws)) {
 		if (snapshots_taken())
 			error("to undo: safe-run --undo");
@@ -424,10 +323,78 @@ int main(int argc, char **argv)
 	}
 	int status = WEXITSTATUS(ws);
 	if (status != 0 && opt.rollback)
-		rollback();
+		saferun_rollback(&run.found, opt.test_run);
 	else if (status != 0 && snapshots_taken())
 		error("to undo: safe-run --undo");
 	else if (status == 0 && snapshots_taken() && cmd_class_destructive(run.ci.cls))
 		info("to undo: safe-run --undo");
-	return finish(status);
+	return status;
+}
+
+/* The guarded run: find the databases, decide, snapshot, run. */
+static int do_run(char **cmd, int format)
+{
+	if (!opt.require_db)
+		opt.require_db = config_get_bool("safe-run", "require_db", 0);
+	run.masked = mask_command(cmd);
+	command_classify(cmd, &run.ci);
+	if (run.ci.cls == CMD_TEST)
+		opt.test_run = 1;
+	verbose("command class: %s (%s)", cmd_class_name(run.ci.cls), run.ci.why);
+	double start = saferun_now();
+	dk_guard_plan(cmd, opt.no_snap, &docker_guard);
+	int env_status = saferun_envcheck(NULL, opt.test_run, &run.found);
+	struct plan_opts po = { opt.allow_production, opt.require_db, opt.no_snap, opt.dry_run, opt.test_run,
+	                        &opt.confirms, run.masked, run.ci.cls, 0 };
+	po.docker_volumes = docker_guard.doomed.n + (docker_guard.problem != NULL);
+	saferun_plan(env_status, &run.found, &po, &run.plan);
+	if (opt.dry_run) {
+		saferun_plan_print(&run.found, &po, &run.plan);
+		for (size_t i = 0; i < docker_guard.doomed.n; i++)
+			printf("volume:   %s (deleted by the command)%s\n", docker_guard.doomed.v[i],
+			       opt.no_snap || run.plan.refusal ? "" : "; snapshot by db-snap --volume");
+		return close_stdout() < 0 ? DG_NO : run.plan.refusal ? DG_REFUSED : DG_OK;
+	}
+	if (run.plan.refusal)
+		return refuse(start, run.plan.refusal);
+	if (env_status == DG_NOTHING && docker_guard.doomed.n == 0)
+		warn("no database found for '%s'; nothing was snapshotted", run.masked);
+	int status = saferun_command_status(cmd[0]);
+	if (status) {
+		error("%s: '%s'", status == DG_NOT_FOUND ? "command not found" : "cannot execute", cmd[0]);
+		journal(start, saferun_now(), status == DG_NOT_FOUND ? "not-found" : "cannot-execute");
+		return status;
+	}
+	if ((status = docker_before(start)) != 0)
+		return status;
+	if (opt.rehearse && (status = rehearse(cmd, format == FMT_JSON, &start)) >= 0)
+		return status;
+	if ((status = take_snapshots(start)) != 0)
+		return status;
+	return run_command(cmd, start);
+}
+
+int main(int argc, char **argv)
+{
+	msg_init(argv[0]);
+	int format = FMT_HUMAN;
+	long journal_n = 10;
+	parse_options(argc, argv, &journal_n, &format);
+	char *project = project_dir_find();
+	int config_errors = config_load(project);
+	free(project);
+	check_options(format);
+	if (opt.journal) {
+		int rc = saferun_show_journal(journal_n, format);
+		return finish(close_stdout() < 0 && rc == 0 ? DG_NO : rc);
+	}
+	if (opt.undo)
+		return finish(do_undo(argc, argv, config_errors));
+	if (optind >= argc) {
+		error("no command given");
+		usage(DG_USAGE);
+	}
+	if (config_errors)
+		die(DG_REFUSED, "refusing to run: the configuration has errors (above); fix them first");
+	return finish(do_run(argv + optind, format));
 }

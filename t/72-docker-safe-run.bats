@@ -77,6 +77,56 @@ start_shop() {
     [ "$output" = 250 ]
 }
 
+# The files of a volume, each with its checksum, mode, owner and size (a
+# helper container reads them; the volume's containers are stopped).
+volume_digest() {
+    docker run --rm --network none -v "$1:/v:ro" "$DK_IMAGE_BUSYBOX" \
+        sh -c 'cd /v && find . | sort | while read -r f; do
+                   if [ -f "$f" ] && [ ! -L "$f" ]; then s=$(md5sum < "$f"); else s=-; fi
+                   echo "$(stat -c "%A %u:%g %s" "$f") $s $f"
+               done'
+}
+
+@test "safe-run --undo puts the volumes of a compose down -v back, byte for byte; --journal shows them" {
+    start_shop
+    psql_app "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 250)"
+    "${COMPOSE[@]}" -p shop stop >/dev/null 2>&1
+    before=$(volume_digest shop_dbdata)
+    run -0 --separate-stderr safe-run "${COMPOSE[@]}" -p shop down -v
+    [[ $stderr == *"to undo: safe-run --undo"* ]]
+    run -1 --separate-stderr docker volume inspect shop_dbdata
+    run -0 --separate-stderr safe-run --journal
+    [[ $output == *"volume shop_dbdata (volume)"* ]]
+    [[ $output == *"snapshot: $BATS_TEST_TMPDIR/shop/backups/shop_dbdata_"*"_safe-run.tar.zst"* ]]
+    run -0 --separate-stderr safe-run --undo --dry-run
+    [[ $stderr == *"volume shop_dbdata <- '$BATS_TEST_TMPDIR/shop/backups/shop_dbdata_"* ]]
+    run -6 --separate-stderr safe-run --undo < /dev/null
+    run -1 --separate-stderr docker volume inspect shop_dbdata
+    run -0 --separate-stderr safe-run --undo --confirm=shop_dbdata
+    [[ $stderr == *"undone: 1 volume is back as it was before '${COMPOSE[*]} -p shop down -v'"* ]]
+    [ "$(volume_digest shop_dbdata)" = "$before" ]
+    run -0 --separate-stderr safe-run --journal -n 1 --format=tsv
+    [ "$(echo "${lines[1]}" | cut -f6,7,11)" = $'safe-run --undo 1\tvolume shop_dbdata\tundo' ]
+    start_shop
+    run -0 --separate-stderr psql_app "SELECT count(*) FROM orders"
+    [ "$output" = 250 ]
+}
+
+@test "portcheck volumes lists the database services' volumes, and the trap, for any project name" {
+    start_shop
+    run -0 --separate-stderr portcheck volumes --format=tsv
+    [ "${lines[0]}" = $'project\tservice\tkey\tvolume\tkind\texists\tbytes\tdata_in\tfinding' ]
+    [[ ${lines[1]} == $'shop\tdb\tdbdata\tshop_dbdata\tnamed\tyes\t'[1-9]*$'\t\t' ]]
+    run -0 --separate-stderr portcheck volumes -p other --format=json
+    [[ $output == '[{"project":"other","service":"db","key":"dbdata","volume":"other_dbdata","kind":"named","exists":false,"bytes":null,"data_in":"shop_dbdata","finding":"service '* ]]
+    [[ $output == *"would start on new empty volume 'other_dbdata'"* ]]
+    run -0 --separate-stderr portcheck volumes -p other
+    [[ $output == *"other_dbdata"*"named"*"missing"* ]]
+    [[ $output == *"while volume 'shop_dbdata' of project 'shop' holds its data"* ]]
+    run -2 --separate-stderr portcheck validate -p other
+    [[ $stderr == *"-p goes with volumes"* ]]
+}
+
 @test "safe-run docker volume rm: snapshotted first; a failed snapshot refuses it (125) unless --no-snap" {
     docker volume create t72keep >/dev/null
     docker run --rm -v t72keep:/v "$DK_IMAGE_BUSYBOX" sh -c 'echo precious > /v/f'

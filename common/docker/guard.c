@@ -5,14 +5,14 @@
 #include <string.h>
 
 #include "base/exitcodes.h"
+#include "base/io.h"
 #include "base/msg.h"
-#include "docker/checks.h"
+#include "base/output.h"
+#include "base/process.h"
 #include "docker/cli.h"
-#include "docker/project.h"
-#include "docker/volsnap.h"
+#include "docker/inventory.h"
 #include "docker/volume.h"
 #include "model/confirm.h"
-#include "store/compress.h"
 
 static const char *base_name(const char *s)
 {
@@ -49,6 +49,39 @@ static int docker_subcommand(char *const argv[])
 		}
 		if (a[0] != '-')
 			return i;
+	}
+	return -1;
+}
+
+/* The global options of a compose command line (after "compose" or
+ * "docker-compose"): -p/--project-name, -f/--file.  Returns the index of
+ * the subcommand in argv (or -1). */
+static int compose_globals(char *const argv[], int start, const char **project_name, struct strvec *files)
+{
+	for (int i = start; argv[i]; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-p") == 0 || strcmp(a, "--project-name") == 0) {
+			if (argv[i + 1])
+				*project_name = argv[++i];
+		} else if (strncmp(a, "--project-name=", 15) == 0) {
+			*project_name = a + 15;
+		} else if (strncmp(a, "-p", 2) == 0 && a[2]) {
+			*project_name = a + 2;
+		} else if (strcmp(a, "-f") == 0 || strcmp(a, "--file") == 0) {
+			if (argv[i + 1])
+				sv_push(files, argv[++i]);
+		} else if (strncmp(a, "--file=", 7) == 0) {
+			sv_push(files, a + 7);
+		} else if (strcmp(a, "--env-file") == 0 || strcmp(a, "--project-directory") == 0 ||
+		           strcmp(a, "--profile") == 0 || strcmp(a, "--ansi") == 0 || strcmp(a, "-H") == 0 ||
+		           strcmp(a, "--host") == 0 || strcmp(a, "--context") == 0 || strcmp(a, "-c") == 0) {
+			if (argv[i + 1])
+				i++;
+		} else if (a[0] == '-') {
+			continue;
+		} else {
+			return i;
+		}
 	}
 	return -1;
 }
@@ -106,36 +139,78 @@ static void anonymous_of(struct dk_guard *g, const struct strvec *ids)
 	dk_result_free(&r);
 }
 
+/* The project's database volumes as `portcheck volumes --format=tsv` lists
+ * them (a child: the compose files are read there), one strvec of columns
+ * per row.  Returns portcheck's exit status, or -1 when it could not run. */
+static int inventory(const struct dk_guard *g, struct strvec **rows, size_t *nrows)
+{
+	*rows = NULL;
+	*nrows = 0;
+	char *prog = find_sibling_program("portcheck");
+	struct strvec a = STRVEC_INIT;
+	sv_push_owned(&a, prog);
+	sv_push(&a, "volumes");
+	sv_push(&a, "-q");
+	sv_push(&a, "--format=tsv");
+	if (g->project_name)
+		sv_pushf(&a, "--project-name=%s", g->project_name);
+	for (size_t i = 0; i < g->files.n; i++)
+		sv_pushf(&a, "--file=%s", g->files.v[i]);
+	char *out = NULL;
+	int ws = run_capture(sv_argv(&a), NULL, -1, &out, NULL);
+	sv_free(&a);
+	if (ws < 0) {
+		error("cannot run portcheck:");
+		free(out);
+		return -1;
+	}
+	int status = exit_status_of(ws);
+	char *save = NULL;
+	for (char *line = status == 0 && out ? strtok_r(out, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *f[DKI_COLS + 1];
+		if (tsv_split(line, f, DKI_COLS + 1) != DKI_COLS || !strcmp(f[0], "project"))
+			continue;   /* the header */
+		*rows = xrealloc(*rows, (*nrows + 1) * sizeof **rows);
+		struct strvec *r = &(*rows)[(*nrows)++];
+		*r = (struct strvec)STRVEC_INIT;
+		for (int c = 0; c < DKI_COLS; c++)
+			sv_push(r, f[c]);
+	}
+	free(out);
+	return status;
+}
+
+static void rows_free(struct strvec *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sv_free(&rows[i]);
+	free(rows);
+}
+
 static void compose_doomed(struct dk_guard *g)
 {
-	struct dk_project p;
-	if (dk_project_load(g->project_name, &g->files, &p) != 0) {
-		g->problem = xstrdup("the compose files could not be read");
+	struct strvec *rows;
+	size_t n;
+	int status = inventory(g, &rows, &n);
+	if (status != 0) {
+		g->problem = status == DG_USAGE || status == DG_NOTHING ? xstrdup("the compose files could not be read")
+		                                                        : xasprintf("portcheck volumes exit %d", status);
+		rows_free(rows, n);
 		return;
 	}
-	struct dk_dbvols dv;
-	dk_project_dbvols(&p, &dv);
-	char err[512];
-	for (size_t i = 0; i < dv.n; i++) {
-		if (!dv.v[i].volume || dv.v[i].external)
-			continue;   /* down -v keeps external volumes */
-		struct dk_volume v;
-		int found = dk_volume_inspect(dv.v[i].volume, &v, err, sizeof err);
-		if (found < 0 && !g->problem)
-			g->problem = xstrdup(err);
-		if (found > 0)
-			push_lines(&g->doomed, dv.v[i].volume);
-		dk_volume_free(&v);
-	}
+	/* down -v keeps external volumes */
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(rows[i].v[DKI_KIND], "named") && !strcmp(rows[i].v[DKI_EXISTS], "yes"))
+			push_lines(&g->doomed, rows[i].v[DKI_VOLUME]);
 	/* The database services' containers' anonymous volumes go too (an
 	 * image's VOLUME with no mount in the compose file). */
 	struct strvec ids = STRVEC_INIT;
-	for (size_t i = 0; i < p.cp.nservices; i++) {
-		const struct cservice *s = &p.cp.services[i];
-		if (s->family == DBF_NONE || s->family == DBF_ADMIN)
+	for (size_t i = 0; i < n; i++) {
+		if (i && !strcmp(rows[i].v[DKI_SERVICE], rows[i - 1].v[DKI_SERVICE]))
 			continue;
-		char *fp = xasprintf("label=com.docker.compose.project=%s", p.name);
-		char *fs = xasprintf("label=com.docker.compose.service=%s", s->name);
+		char *fp = xasprintf("label=com.docker.compose.project=%s", rows[i].v[DKI_PROJECT]);
+		char *fs = xasprintf("label=com.docker.compose.service=%s", rows[i].v[DKI_SERVICE]);
 		struct dk_result r;
 		dk_runl(&r, "ps", "-aq", "--filter", fp, "--filter", fs, (char *)NULL);
 		if (r.status == 0)
@@ -146,8 +221,7 @@ static void compose_doomed(struct dk_guard *g)
 	}
 	anonymous_of(g, &ids);
 	sv_free(&ids);
-	dk_dbvols_free(&dv);
-	dk_project_free(&p);
+	rows_free(rows, n);
 }
 
 void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g)
@@ -159,12 +233,12 @@ void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g)
 	int sub = -1, compose = 0;
 	if (strcmp(prog, "docker-compose") == 0) {
 		compose = 1;
-		sub = dk_compose_parse_globals(argv, 1, &g->project_name, &g->files);
+		sub = compose_globals(argv, 1, &g->project_name, &g->files);
 	} else if (strcmp(prog, "docker") == 0) {
 		sub = docker_subcommand(argv);
 		if (sub > 0 && strcmp(argv[sub], "compose") == 0) {
 			compose = 1;
-			sub = dk_compose_parse_globals(argv, sub + 1, &g->project_name, &g->files);
+			sub = compose_globals(argv, sub + 1, &g->project_name, &g->files);
 		}
 	} else {
 		return;
@@ -248,7 +322,7 @@ void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g)
 	}
 }
 
-int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason)
+int dk_guard_snapshot(struct dk_guard *g, const char *reason)
 {
 	if (g->no_engine) {
 		verbose("no volume snapshots: %s (the command cannot delete any volume either)", g->no_engine);
@@ -259,13 +333,10 @@ int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason)
 		return -1;
 	}
 	for (size_t i = 0; i < g->doomed.n; i++) {
-		struct volsnap_opts o = { store, g->doomed.v[i], "safe-run", reason, { 0 } };
-		o.spec.kind = COMPRESS_ZSTD;
-		o.spec.level = COMPRESS_ZSTD_DEFAULT_LEVEL;
-		char err[512], *path = NULL;
-		int rc = volsnap_take(&o, &path, err, sizeof err);
-		if (rc != DG_OK) {
-			error("the snapshot of volume '%s' failed: %s", g->doomed.v[i], err);
+		int status;
+		char *path = dk_snap_volume(NULL, g->doomed.v[i], "safe-run", reason, &status);
+		if (!path) {
+			error("the snapshot of volume '%s' failed (db-snap exit %d)", g->doomed.v[i], status);
 			return -1;
 		}
 		info("snapshot of volume '%s': %s", g->doomed.v[i], path);
@@ -280,32 +351,30 @@ int dk_guard_up_check(struct dk_guard *g, const struct strvec *confirms)
 	char err[512];
 	if (dk_engine_check(err, sizeof err) < 0)
 		return 0;   /* up will say so itself */
-	struct dk_project p;
-	if (dk_project_load(g->project_name, &g->files, &p) != 0)
-		return 0;
-	struct dk_findings f;
-	int rc = 0;
-	if (dk_check_project(&p, &f, err, sizeof err) < 0) {
-		warn("cannot check the project's volumes: %s", err);
-	} else {
-		for (size_t i = 0; i < f.n && rc == 0; i++) {
-			error("%s", f.v[i].msg);
-			if (strcmp(f.v[i].kind, "empty-volume-trap") != 0)
-				continue;
-			char *what = xasprintf("'up' would start service '%s' on volume '%s', not on the data in '%s'",
-			                       f.v[i].svc->name, f.v[i].volume, f.v[i].other);
-			/* The --confirm naming this volume, else the first one. */
-			const char *confirm = confirms && confirms->n ? confirms->v[0] : NULL;
-			for (size_t k = 0; confirms && k < confirms->n; k++)
-				if (strcmp(confirms->v[k], f.v[i].volume) == 0)
-					confirm = confirms->v[k];
-			if (confirm_name(f.v[i].volume, confirm, what) != DG_OK)
-				rc = -1;
-			free(what);
-		}
-		dk_findings_free(&f);
+	struct strvec *rows;
+	size_t n;
+	int status = inventory(g, &rows, &n), rc = 0;
+	if (status != 0 && status != DG_USAGE && status != DG_NOTHING)
+		warn("cannot check the project's volumes (portcheck volumes exit %d)", status);
+	for (size_t i = 0; status == 0 && i < n && rc == 0; i++) {
+		char *const *c = rows[i].v;
+		if (!*c[DKI_FINDING])
+			continue;
+		error("%s", c[DKI_FINDING]);
+		if (!*c[DKI_DATA_IN])
+			continue;   /* a missing external volume: up fails by itself */
+		char *what = xasprintf("'up' would start service '%s' on volume '%s', not on the data in '%s'",
+		                       c[DKI_SERVICE], c[DKI_VOLUME], c[DKI_DATA_IN]);
+		/* The --confirm naming this volume, else the first one. */
+		const char *confirm = confirms && confirms->n ? confirms->v[0] : NULL;
+		for (size_t k = 0; confirms && k < confirms->n; k++)
+			if (strcmp(confirms->v[k], c[DKI_VOLUME]) == 0)
+				confirm = confirms->v[k];
+		if (confirm_name(c[DKI_VOLUME], confirm, what) != DG_OK)
+			rc = -1;
+		free(what);
 	}
-	dk_project_free(&p);
+	rows_free(rows, n);
 	return rc;
 }
 

@@ -4,7 +4,12 @@
  * prune --volumes: the unused ones), their snapshots before it runs, and
  * the empty-volume trap check before `compose up`.  The anonymous volumes
  * of the containers that compose down -v, compose rm -v and docker rm -v
- * remove are snapshotted too: an image's VOLUME holds a database as well. */
+ * remove are snapshotted too: an image's VOLUME holds a database as well.
+ *
+ * All of it through children, so that safe-run links no compose reader and
+ * no store writer: `portcheck volumes --format=tsv` reads the compose files
+ * (which volumes, and the empty-volume trap), `db-snap --volume=NAME` takes
+ * the snapshots, and the docker CLI answers the rest (DESIGN.md, safe-run). */
 #ifndef DBGUARD_DOCKER_GUARD_H
 #define DBGUARD_DOCKER_GUARD_H
 
@@ -28,9 +33,11 @@ struct dk_guard {
  * could not be found out. */
 void dk_guard_plan(char *const argv[], int classify_only, struct dk_guard *g);
 
-/* Snapshot every doomed volume into store.  0, or -1 after reporting which
- * snapshot failed ("refusing to run" is the caller's). */
-int dk_guard_snapshot(struct dk_guard *g, const char *store, const char *reason);
+/* Snapshot every doomed volume with db-snap --volume (into the store of the
+ * current directory's project, label safe-run, this reason); g->snaps gets
+ * them.  0, or -1 after reporting which snapshot failed ("refusing to run"
+ * is the caller's). */
+int dk_guard_snapshot(struct dk_guard *g, const char *reason);
 
 /* compose up: 0 when no database service would start on an empty volume
  * while its data sits elsewhere (or the user confirmed the volume's name),

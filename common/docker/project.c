@@ -162,33 +162,3 @@ void dk_dbvols_free(struct dk_dbvols *d)
 	d->v = NULL;
 	d->n = 0;
 }
-
-int dk_compose_parse_globals(char *const argv[], int start, const char **project_name, struct strvec *files)
-{
-	for (int i = start; argv[i]; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "-p") == 0 || strcmp(a, "--project-name") == 0) {
-			if (argv[i + 1])
-				*project_name = argv[++i];
-		} else if (strncmp(a, "--project-name=", 15) == 0) {
-			*project_name = a + 15;
-		} else if (strncmp(a, "-p", 2) == 0 && a[2]) {
-			*project_name = a + 2;
-		} else if (strcmp(a, "-f") == 0 || strcmp(a, "--file") == 0) {
-			if (argv[i + 1])
-				sv_push(files, argv[++i]);
-		} else if (strncmp(a, "--file=", 7) == 0) {
-			sv_push(files, a + 7);
-		} else if (strcmp(a, "--env-file") == 0 || strcmp(a, "--project-directory") == 0 ||
-		           strcmp(a, "--profile") == 0 || strcmp(a, "--ansi") == 0 || strcmp(a, "-H") == 0 ||
-		           strcmp(a, "--host") == 0 || strcmp(a, "--context") == 0 || strcmp(a, "-c") == 0) {
-			if (argv[i + 1])
-				i++;
-		} else if (a[0] == '-') {
-			continue;
-		} else {
-			return i;
-		}
-	}
-	return -1;
-}

@@ -41,10 +41,4 @@ char *dk_project_normalize(const char *name);
 void dk_project_dbvols(const struct dk_project *p, struct dk_dbvols *out);
 void dk_dbvols_free(struct dk_dbvols *d);
 
-/* The global options of a compose command line (after "compose" or
- * "docker-compose"): -p/--project-name, -f/--file.  Returns the index of
- * the subcommand in argv (or -1). */
-int dk_compose_parse_globals(char *const argv[], int start, const char **project_name,
-                             struct strvec *files);
-
 #endif

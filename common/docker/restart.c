@@ -15,13 +15,12 @@
 #include <unistd.h>
 
 #include "base/exitcodes.h"
+#include "base/io.h"
 #include "base/msg.h"
 #include "base/process.h"
 #include "docker/cli.h"
 #include "docker/redis.h"
-#include "docker/volsnap.h"
-#include "engine/engine.h"
-#include "store/store.h"
+#include "docker/volume.h"
 
 static double mono(void)
 {
@@ -344,6 +343,72 @@ static int counts_equal(const struct table_counts *a, const struct table_counts 
 	return 1;
 }
 
+static char *url_escape(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-._~", c))
+			sb_addc(&sb, (char)c);
+		else
+			sb_addf(&sb, "%%%02X", c);
+	}
+	return sb.buf ? sb_detach(&sb) : xstrdup("");
+}
+
+/* DATABASE_URL=... for the service's credentials on host:port: a child's
+ * environment, never its argv.  The caller wipes and frees it. */
+static char *url_env(const struct dk_svc_state *st, const char *host, int port)
+{
+	char *user = url_escape(target_get(&st->tgt, TF_USER));
+	char *pw = url_escape(target_get(&st->tgt, TF_PASSWORD));
+	char *db = url_escape(target_get(&st->tgt, TF_DATABASE));
+	char *env = xasprintf("DATABASE_URL=%s://%s:%s@%s:%d/%s", st->family == DBF_POSTGRES ? "postgres" : "mysql",
+	                      user, pw, strchr(host, ':') ? "[::1]" : host, port, db);
+	explicit_bzero(pw, strlen(pw));
+	free(user);
+	free(pw);
+	free(db);
+	return env;
+}
+
+/* Run db-snap with the service's credentials in its environment; its stdout
+ * in *out, its stderr to err_fd (-1: ours).  Returns its exit status. */
+static int db_snap(const struct dk_svc_state *st, const char *host, int port, char *const *args, int err_fd,
+                   char **out)
+{
+	char *env0 = url_env(st, host, port);
+	char *env[] = { env0, NULL };
+	struct strvec a = STRVEC_INIT;
+	sv_push_owned(&a, find_sibling_program("db-snap"));
+	for (; *args; args++)
+		sv_push(&a, *args);
+	int ws = run_capture(sv_argv(&a), env, err_fd, out, NULL);
+	explicit_bzero(env0, strlen(env0));
+	free(env0);
+	sv_free(&a);
+	return ws < 0 ? 127 : exit_status_of(ws);
+}
+
+/* The tables and row counts of the database now, as a dump counts them:
+ * db-snap writes the dump to /dev/null and its metadata to our pipe (the
+ * engines' client libraries stay out of portcheck).  quiet: its complaints
+ * go to /dev/null (a server still starting).  0, DG_UNREACHABLE, or -1. */
+static int current_counts(const struct dk_svc_state *st, const char *host, int port, int quiet,
+                          struct table_counts *tc)
+{
+	char *const args[] = { "-q", "--tier=dump", "--compress=none", "-o", "/dev/null", "--meta=/dev/stdout", NULL };
+	char *out = NULL;
+	int null = quiet ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
+	int status = db_snap(st, host, port, args, null, &out);
+	if (null >= 0)
+		close(null);
+	int rc = status == DG_UNREACHABLE ? DG_UNREACHABLE
+	       : status != 0 || !out || table_counts_from_meta(out, tc) < 0 ? -1 : 0;
+	free(out);
+	return rc;
+}
+
 static int verify_one(struct dk_restart *rs, struct dk_svc_state *st, const char *host, int port)
 {
 	char why[512];
@@ -374,23 +439,16 @@ static int verify_one(struct dk_restart *rs, struct dk_svc_state *st, const char
 		info("  %s: answers on %s:%d", st->service, host, port);
 		return 0;
 	}
-	char ps[16];
-	snprintf(ps, sizeof ps, "%d", port);
-	target_set(&st->tgt, TF_HOST, host, "compose");
-	target_set(&st->tgt, TF_PORT, ps, "compose");
-	struct dbconn *c = NULL;
-	int rc = DG_UNREACHABLE;
-	while ((rc = db_connect(&st->tgt, &c, why, sizeof why)) != DG_OK && mono() < deadline)
-		nap(250);
-	if (rc != DG_OK) {
-		fail(rs, "verify '%s' on port %d: %s", st->service, port, why);
-		return -1;
-	}
 	struct table_counts now = { 0 };
-	int ok = db_tables(c, &now, why, sizeof why) == 0;
-	db_close(c);
-	if (!ok) {
-		fail(rs, "verify '%s' on port %d: %s", st->service, port, why);
+	int rc;
+	/* The server may still refuse logins while it starts. */
+	while ((rc = current_counts(st, host, port, 1, &now)) == DG_UNREACHABLE && mono() < deadline)
+		nap(250);
+	if (rc != 0)
+		rc = current_counts(st, host, port, 0, &now);   /* once more, to say why */
+	if (rc != 0) {
+		fail(rs, "verify '%s' on port %d: %s", st->service, port,
+		     rc == DG_UNREACHABLE ? "the database does not accept the login" : "db-snap could not count its rows");
 		return -1;
 	}
 	if (st->checked_counts && !counts_equal(&st->counts, &now, why, sizeof why)) {
@@ -409,43 +467,16 @@ static int verify_one(struct dk_restart *rs, struct dk_svc_state *st, const char
 
 /* ---- the phases ---- */
 
-static char *url_escape(const char *s)
-{
-	struct strbuf sb = STRBUF_INIT;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-._~", c))
-			sb_addc(&sb, (char)c);
-		else
-			sb_addf(&sb, "%%%02X", c);
-	}
-	return sb.buf ? sb_detach(&sb) : xstrdup("");
-}
-
 /* db-snap of a database with credentials: the URL goes through the
  * environment (DATABASE_URL), never argv.  0, -1 (failed, reported), or
  * DG_UNREACHABLE when the database is not running. */
 static int logical_snapshot(struct dk_restart *rs, struct dk_svc_state *st, int port, const char *host)
 {
-	char *user = url_escape(target_get(&st->tgt, TF_USER));
-	char *pw = url_escape(target_get(&st->tgt, TF_PASSWORD));
-	char *db = url_escape(target_get(&st->tgt, TF_DATABASE));
-	char *env0 = xasprintf("DATABASE_URL=%s://%s:%s@%s:%d/%s", st->family == DBF_POSTGRES ? "postgres" : "mysql",
-	                       user, pw, strchr(host, ':') ? "[::1]" : host, port, db);
-	free(user);
-	free(pw);
-	free(db);
-	char *env[] = { env0, NULL };
-	char *prog = find_sibling_program("db-snap");
 	char *reason = xasprintf("portcheck apply --restart: before moving '%s'", st->service);
-	char *argv[] = { prog, "-q", "--label=pre-port-move", "--reason", reason, NULL };
+	char *const args[] = { "-q", "--label=pre-port-move", "--reason", reason, NULL };
 	char *out = NULL;
-	int ws = run_capture(argv, env, -1, &out, NULL);
-	explicit_bzero(env0, strlen(env0));
-	free(env0);
+	int status = db_snap(st, host, port, args, -1, &out);
 	free(reason);
-	free(prog);
-	int status = ws < 0 ? 127 : exit_status_of(ws);
 	if (status == DG_UNREACHABLE) {
 		free(out);
 		return DG_UNREACHABLE;
@@ -457,16 +488,11 @@ static int logical_snapshot(struct dk_restart *rs, struct dk_svc_state *st, int 
 	}
 	st->snapshot = dk_first_line(out);
 	free(out);
-	char *meta = xasprintf("%s.meta", st->snapshot);
-	struct snapshot_meta m;
-	char err[256];
-	if (store_meta_read(meta, &m, err, sizeof err) == 0) {
-		st->counts = m.tables;
-		m.tables.v = NULL;
-		m.tables.n = 0;
+	/* The counts the snapshot recorded: what the move must keep. */
+	char *meta = xasprintf("%s.meta", st->snapshot), *text = read_file(meta, NULL);
+	if (text && table_counts_from_meta(text, &st->counts) == 0)
 		st->checked_counts = 1;
-	}
-	store_meta_free(&m);
+	free(text);
 	free(meta);
 	info("  %s: %s", st->service, st->snapshot);
 	return 0;
@@ -500,7 +526,7 @@ static int redis_save(struct dk_restart *rs, struct dk_svc_state *st, const stru
 	}
 }
 
-int dk_restart_backup(struct dk_restart *rs, const char *store)
+int dk_restart_backup(struct dk_restart *rs, const char *dir)
 {
 	char err[512];
 	info("phase 1/4: backup");
@@ -531,14 +557,16 @@ int dk_restart_backup(struct dk_restart *rs, const char *store)
 		for (size_t k = 0; k < dv.n && rc == 0; k++) {
 			if (strcmp(dv.v[k].svc->name, st->service) != 0 || !dv.v[k].volume)
 				continue;
-			struct volsnap_opts o = { store, dv.v[k].volume, "pre-port-move", "portcheck apply --restart",
-				                      { COMPRESS_ZSTD, COMPRESS_ZSTD_DEFAULT_LEVEL } };
-			char *path = NULL;
-			if (volsnap_take(&o, &path, err, sizeof err) != DG_OK) {
-				fail(rs, "backup of '%s': volume '%s': %s", st->service, dv.v[k].volume, err);
+			int status;
+			char *path = dk_snap_volume(dir, dv.v[k].volume, "pre-port-move", "portcheck apply --restart",
+			                            &status);
+			if (!path) {
+				fail(rs, "backup of '%s': volume '%s': db-snap --volume exit %d", st->service, dv.v[k].volume,
+				     status);
 				rc = -1;
 			} else {
 				info("  %s: %s", st->service, path);
+				free(st->snapshot);
 				st->snapshot = path;
 				any = 1;
 			}

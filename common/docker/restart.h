@@ -5,7 +5,9 @@
  * free), migration (the files rewritten by portcheck, then the changed
  * services recreated with the project's Compose), verification (health
  * within the timeout, a protocol handshake on each new host port, the same
- * tables and row counts as the snapshot), and on failure the way back. */
+ * tables and row counts as the snapshot: db-snap counts them again, its dump
+ * thrown away), and on failure the way back.  Every database and store
+ * access is a db-snap child, so portcheck links only libyaml. */
 #ifndef DBGUARD_DOCKER_RESTART_H
 #define DBGUARD_DOCKER_RESTART_H
 
@@ -51,9 +53,11 @@ int dk_restart_init(struct dk_restart *rs, const struct strvec *files, int timeo
 void dk_restart_add_move(struct dk_restart *rs, const char *service, const char *host_ip, int old_port,
                          int new_port, int target_port);
 
-/* Phase "backup": snapshots into store and the new ports free.  0, or -1
- * with rs->failed_step (nothing changed yet). */
-int dk_restart_backup(struct dk_restart *rs, const char *store);
+/* Phase "backup": snapshots (db-snap children: a logical one with the
+ * credentials in DATABASE_URL of its environment, else db-snap -C dir
+ * --volume) and the new ports free.  0, or -1 with rs->failed_step
+ * (nothing changed yet). */
+int dk_restart_backup(struct dk_restart *rs, const char *dir);
 
 /* Phases "migration" (recreate the moved services) and "verification"
  * on the new ports (to_new) or the old ones.  0, or -1 with failed_step. */

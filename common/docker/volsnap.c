@@ -55,7 +55,9 @@ static const char restore_script[] =
 	"      [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n"
 	"      mv \"$f\" ./\n"
 	"    done\n"
-	"    chown \"$(stat -c %u:%g $N)\" . && chmod \"$(stat -c %a $N)\" .\n"
+	/* The volume's own directory as the snapshot had it (a database's
+	 * data directory is 0700 and its server's). */
+	"    chown \"$(stat -c %u:%g $N)\" .; chmod \"$(stat -c %a $N)\" .\n"
 	"  fi\n"
 	"  sync; rm -rf $O $N; rm -f $P; sync; rm -f $C; sync\n"
 	"}\n"

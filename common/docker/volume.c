@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/process.h"
 #include "docker/cli.h"
 
 #define INSPECT_FORMAT "{{.Name}}\t{{.Driver}}\t{{index .Labels \"com.docker.compose.project\"}}\t" \
@@ -208,4 +209,25 @@ int dk_volume_create_like(const char *name, const struct dk_volume *like, char *
 	}
 	dk_result_free(&r);
 	return rc;
+}
+
+char *dk_snap_volume(const char *dir, const char *volume, const char *label, const char *reason, int *status)
+{
+	struct strvec a = STRVEC_INIT;
+	sv_push_owned(&a, find_sibling_program("db-snap"));
+	sv_push(&a, "-q");
+	if (dir) {
+		sv_push(&a, "-C");
+		sv_push(&a, dir);
+	}
+	sv_pushf(&a, "--volume=%s", volume);
+	sv_pushf(&a, "--label=%s", label);
+	sv_pushf(&a, "--reason=%s", reason);
+	char *out = NULL;
+	int ws = run_capture(sv_argv(&a), NULL, -1, &out, NULL);
+	sv_free(&a);
+	*status = ws < 0 ? 127 : exit_status_of(ws);
+	char *path = *status == 0 && out && *out ? dk_first_line(out) : NULL;
+	free(out);
+	return path;
 }

@@ -36,4 +36,10 @@ int dk_volume_usage(const char *name, long *entries, long long *kbytes, char *er
 /* Create a volume with the labels of like (driver, Compose labels). */
 int dk_volume_create_like(const char *name, const struct dk_volume *like, char *err, size_t errlen);
 
+/* db-snap -q [-C dir] --volume=NAME --label=LABEL --reason=REASON as a child
+ * (volume snapshots for programs that link no store): the snapshot's path
+ * (malloc'd), or NULL when it failed (db-snap said why on stderr).  *status:
+ * db-snap's exit status. */
+char *dk_snap_volume(const char *dir, const char *volume, const char *label, const char *reason, int *status);
+
 #endif

@@ -158,7 +158,8 @@ int journal_append(const char *path, const char *const fields[J_COLS])
 }
 
 void journal_record(const char *masked, double start, double end, const struct found_list *l,
-                    const char *status, const char *cmd_class, int test_run, const struct strvec *notes)
+                    const struct strvec *volsnaps, const char *status, const char *cmd_class, int test_run,
+                    const struct strvec *notes)
 {
 	int outside;
 	char *path = journal_path(&outside);
@@ -180,10 +181,18 @@ void journal_record(const char *masked, double start, double end, const struct f
 		if (l->v[i].snapshot)
 			sb_addf(&snaps, "%s%s", snaps.len ? ", " : "", l->v[i].snapshot);
 	}
+	/* A Docker volume is a target too: "volume NAME", class "volume". */
+	size_t nt = l->n;
+	for (size_t i = 0; volsnaps && i < volsnaps->n; i++, nt++) {
+		const char *tab = strchr(volsnaps->v[i], '\t');
+		sb_addf(&targets, "%svolume %.*s", nt ? ", " : "", (int)(tab - volsnaps->v[i]), volsnaps->v[i]);
+		sb_addf(&classes, "%svolume", nt ? ", " : "");
+		sb_addf(&snaps, "%s%s", snaps.len ? ", " : "", tab + 1);
+	}
 	for (size_t i = 0; notes && i < notes->n; i++)
 		sb_addf(&ns, "%s%s", i ? "; " : "", notes->v[i]);
 	const char *fields[J_COLS] = { when, duration, pw ? pw->pw_name : "?", cwd, masked,
-	                               l->n ? sb_str(&targets) : "-", l->n ? sb_str(&classes) : "-",
+	                               nt ? sb_str(&targets) : "-", nt ? sb_str(&classes) : "-",
 	                               snaps.len ? sb_str(&snaps) : "-", status, cmd_class,
 	                               test_run ? "yes" : "no", sb_str(&ns) };
 	if (journal_append(path, fields) < 0)

@@ -47,12 +47,15 @@ const struct journal_entry *journal_undo_point(const struct journal *j, int n);
 /* Append one line; its directory is created (0700).  0, or -1 with errno. */
 int journal_append(const char *path, const char *const fields[J_COLS]);
 /* Append the line of one run of a command: its masked command line, start
- * and end times, the databases found (with the snapshots taken), status
+ * and end times, the databases found (with the snapshots taken), the Docker
+ * volumes snapshotted ("volume<TAB>path" each, or NULL: targets
+ * "volume NAME" of class "volume", their snapshots with the others), status
  * ("exit 0", "refused"...), command class, test run or not, and notes.  The
  * store is created first when the journal is in one; failures are reported. */
 struct found_list;
 void journal_record(const char *masked, double start, double end, const struct found_list *l,
-                    const char *status, const char *cmd_class, int test_run, const struct strvec *notes);
+                    const struct strvec *volsnaps, const char *status, const char *cmd_class, int test_run,
+                    const struct strvec *notes);
 /* Every snapshot path the newest `runs` numbered entries refer to (for
  * retention: [safe-run] keep_undo), appended to out. */
 void journal_recent_snapshots(const struct journal *j, int runs, struct strvec *out);

@@ -141,6 +141,8 @@ int saferun_snapshot(struct found *f, size_t index, const char *reason, int test
 	return status;
 }
 
+static int run_db_restore(struct strvec *av);
+
 int saferun_restore(const char *dir, const struct found *f, size_t index, int test_run,
                     const char *snapshot, int terminate)
 {
@@ -161,17 +163,56 @@ int saferun_restore(const char *dir, const struct found *f, size_t index, int te
 	if (msg_verbosity < 1)
 		sv_push(&av, "-q");
 	sv_push(&av, snapshot);
+	return run_db_restore(&av);
+}
+
+int saferun_restore_volume(const char *dir, const char *volume, const char *snapshot)
+{
+	struct strvec av = STRVEC_INIT;
+	sv_push_owned(&av, find_sibling_program("db-restore"));
+	if (dir) {
+		sv_push(&av, "-C");
+		sv_push(&av, dir);
+	}
+	sv_pushf(&av, "--volume=%s", volume);
+	sv_pushf(&av, "--confirm=%s", volume);
+	if (msg_verbosity < 1)
+		sv_push(&av, "-q");
+	sv_push(&av, snapshot);
+	return run_db_restore(&av);
+}
+
+/* Run the db-restore of av (freed) with its stdout on our stderr. */
+static int run_db_restore(struct strvec *av)
+{
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.fd_out = 2;   /* db-restore's data output is talk here: stdout belongs to the command */
 	pid_t pid;
-	int ws = 0, err = spawn_child(sv_argv(&av), &so, &pid);
+	int ws = 0, err = spawn_child(sv_argv(av), &so, &pid);
 	if (err) {
 		errno = err;
-		error("cannot run '%s':", av.v[0]);
-		sv_free(&av);
+		error("cannot run '%s':", av->v[0]);
+		sv_free(av);
 		return -1;
 	}
 	wait_child(pid, &ws);
-	sv_free(&av);
+	sv_free(av);
 	return exit_status_of(ws);
+}
+
+void saferun_rollback(const struct found_list *l, int test_run)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct found *f = &l->v[i];
+		if (!f->snapshot)
+			continue;
+		info("rolling back %s to '%s'", f->describe, f->snapshot);
+		int status = saferun_restore(NULL, f, i, test_run, f->snapshot, 0);
+		if (status == 0)
+			info("rolled back: %s is back as it was before the command (row counts match the snapshot)",
+			     f->describe);
+		else if (status > 0)
+			error("rollback of %s failed (db-restore exit %d); the snapshot is still at '%s'", f->describe,
+			      status, f->snapshot);
+	}
 }

@@ -49,4 +49,12 @@ int saferun_snapshot(struct found *f, size_t index, const char *reason, int test
 int saferun_restore(const char *dir, const struct found *f, size_t index, int test_run,
                     const char *snapshot, int terminate);
 
+/* db-restore --volume=VOLUME of a volume snapshot (confirmed by the volume's
+ * name, which the caller has asked for), run in dir when not NULL, its
+ * output on stderr.  Returns its exit status, or -1 (reported). */
+int saferun_restore_volume(const char *dir, const char *volume, const char *snapshot);
+
+/* -R: db-restore every database of l that has a snapshot, each said. */
+void saferun_rollback(const struct found_list *l, int test_run);
+
 #endif

@@ -127,6 +127,26 @@ int saferun_show_journal(long n, int format)
 
 /* ---- undo ---- */
 
+/* A snapshot of a Docker volume (db-snap --volume): engine=volume, the
+ * volume's name as its database. */
+static int is_volume(const struct snapshot_meta *m)
+{
+	return m->engine && !strcmp(m->engine, "volume") && m->database;
+}
+
+/* "2 databases and 1 volume is"... as the undone line says it. */
+static char *count_text(size_t dbs, size_t vols)
+{
+	size_t all = dbs + vols;
+	char *d = xasprintf("%zu database%s", dbs, dbs == 1 ? "" : "s");
+	char *v = xasprintf("%zu volume%s", vols, vols == 1 ? "" : "s");
+	char *t = xasprintf("%s%s%s %s", vols && !dbs ? "" : d, dbs && vols ? " and " : "", vols ? v : "",
+	                    all == 1 ? "is" : "are");
+	free(d);
+	free(v);
+	return t;
+}
+
 static int same_sqlite(const char *dir, const char *db, const char *meta_db)
 {
 	char *p = db[0] == '/' || !dir ? xstrdup(db) : path_join(dir, db);
@@ -183,7 +203,7 @@ static const char *confirm_for(const char *name, char *const confirms[])
 }
 
 static void journal_undo(const char *path, const struct journal_entry *e, int n, double start,
-                         const struct found_list *l, const int *index, const char *status)
+                         const struct strvec *describe, const struct strvec *classes_of, const char *status)
 {
 	char when[32], cwd[4096], duration[32], note[128];
 	time_t t = (time_t)start;
@@ -195,10 +215,9 @@ static void journal_undo(const char *path, const struct journal_entry *e, int n,
 	snprintf(duration, sizeof duration, "%.3f", (double)now.tv_sec + now.tv_nsec / 1e9 - start);
 	struct passwd *pw = getpwuid(getuid());
 	struct strbuf targets = STRBUF_INIT, classes = STRBUF_INIT;
-	for (size_t k = 0; k < e->snapshots.n; k++) {
-		const struct found *f = &l->v[index[k]];
-		sb_addf(&targets, "%s%s", k ? ", " : "", f->describe);
-		sb_addf(&classes, "%s%s", k ? ", " : "", f->col[C_CLASS]);
+	for (size_t k = 0; k < describe->n; k++) {
+		sb_addf(&targets, "%s%s", k ? ", " : "", describe->v[k]);
+		sb_addf(&classes, "%s%s", k ? ", " : "", classes_of->v[k]);
 	}
 	char *command = xasprintf("safe-run --undo %d", n);
 	snprintf(note, sizeof note, "undo of the run of %s", e->col[J_START]);
@@ -209,6 +228,35 @@ static void journal_undo(const char *path, const struct journal_entry *e, int n,
 	free(command);
 	sb_free(&targets);
 	sb_free(&classes);
+}
+
+/* What each snapshot of run n puts back: index[k] into l (-1: a Docker
+ * volume), with its description, class and the name that confirms it.
+ * DG_OK, or DG_NOTHING (reported) when a database is not configured now. */
+static int undo_targets(int n, const struct journal_entry *e, const struct snapshot_meta *meta,
+                        const struct found_list *l, const char *dir, int *index, struct strvec *describe,
+                        struct strvec *classes, struct strvec *names)
+{
+	for (size_t k = 0; k < e->snapshots.n; k++) {
+		if (is_volume(&meta[k])) {
+			index[k] = -1;
+			sv_pushf(describe, "volume %s", meta[k].database);
+			sv_push(classes, "volume");
+			sv_push(names, meta[k].database);
+			continue;
+		}
+		index[k] = target_of(l, &meta[k], dir);
+		if (index[k] < 0) {
+			error("cannot undo run %d: the database '%s' of '%s' is not configured in '%s' now (was it set "
+			      "in the environment?); restore it with db-restore --url=URL '%s'", n, meta[k].database,
+			      e->snapshots.v[k], dir ? dir : ".", e->snapshots.v[k]);
+			return DG_NOTHING;
+		}
+		sv_push(describe, l->v[index[k]].describe);
+		sv_push(classes, l->v[index[k]].col[C_CLASS]);
+		sv_push(names, found_confirm_name(&l->v[index[k]]));
+	}
+	return DG_OK;
 }
 
 int saferun_undo(int n, char *const confirms[], int dry_run)
@@ -254,57 +302,58 @@ int saferun_undo(int n, char *const confirms[], int dry_run)
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		dir = NULL;
 	int test_run = !strcmp(e->col[J_TEST_RUN], "yes") || !strcmp(e->col[J_CMD_CLASS], "test");
-	if (rc == DG_OK) {
+	size_t nvol = 0;
+	for (size_t k = 0; k < ns && rc == DG_OK; k++)
+		nvol += is_volume(&meta[k]);
+	if (rc == DG_OK && nvol < ns) {
 		int st_env = saferun_envcheck(dir, test_run, &l);
 		if (st_env < 0 || st_env == DG_USAGE)
 			rc = DG_REFUSED;
 	}
-	for (size_t k = 0; k < ns && rc == DG_OK; k++) {
-		index[k] = target_of(&l, &meta[k], dir);
-		if (index[k] < 0) {
-			error("cannot undo run %d: the database '%s' of '%s' is not configured in '%s' now (was it set "
-			      "in the environment?); restore it with db-restore --url=URL '%s'", n, meta[k].database,
-			      e->snapshots.v[k], dir ? dir : ".", e->snapshots.v[k]);
-			rc = DG_NOTHING;
-		}
-	}
+	struct strvec describe = STRVEC_INIT, classes = STRVEC_INIT, names = STRVEC_INIT;
+	if (rc == DG_OK)
+		rc = undo_targets(n, e, meta, &l, dir, index, &describe, &classes, &names);
 	if (rc == DG_OK) {
 		info("undo run %d: %s", n, e->col[J_COMMAND]);
 		info("  ran %s in %s (%s)", e->col[J_START], e->col[J_CWD], e->col[J_STATUS]);
 		for (size_t k = 0; k < ns; k++) {
 			char when[32];
 			store_format_time(meta[k].created, when);
-			info("  %s <- '%s' (taken %s)", l.v[index[k]].describe, e->snapshots.v[k], when);
+			info("  %s <- '%s' (taken %s)", describe.v[k], e->snapshots.v[k], when);
 		}
 	}
 	for (size_t k = 0; k < ns && rc == DG_OK && !dry_run; k++) {
-		const struct found *f = &l.v[index[k]];
-		const char *name = found_confirm_name(f);
+		const char *name = names.v[k];
 		char *what = xasprintf("this puts '%s' back as it was before '%s'", name, e->col[J_COMMAND]);
 		rc = confirm_name(name, confirm_for(name, confirms), what);
 		free(what);
 	}
 	size_t done = 0;
 	for (size_t k = 0; k < ns && rc == DG_OK && !dry_run; k++) {
-		const struct found *f = &l.v[index[k]];
-		int r = saferun_restore(dir, f, (size_t)index[k], test_run, e->snapshots.v[k], 0);
+		int r = index[k] < 0 ? saferun_restore_volume(dir, names.v[k], e->snapshots.v[k])
+		                     : saferun_restore(dir, &l.v[index[k]], (size_t)index[k], test_run, e->snapshots.v[k], 0);
 		if (r != DG_OK) {
-			error("undo of run %d stopped: %s was not restored (db-restore exit %d)%s", n, f->describe, r,
-			      done ? "; the databases before it were" : "");
+			error("undo of run %d stopped: %s was not restored (db-restore exit %d)%s", n, describe.v[k], r,
+			      done ? (nvol ? "; the ones before it were" : "; the databases before it were") : "");
 			rc = r < 0 ? DG_NO : r;
 			break;
 		}
 		done++;
 	}
-	if (rc == DG_OK && !dry_run)
-		info("undone: %zu database%s back as %s before '%s'", done, done == 1 ? " is" : "s are",
-		     done == 1 ? "it was" : "they were", e->col[J_COMMAND]);
+	if (rc == DG_OK && !dry_run) {
+		char *count = count_text(done - nvol, nvol);
+		info("undone: %s back as %s before '%s'", count, done == 1 ? "it was" : "they were", e->col[J_COMMAND]);
+		free(count);
+	}
 	if (!dry_run && (done || rc != DG_UNCONFIRMED)) {
 		char status[32];
 		snprintf(status, sizeof status, "exit %d", rc);
-		if (index && l.n && rc != DG_NOTHING && rc != DG_INTEGRITY)
-			journal_undo(path, e, n, start, &l, index, status);
+		if (describe.n == ns && rc != DG_NOTHING && rc != DG_INTEGRITY)
+			journal_undo(path, e, n, start, &describe, &classes, status);
 	}
+	sv_free(&describe);
+	sv_free(&classes);
+	sv_free(&names);
 	for (size_t k = 0; k < ns; k++)
 		store_meta_free(&meta[k]);
 	free(meta);

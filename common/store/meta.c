@@ -156,21 +156,8 @@ static const char *meta_field(struct snapshot_meta *m, const char *k, const char
 	} else if (strcmp(k, "meta_sha256") == 0) {
 		return "meta_sha256 before the last line";
 	} else if (strcmp(k, "table") == 0) {
-		char *f[3];
-		char *copy = xstrdup(v);
-		unsigned long long n;
-		if (tsv_split(copy, f, 2) != 2 || !*f[0] || parse_ull(f[1], &n) < 0 || n > LLONG_MAX) {
-			free(copy);
+		if (table_counts_add_line(&m->tables, cap, v) < 0)
 			return "invalid table line (expected table=NAME<TAB>ROWS)";
-		}
-		if (m->tables.n == *cap) {
-			*cap = *cap ? *cap * 2 : 16;
-			m->tables.v = xrealloc(m->tables.v, *cap * sizeof *m->tables.v);
-		}
-		m->tables.v[m->tables.n].name = xstrdup(f[0]);
-		m->tables.v[m->tables.n].rows = (long long)n;
-		m->tables.n++;
-		free(copy);
 	}
 	if (str) {
 		free(*str);
