@@ -205,15 +205,6 @@ static int tar_observe(void *arg, const void *buf, size_t len)
 
 /* ---- taking a snapshot ---- */
 
-static int rename_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno == EINVAL || errno == ENOSYS)
-		return rename(from, to);
-	return -1;
-}
-
 static int exists(const char *path)
 {
 	struct stat st;
@@ -412,7 +403,7 @@ int volsnap_take(const struct volsnap_opts *o, char **out_path, char *err, size_
 	free(sealed);
 	free(base);
 	sb_free(&extra);
-	if (rename_noreplace(tmp, path) < 0) {
+	if (rename_noclobber(tmp, path) < 0) {
 		snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
 		sb_free(&sb);
 		goto out;
