@@ -323,7 +323,7 @@ static int run_command(char **cmd, double start)
 	}
 	int status = WEXITSTATUS(ws);
 	if (status != 0 && opt.rollback)
-		saferun_rollback(&run.found, opt.test_run);
+		saferun_rollback(&run.found, opt.test_run, &docker_guard.snaps);
 	else if (status != 0 && snapshots_taken())
 		error("to undo: safe-run --undo");
 	else if (status == 0 && snapshots_taken() && cmd_class_destructive(run.ci.cls))

@@ -146,6 +146,19 @@ volume_digest() {
         safe-run --no-snap docker volume rm t72gone
 }
 
+@test "safe-run -R docker volume rm: the command fails after deleting a volume, and the volume comes back" {
+    docker volume create t72roll >/dev/null
+    docker run --rm -v t72roll:/v "$DK_IMAGE_BUSYBOX" sh -c 'echo precious > /v/f; chmod 600 /v/f'
+    # docker removes t72roll, then fails on the volume that does not exist.
+    run -1 --separate-stderr safe-run -R docker volume rm t72roll t72no-such-volume
+    [[ $stderr == *"snapshot of volume 't72roll': "* ]]
+    [[ $stderr == *"rolled back: volume t72roll is back as it was before the command"* ]]
+    run -0 --separate-stderr docker run --rm -v t72roll:/v "$DK_IMAGE_BUSYBOX" sh -c 'cat /v/f; stat -c %a /v/f'
+    [ "$output" = "precious
+600" ]
+    docker volume rm t72roll >/dev/null
+}
+
 @test "safe-run docker volume prune snapshots the unused volumes it would remove" {
     docker volume create t72unused >/dev/null
     docker run --rm -v t72unused:/v "$DK_IMAGE_BUSYBOX" sh -c 'echo x > /v/f'

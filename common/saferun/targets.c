@@ -200,7 +200,7 @@ static int run_db_restore(struct strvec *av)
 	return exit_status_of(ws);
 }
 
-void saferun_rollback(const struct found_list *l, int test_run)
+void saferun_rollback(const struct found_list *l, int test_run, const struct strvec *volume_snaps)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		const struct found *f = &l->v[i];
@@ -214,5 +214,19 @@ void saferun_rollback(const struct found_list *l, int test_run)
 		else if (status > 0)
 			error("rollback of %s failed (db-restore exit %d); the snapshot is still at '%s'", f->describe,
 			      status, f->snapshot);
+	}
+	for (size_t i = 0; i < volume_snaps->n; i++) {
+		const char *line = volume_snaps->v[i], *tab = strchr(line, '\t');
+		if (!tab)
+			continue;
+		char *volume = xstrndup(line, (size_t)(tab - line));
+		info("rolling back volume %s to '%s'", volume, tab + 1);
+		int status = saferun_restore_volume(NULL, volume, tab + 1);
+		if (status == 0)
+			info("rolled back: volume %s is back as it was before the command", volume);
+		else if (status > 0)
+			error("rollback of volume %s failed (db-restore exit %d); the snapshot is still at '%s'", volume,
+			      status, tab + 1);
+		free(volume);
 	}
 }

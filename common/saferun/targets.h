@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "base/xalloc.h"
+
 /* db-envcheck --format=tsv --ping columns. */
 enum {
 	C_ROLE, C_ENGINE, C_HOST, C_PORT, C_DATABASE, C_USER, C_CLASS, C_SOURCE, C_RULE,
@@ -54,7 +56,8 @@ int saferun_restore(const char *dir, const struct found *f, size_t index, int te
  * output on stderr.  Returns its exit status, or -1 (reported). */
 int saferun_restore_volume(const char *dir, const char *volume, const char *snapshot);
 
-/* -R: db-restore every database of l that has a snapshot, each said. */
-void saferun_rollback(const struct found_list *l, int test_run);
+/* -R: db-restore every database of l that has a snapshot, then every
+ * volume of volume_snaps ("volume\tsnapshot" lines), each said. */
+void saferun_rollback(const struct found_list *l, int test_run, const struct strvec *volume_snaps);
 
 #endif
