@@ -17,13 +17,7 @@ teardown_file() {
 }
 
 setup() {
-    docker_skip_unless_ready
-    export DBGUARD_DOCKER_HELPER_IMAGE=$DK_IMAGE_BUSYBOX
-    if docker compose version >/dev/null 2>&1; then
-        COMPOSE=(docker compose)
-    else
-        COMPOSE=(docker-compose)
-    fi
+    docker_test_setup
     mkdir -p "$BATS_TEST_TMPDIR/shop"
     cd "$BATS_TEST_TMPDIR/shop"
     PORT=$(free_port)

@@ -21,13 +21,7 @@ teardown_file() {
 }
 
 setup() {
-    docker_skip_unless_ready
-    export DBGUARD_DOCKER_HELPER_IMAGE=$DK_IMAGE_BUSYBOX
-    if docker compose version >/dev/null 2>&1; then
-        COMPOSE=(docker compose)
-    else
-        COMPOSE=(docker-compose)
-    fi
+    docker_test_setup
     dk_port_range
     mkdir -p "$BATS_TEST_TMPDIR/stack"
     cd "$BATS_TEST_TMPDIR/stack"

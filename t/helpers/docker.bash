@@ -12,6 +12,7 @@
 #   docker_image_redis           import dbguard-test/redis (only the files
 #                                that use it: it needs redis-server)
 #   dk_compose ARGS...           the Compose found on PATH (v2 plugin or v1)
+#   docker_test_setup            a test's setup: skip unless ready, helper image, COMPOSE
 #   dk_wait_healthy CONTAINER [SECONDS]
 #   dk_port_range                a protected range of 200 free ports picked
 #                                now, for portcheck: DK_RANGE_LO/_HI and the
@@ -457,6 +458,19 @@ dk_compose() {
         docker compose "$@"
     else
         docker-compose "$@"
+    fi
+}
+
+# A test's setup: skip (with the reason) unless the engine runs containers,
+# the helper image the programs use, and COMPOSE, the Compose command line
+# found on PATH (v2 plugin, else v1) for tests that spell it out.
+docker_test_setup() {
+    docker_skip_unless_ready || return 1
+    export DBGUARD_DOCKER_HELPER_IMAGE=$DK_IMAGE_BUSYBOX
+    if docker compose version >/dev/null 2>&1; then
+        COMPOSE=(docker compose)
+    else
+        COMPOSE=(docker-compose)
     fi
 }
 
