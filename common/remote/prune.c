@@ -17,13 +17,7 @@
 
 void remote_prune_policy(struct prune_policy *p)
 {
-	*p = (struct prune_policy)PRUNE_POLICY_INIT;
-	p->keep_last = config_get_long("store", "remote_keep", 30);
-	p->keep_days = config_get_long("store", "remote_keep_days", -1);
-	p->keep_hourly = config_get_long("store", "remote_keep_hourly", -1);
-	p->keep_daily = config_get_long("store", "remote_keep_daily", -1);
-	p->keep_weekly = config_get_long("store", "remote_keep_weekly", -1);
-	p->keep_monthly = config_get_long("store", "remote_keep_monthly", -1);
+	prune_policy_from_config(p, "store", "remote_keep");
 }
 
 int remote_prune(struct remote *r, struct remote_listing *rl, const struct prune_policy *p, int dry_run)

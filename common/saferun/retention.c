@@ -11,13 +11,7 @@
 
 void retention_policy(struct prune_policy *p)
 {
-	*p = (struct prune_policy)PRUNE_POLICY_INIT;
-	p->keep_last = config_get_long("db-snap", "keep", 30);
-	p->keep_days = config_get_long("db-snap", "keep_days", -1);
-	p->keep_hourly = config_get_long("db-snap", "keep_hourly", -1);
-	p->keep_daily = config_get_long("db-snap", "keep_daily", -1);
-	p->keep_weekly = config_get_long("db-snap", "keep_weekly", -1);
-	p->keep_monthly = config_get_long("db-snap", "keep_monthly", -1);
+	prune_policy_from_config(p, "db-snap", "keep");
 }
 
 void retention_keep_undo(struct prune_policy *p, struct strvec *paths)

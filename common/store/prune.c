@@ -14,6 +14,7 @@
 #include "base/msg.h"
 #include "base/output.h"
 #include "base/xalloc.h"
+#include "model/config.h"
 #include "store/impl.h"
 
 /* ---- retention ---- */
@@ -169,4 +170,17 @@ size_t store_prune_with(const struct snapshot_list *l, const struct prune_policy
 		free(keep[i]);
 	free(keep);
 	return failed;
+}
+
+void prune_policy_from_config(struct prune_policy *p, const char *section, const char *prefix)
+{
+	static const char *const suffix[] = { "_days", "_hourly", "_daily", "_weekly", "_monthly" };
+	long *field[] = { &p->keep_days, &p->keep_hourly, &p->keep_daily, &p->keep_weekly, &p->keep_monthly };
+	*p = (struct prune_policy)PRUNE_POLICY_INIT;
+	p->keep_last = config_get_long(section, prefix, 30);
+	for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+		char key[64];
+		snprintf(key, sizeof key, "%s%s", prefix, suffix[i]);
+		*field[i] = config_get_long(section, key, -1);
+	}
 }

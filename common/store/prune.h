@@ -27,6 +27,10 @@ struct prune_policy {
 	long keep_clones;           /* clones kept per database; -1: no limit of their own */
 };
 #define PRUNE_POLICY_INIT { -1, -1, -1, -1, -1, -1, 0, NULL, -1 }
+/* The retention rules of config section `section`, keys named `prefix`
+ * ("keep"), prefix_days, _hourly, _daily, _weekly, _monthly; the newest
+ * 30 kept when prefix itself is not set. */
+void prune_policy_from_config(struct prune_policy *p, const char *section, const char *prefix);
 /* For every l->v[i] (grouped by database), why it stays, in keep[i]
  * (malloc'd; the reasons store_prune_with gives), or NULL when it goes.
  * keep has l->n entries; the caller frees each.  Also used for the remote
