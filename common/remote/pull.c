@@ -30,6 +30,118 @@ static char *temp_beside(const char *path)
 	return tmp;
 }
 
+/* The snapshot's name is in the store already: that is fine only when it is
+ * the remote's snapshot (then *local takes over *path). */
+static int pull_already_here(const struct snapshot *s, const char *store, char **path, char **local)
+{
+	char err[700];
+	struct snapshot_meta have;
+	memset(&have, 0, sizeof have);
+	int rc = DG_NO;
+	if (store_verify(*path, &have, err, sizeof err) == 0 && strcmp(have.sha256, s->meta.sha256) == 0) {
+		info("'%s' is already in '%s'", s->name, store);
+		*local = *path;
+		*path = NULL;
+		rc = DG_OK;
+	} else {
+		error("'%s' is in the store already, and it is not the remote's snapshot; "
+		      "move it away to pull this one", *path);
+	}
+	store_meta_free(&have);
+	return rc;
+}
+
+/* Download the remote object into dl and check it against the remote
+ * SHA-256. */
+static int pull_download(struct remote *r, const struct snapshot *s, const struct remote_extra *x,
+                         const char *dl)
+{
+	char err[700];
+	char *src = rclone_path(r, x->object);
+	const char *args[] = { "copyto", "--ignore-times", src, dl, NULL };
+	int rc = rclone_run(r, args, NULL, err, sizeof err);
+	free(src);
+	if (rc != DG_OK) {
+		error("cannot pull '%s': %s", s->name, err);
+		if (rc == DG_NOTHING)
+			rc = DG_INTEGRITY;
+		return rc;
+	}
+	char sum[SHA256_HEX_SIZE];
+	if (sha256_file(dl, sum) < 0) {
+		error("cannot read '%s':", dl);
+		return DG_NO;
+	}
+	if (strcmp(sum, x->sha256) != 0) {
+		error("the remote copy of '%s' is damaged: its SHA-256 is %s, its metadata says %s; "
+		      "nothing was kept", s->name, sum, x->sha256);
+		return DG_INTEGRITY;
+	}
+	return DG_OK;
+}
+
+/* Decrypt *dl into a new temporary file beside path, which replaces *dl, and
+ * check it against the snapshot's own metadata. */
+static int pull_decrypt(const struct snapshot *s, const char *path, const char *project_dir, char **dl)
+{
+	char err[700];
+	char *plain = temp_beside(path);
+	if (!plain) {
+		error("cannot create a temporary file beside '%s':", path);
+		return DG_NO;
+	}
+	int rc = crypt_decrypt(*dl, plain, s->path, project_dir, err, sizeof err);
+	if (rc != DG_OK) {
+		error("%s", err);
+		unlink(plain);
+		free(plain);
+		return rc;
+	}
+	unlink(*dl);
+	free(*dl);
+	*dl = plain;
+	struct stat st;
+	char sum[SHA256_HEX_SIZE];
+	if (stat(*dl, &st) < 0 || sha256_file(*dl, sum) < 0 || strcmp(sum, s->meta.sha256) != 0 ||
+	    (unsigned long long)st.st_size != s->meta.size) {
+		error("the decrypted copy of '%s' does not match its metadata; nothing was kept", s->name);
+		return DG_INTEGRITY;
+	}
+	return DG_OK;
+}
+
+/* Put the checked download dl in place as path, write its metadata and
+ * verify it; on failure neither path nor its metadata is left. */
+static int pull_install(struct remote *r, const struct snapshot *s, const struct remote_extra *x,
+                        const char *dl, const char *path, const char *meta_path)
+{
+	if (link(dl, path) < 0) {
+		error("cannot create '%s':", path);
+		return DG_NO;
+	}
+	unlink(dl);
+	if (fsync_dir_of(path) < 0 || store_meta_write(meta_path, &s->meta) < 0) {
+		error("cannot write '%s':", meta_path);
+		unlink(path);
+		unlink(meta_path);
+		return DG_NO;
+	}
+	char err[700];
+	struct snapshot_meta have;
+	memset(&have, 0, sizeof have);
+	int rc = DG_OK;
+	if (store_verify(path, &have, err, sizeof err) < 0) {
+		error("the pulled '%s' failed verification: %s; removed", s->name, err);
+		unlink(path);
+		unlink(meta_path);
+		rc = DG_INTEGRITY;
+	} else {
+		info("pulled '%s' from '%s'%s", s->name, r->spec, x->encrypted ? " (decrypted)" : "");
+	}
+	store_meta_free(&have);
+	return rc;
+}
+
 int remote_pull(struct remote *r, const struct remote_listing *rl, size_t i, const char *store,
                 const char *project_dir, char **local)
 {
@@ -40,22 +152,11 @@ int remote_pull(struct remote *r, const struct remote_listing *rl, size_t i, con
 		error("'%s' on the remote is not a whole snapshot: %s; not pulled", s->path, s->problem);
 		return DG_INTEGRITY;
 	}
-	char err[700];
 	char *path = path_join(store, s->name), *meta_path = xasprintf("%s.meta", path);
-	char *dl = NULL, *plain = NULL;
+	char *dl = NULL;
 	int rc = DG_NO, lock = -1;
-	struct snapshot_meta have;
-	memset(&have, 0, sizeof have);
 	if (access(path, F_OK) == 0) {
-		if (store_verify(path, &have, err, sizeof err) == 0 && strcmp(have.sha256, s->meta.sha256) == 0) {
-			info("'%s' is already in '%s'", s->name, store);
-			*local = path;
-			path = NULL;
-			rc = DG_OK;
-		} else {
-			error("'%s' is in the store already, and it is not the remote's snapshot; "
-			      "move it away to pull this one", path);
-		}
+		rc = pull_already_here(s, store, &path, local);
 		goto out;
 	}
 	if (store_ensure(store) < 0) {
@@ -71,86 +172,20 @@ int remote_pull(struct remote *r, const struct remote_listing *rl, size_t i, con
 		error("cannot create a temporary file beside '%s':", path);
 		goto out;
 	}
-	char *src = rclone_path(r, x->object);
-	const char *args[] = { "copyto", "--ignore-times", src, dl, NULL };
-	rc = rclone_run(r, args, NULL, err, sizeof err);
-	free(src);
-	if (rc != DG_OK) {
-		error("cannot pull '%s': %s", s->name, err);
-		if (rc == DG_NOTHING)
-			rc = DG_INTEGRITY;
+	if ((rc = pull_download(r, s, x, dl)) != DG_OK)
 		goto out;
-	}
-	char sum[SHA256_HEX_SIZE];
-	rc = DG_INTEGRITY;
-	if (sha256_file(dl, sum) < 0) {
-		error("cannot read '%s':", dl);
-		rc = DG_NO;
+	if (x->encrypted && (rc = pull_decrypt(s, path, project_dir, &dl)) != DG_OK)
 		goto out;
-	}
-	if (strcmp(sum, x->sha256) != 0) {
-		error("the remote copy of '%s' is damaged: its SHA-256 is %s, its metadata says %s; "
-		      "nothing was kept", s->name, sum, x->sha256);
+	if ((rc = pull_install(r, s, x, dl, path, meta_path)) != DG_OK)
 		goto out;
-	}
-	if (x->encrypted) {
-		if (!(plain = temp_beside(path))) {
-			error("cannot create a temporary file beside '%s':", path);
-			rc = DG_NO;
-			goto out;
-		}
-		if ((rc = crypt_decrypt(dl, plain, s->path, project_dir, err, sizeof err)) != DG_OK) {
-			error("%s", err);
-			goto out;
-		}
-		unlink(dl);
-		free(dl);
-		dl = plain;
-		plain = NULL;
-		rc = DG_INTEGRITY;
-		struct stat st;
-		if (stat(dl, &st) < 0 || sha256_file(dl, sum) < 0 || strcmp(sum, s->meta.sha256) != 0 ||
-		    (unsigned long long)st.st_size != s->meta.size) {
-			error("the decrypted copy of '%s' does not match its metadata; nothing was kept", s->name);
-			goto out;
-		}
-	}
-	if (link(dl, path) < 0) {
-		error("cannot create '%s':", path);
-		rc = DG_NO;
-		goto out;
-	}
-	unlink(dl);
-	if (fsync_dir_of(path) < 0 || store_meta_write(meta_path, &s->meta) < 0) {
-		error("cannot write '%s':", meta_path);
-		unlink(path);
-		unlink(meta_path);
-		rc = DG_NO;
-		goto out;
-	}
-	store_meta_free(&have);
-	if (store_verify(path, &have, err, sizeof err) < 0) {
-		error("the pulled '%s' failed verification: %s; removed", s->name, err);
-		unlink(path);
-		unlink(meta_path);
-		rc = DG_INTEGRITY;
-		goto out;
-	}
-	info("pulled '%s' from '%s'%s", s->name, r->spec, x->encrypted ? " (decrypted)" : "");
 	*local = path;
 	path = NULL;
-	rc = DG_OK;
 out:
 	if (dl) {
 		unlink(dl);
 		free(dl);
 	}
-	if (plain) {
-		unlink(plain);
-		free(plain);
-	}
 	store_unlock(lock);
-	store_meta_free(&have);
 	free(path);
 	free(meta_path);
 	return rc;
