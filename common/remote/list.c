@@ -209,28 +209,71 @@ static int newest_first(const void *a, const void *b)
 	return strcmp(y->s.name, x->s.name);
 }
 
-int remote_list(struct remote *r, const char *dbkey, const char *engine, const char *local_store,
-                struct remote_listing *out)
+static void pair_free(struct pair *p)
 {
-	memset(out, 0, sizeof *out);
-	char err[600];
-	struct remote_object *objs;
-	size_t nobj;
-	int rc = remote_objects(r, &objs, &nobj, err, sizeof err);
-	if (rc != DG_OK) {
-		error("%s", err);
-		return rc;
+	free(p->s.name);
+	free(p->s.dbkey);
+	free(p->s.path);
+	free(p->s.meta_path);
+	free(p->s.problem);
+	store_meta_free(&p->s.meta);
+	free(p->x.object);
+	free(p->x.sha256);
+	free(p->x.hash_type);
+	free(p->x.hash);
+}
+
+/* Read p's metadata, copied as dir/on, and judge it against the objects on
+ * the remote: p->s.good, or p->s.problem says why not. */
+static void pair_judge(struct pair *p, const char *dir, const char *on, const struct remote_object *objs,
+                       size_t nobj)
+{
+	char *local = path_join(dir, on), rerr[256];
+	char *text = read_file(local, NULL);
+	if (!text || store_meta_read(local, &p->s.meta, rerr, sizeof rerr) < 0) {
+		p->s.problem = xasprintf("its metadata cannot be used: %s", text ? rerr : "not copied");
+	} else {
+		p->x.object = remote_meta_value(text, "remote_object");
+		char *size = remote_meta_value(text, "remote_size");
+		p->x.sha256 = remote_meta_value(text, "remote_sha256");
+		char *hash = remote_meta_value(text, "remote_hash"), *enc = remote_meta_value(text, "encryption");
+		p->x.encrypted = enc && strcmp(enc, "age") == 0;
+		if (hash && strchr(hash, ':')) {
+			p->x.hash_type = xstrndup(hash, (size_t)(strchr(hash, ':') - hash));
+			p->x.hash = xstrdup(strchr(hash, ':') + 1);
+		}
+		if (size)
+			p->x.size = strtoull(size, NULL, 10);
+		free(size);
+		free(hash);
+		if (!p->x.object || !size || !p->x.sha256 || (enc && !p->x.encrypted) ||
+		    strchr(p->x.object, '/')) {
+			p->s.problem = xstrdup("its metadata lacks the remote_object, remote_size and "
+			                       "remote_sha256 a push records, or names an unknown encryption");
+		} else {
+			const struct remote_object *o = find_object(objs, nobj, p->x.object);
+			p->x.have_object = o != NULL;
+			p->x.object_size = o ? o->size : 0;
+			if (!o)
+				p->s.problem = xasprintf("its data object '%s' is missing", p->x.object);
+			else if (o->size != p->x.size)
+				p->s.problem = xasprintf("its data object is %llu bytes, the metadata says %llu",
+				                         o->size, p->x.size);
+			else
+				p->s.good = 1;
+		}
+		free(enc);
 	}
-	int any_meta = 0;
-	for (size_t i = 0; i < nobj && !any_meta; i++)
-		any_meta = ends_with(objs[i].name, ".meta") && objs[i].name[0] != '.';
-	char *dir = NULL;
-	if (any_meta && (rc = fetch_metas(r, dbkey, &dir, err, sizeof err)) != DG_OK) {
-		error("%s", err);
-		remote_rmdir(dir);
-		remote_objects_free(objs, nobj);
-		return rc;
-	}
+	free(text);
+	free(local);
+}
+
+/* A pair for every metadata object of dbkey (NULL: of any database), its
+ * metadata read from dir; less the good ones of another engine than engine
+ * (if not NULL).  *np is their number. */
+static struct pair *list_pairs(struct remote *r, const char *dbkey, const char *engine, const char *local_store,
+                               const struct remote_object *objs, size_t nobj, const char *dir, size_t *np)
+{
 	struct pair *v = NULL;
 	size_t n = 0, cap = 0;
 	for (size_t i = 0; i < nobj; i++) {
@@ -255,56 +298,10 @@ int remote_list(struct remote *r, const char *dbkey, const char *engine, const c
 		p->s.when = when;
 		p->s.path = rclone_path(r, name);
 		p->s.meta_path = rclone_path(r, on);
-		char *local = path_join(dir, on), rerr[256];
-		char *text = read_file(local, NULL);
-		if (!text || store_meta_read(local, &p->s.meta, rerr, sizeof rerr) < 0) {
-			p->s.problem = xasprintf("its metadata cannot be used: %s", text ? rerr : "not copied");
-		} else {
-			p->x.object = remote_meta_value(text, "remote_object");
-			char *size = remote_meta_value(text, "remote_size");
-			p->x.sha256 = remote_meta_value(text, "remote_sha256");
-			char *hash = remote_meta_value(text, "remote_hash"), *enc = remote_meta_value(text, "encryption");
-			p->x.encrypted = enc && strcmp(enc, "age") == 0;
-			if (hash && strchr(hash, ':')) {
-				p->x.hash_type = xstrndup(hash, (size_t)(strchr(hash, ':') - hash));
-				p->x.hash = xstrdup(strchr(hash, ':') + 1);
-			}
-			if (size)
-				p->x.size = strtoull(size, NULL, 10);
-			free(size);
-			free(hash);
-			if (!p->x.object || !size || !p->x.sha256 || (enc && !p->x.encrypted) ||
-			    strchr(p->x.object, '/')) {
-				p->s.problem = xstrdup("its metadata lacks the remote_object, remote_size and "
-				                       "remote_sha256 a push records, or names an unknown encryption");
-			} else {
-				const struct remote_object *o = find_object(objs, nobj, p->x.object);
-				p->x.have_object = o != NULL;
-				p->x.object_size = o ? o->size : 0;
-				if (!o)
-					p->s.problem = xasprintf("its data object '%s' is missing", p->x.object);
-				else if (o->size != p->x.size)
-					p->s.problem = xasprintf("its data object is %llu bytes, the metadata says %llu",
-					                         o->size, p->x.size);
-				else
-					p->s.good = 1;
-			}
-			free(enc);
-		}
-		free(text);
-		free(local);
+		pair_judge(p, dir, on, objs, nobj);
 		if (engine && p->s.good && strcmp(p->s.meta.engine, engine) != 0) {
 			n--;
-			free(p->s.name);
-			free(p->s.dbkey);
-			free(p->s.path);
-			free(p->s.meta_path);
-			free(p->s.problem);
-			store_meta_free(&p->s.meta);
-			free(p->x.object);
-			free(p->x.sha256);
-			free(p->x.hash_type);
-			free(p->x.hash);
+			pair_free(p);
 			continue;
 		}
 		char *lp = local_store ? path_join(local_store, name) : NULL;
@@ -313,7 +310,16 @@ int remote_list(struct remote *r, const char *dbkey, const char *engine, const c
 		free(lp);
 		free(lm);
 	}
-	/* What lies there without being a listed snapshot. */
+	*np = n;
+	return v;
+}
+
+/* What lies there without being a listed snapshot: data objects without
+ * metadata, and the temporary objects of killed pushes (of dbkey, if not
+ * NULL). */
+static void list_unlisted(const struct remote_object *objs, size_t nobj, const char *dbkey,
+                          struct remote_listing *out)
+{
 	for (size_t i = 0; i < nobj; i++) {
 		const char *on = objs[i].name;
 		char *dn = data_name(on, dbkey);
@@ -339,6 +345,11 @@ int remote_list(struct remote *r, const char *dbkey, const char *engine, const c
 			free(inner);
 		}
 	}
+}
+
+/* The pairs v (freed) into out's two parallel arrays, newest first. */
+static void listing_take(struct remote_listing *out, struct pair *v, size_t n)
+{
 	if (n)
 		qsort(v, n, sizeof *v, newest_first);
 	out->l.v = xcalloc(n ? n : 1, sizeof *out->l.v);
@@ -349,6 +360,34 @@ int remote_list(struct remote *r, const char *dbkey, const char *engine, const c
 		out->x[i] = v[i].x;
 	}
 	free(v);
+}
+
+int remote_list(struct remote *r, const char *dbkey, const char *engine, const char *local_store,
+                struct remote_listing *out)
+{
+	memset(out, 0, sizeof *out);
+	char err[600];
+	struct remote_object *objs;
+	size_t nobj;
+	int rc = remote_objects(r, &objs, &nobj, err, sizeof err);
+	if (rc != DG_OK) {
+		error("%s", err);
+		return rc;
+	}
+	int any_meta = 0;
+	for (size_t i = 0; i < nobj && !any_meta; i++)
+		any_meta = ends_with(objs[i].name, ".meta") && objs[i].name[0] != '.';
+	char *dir = NULL;
+	if (any_meta && (rc = fetch_metas(r, dbkey, &dir, err, sizeof err)) != DG_OK) {
+		error("%s", err);
+		remote_rmdir(dir);
+		remote_objects_free(objs, nobj);
+		return rc;
+	}
+	size_t n;
+	struct pair *v = list_pairs(r, dbkey, engine, local_store, objs, nobj, dir, &n);
+	list_unlisted(objs, nobj, dbkey, out);
+	listing_take(out, v, n);
 	remote_rmdir(dir);
 	remote_objects_free(objs, nobj);
 	return DG_OK;
