@@ -298,6 +298,127 @@ static int already_there(struct remote *r, const char *name, const char *sha256,
 	return yes;
 }
 
+/* List the remote's objects, and learn at the same time what the backend
+ * can hash. */
+static int push_list_remote(struct remote *r, const char *name, struct remote_object **objs, size_t *nobj)
+{
+	char err[700];
+	struct rclone_job hj;
+	int hashes_started = !r->hashes_known && rclone_hashes_start(r, &hj) == 0;
+	if (!r->hashes_known && !hashes_started)
+		rclone_hashes_finish(r, &hj, err, sizeof err);   /* reports the spawn failure below */
+	int rc = remote_objects(r, objs, nobj, err, sizeof err);
+	char herr[700];
+	int hrc = hashes_started ? rclone_hashes_finish(r, &hj, herr, sizeof herr) : DG_OK;
+	if (rc == DG_OK && hrc != DG_OK) {
+		rc = hrc;
+		snprintf(err, sizeof err, "%s", herr);
+	}
+	if (rc != DG_OK)
+		error("cannot push '%s': %s", name, err);
+	return rc;
+}
+
+/* The local snapshot is there, as big as its metadata says; *st is its
+ * stat. */
+static int push_check_size(const char *path, const struct snapshot_meta *m, struct stat *st)
+{
+	if (stat(path, st) < 0) {
+		error("cannot push '%s':", path);
+		return errno == ENOENT ? DG_NOTHING : DG_NO;
+	}
+	if ((unsigned long long)st->st_size != m->size) {
+		error("cannot push '%s': it does not match its metadata (size); db-snap --verify says more", path);
+		return DG_INTEGRITY;
+	}
+	return DG_OK;
+}
+
+/* Remove what a killed push of this snapshot left on the remote. */
+static int push_clear_leftovers(struct remote *r, const char *name, const struct remote_object *objs, size_t nobj)
+{
+	char err[700];
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < nobj; i++)
+		if (remote_is_temp(objs[i].name) && strncmp(objs[i].name + 1, name, nl) == 0 &&
+		    objs[i].name[nl + 1] == '.') {
+			verbose("removing '%s', left by an interrupted push", objs[i].name);
+			int rc = remote_delete(r, objs[i].name, err, sizeof err);
+			if (rc != DG_OK) {
+				error("cannot push '%s': %s", name, err);
+				return rc;
+			}
+		}
+	return DG_OK;
+}
+
+/* Encrypt path, checked against its SHA-256 first, into a new temporary
+ * file beside it (*enc_tmp, the caller removes it); *st and osum are then
+ * the ciphertext's. */
+static int push_encrypt(const char *path, const struct snapshot_meta *m, char **enc_tmp, struct stat *st,
+                        char osum[SHA256_HEX_SIZE])
+{
+	char err[700];
+	int fd = make_temp_beside(path, enc_tmp, 0600);
+	if (fd < 0) {
+		error("cannot create a temporary file beside '%s':", path);
+		return DG_NO;
+	}
+	close(fd);
+	char lsum[SHA256_HEX_SIZE];
+	if (sha256_file(path, lsum) < 0 || strcmp(lsum, m->sha256) != 0) {
+		error("cannot push '%s': it does not match its metadata (SHA-256); db-snap --verify says more",
+		      path);
+		return DG_INTEGRITY;
+	}
+	int rc = crypt_encrypt(path, *enc_tmp, err, sizeof err);
+	if (rc != DG_OK) {
+		error("%s", err);
+		return rc;
+	}
+	if (stat(*enc_tmp, st) < 0 || sha256_file(*enc_tmp, osum) < 0) {
+		error("cannot read '%s':", *enc_tmp);
+		return DG_NO;
+	}
+	return DG_OK;
+}
+
+/* The metadata to push, in *sb (empty on entry, freed on failure): the
+ * local one (text) with where the data (file, pushed as obj) is and how it
+ * is checked there, sealed again; msum is its SHA-256. */
+static int push_meta(struct remote *r, const char *text, const char *file, const char *obj,
+                     unsigned long long size, const char *osum, int encrypted, struct strbuf *sb,
+                     char msum[SHA256_HEX_SIZE])
+{
+	sb_addf(sb, "remote_object=%s\nremote_size=%llu\nremote_sha256=%s\n", obj, size, osum);
+	const char *htype = r->has_sha256 ? NULL : r->has_md5 ? "md5" : r->has_sha1 ? "sha1" : NULL;
+	if (htype) {
+		char hx[SHA256_HEX_SIZE];
+		if (remote_hash_file(file, htype, hx, sizeof hx) < 0) {
+			error("cannot read '%s':", file);
+			sb_free(sb);
+			return DG_NO;
+		}
+		sb_addf(sb, "remote_hash=%s:%s\n", htype, hx);
+	}
+	if (encrypted)
+		sb_adds(sb, "encryption=age\n");
+	/* The local metadata with those lines, sealed again. */
+	char *sealed = store_meta_extend(text, sb_str(sb));
+	sb_free(sb);
+	sb_adds(sb, sealed);
+	free(sealed);
+	struct sha256 h;
+	if (sha256_init(&h) < 0) {
+		error("cannot compute a SHA-256:");
+		sb_free(sb);
+		return DG_NO;
+	}
+	sha256_update(&h, sb->buf, sb->len);
+	sha256_final(&h, msum);
+	return DG_OK;
+}
+
 int remote_push(struct remote *r, const char *path)
 {
 	char err[700];
@@ -311,122 +432,36 @@ int remote_push(struct remote *r, const char *path)
 	size_t nobj = 0;
 	int rc = DG_INTEGRITY;
 	struct stat st;
-	char sum[SHA256_HEX_SIZE];
 	if (store_meta_read(meta_path, &m, err, sizeof err) < 0 || !(text = read_file(meta_path, NULL))) {
 		error("cannot push '%s': its metadata cannot be used: %s", path, err);
 		goto out;
 	}
-	/* The listing and what the backend can hash, at once. */
-	struct rclone_job hj;
-	int hashes_started = !r->hashes_known && rclone_hashes_start(r, &hj) == 0;
-	if (!r->hashes_known && !hashes_started)
-		rclone_hashes_finish(r, &hj, err, sizeof err);   /* reports the spawn failure below */
-	rc = remote_objects(r, &objs, &nobj, err, sizeof err);
-	char herr[700];
-	int hrc = hashes_started ? rclone_hashes_finish(r, &hj, herr, sizeof herr) : DG_OK;
-	if (rc == DG_OK && hrc != DG_OK) {
-		rc = hrc;
-		snprintf(err, sizeof err, "%s", herr);
-	}
-	if (rc != DG_OK) {
-		error("cannot push '%s': %s", name, err);
+	if ((rc = push_list_remote(r, name, &objs, &nobj)) != DG_OK ||
+	    (rc = push_check_size(path, &m, &st)) != DG_OK ||
+	    (rc = push_clear_leftovers(r, name, objs, nobj)) != DG_OK)
 		goto out;
-	}
-	rc = DG_INTEGRITY;
-	if (stat(path, &st) < 0) {
-		error("cannot push '%s':", path);
-		rc = errno == ENOENT ? DG_NOTHING : DG_NO;
-		goto out;
-	}
-	if ((unsigned long long)st.st_size != m.size) {
-		error("cannot push '%s': it does not match its metadata (size); db-snap --verify says more", path);
-		goto out;
-	}
-	/* Its SHA-256 is checked while the upload runs (or before encrypting). */
-	snprintf(sum, sizeof sum, "%s", m.sha256);
-	/* What a killed push of this snapshot left. */
-	size_t nl = strlen(name);
-	for (size_t i = 0; i < nobj; i++)
-		if (remote_is_temp(objs[i].name) && strncmp(objs[i].name + 1, name, nl) == 0 &&
-		    objs[i].name[nl + 1] == '.') {
-			verbose("removing '%s', left by an interrupted push", objs[i].name);
-			if ((rc = remote_delete(r, objs[i].name, err, sizeof err)) != DG_OK) {
-				error("cannot push '%s': %s", name, err);
-				goto out;
-			}
-		}
 	clean_stages(store);
 	if (already_there(r, name, m.sha256, objs, nobj)) {
 		info("'%s' is already on '%s'", name, r->spec);
 		rc = DG_OK;
 		goto out;
 	}
-
+	/* Its SHA-256 is checked while the upload runs (or before encrypting). */
 	const char *file = path;
 	char osum[SHA256_HEX_SIZE];
-	snprintf(osum, sizeof osum, "%s", sum);
+	snprintf(osum, sizeof osum, "%s", m.sha256);
 	int encrypted = crypt_wanted();
 	if (encrypted) {
-		int fd = make_temp_beside(path, &enc_tmp, 0600);
-		if (fd < 0) {
-			error("cannot create a temporary file beside '%s':", path);
-			rc = DG_NO;
+		if ((rc = push_encrypt(path, &m, &enc_tmp, &st, osum)) != DG_OK)
 			goto out;
-		}
-		close(fd);
-		char lsum[SHA256_HEX_SIZE];
-		if (sha256_file(path, lsum) < 0 || strcmp(lsum, m.sha256) != 0) {
-			error("cannot push '%s': it does not match its metadata (SHA-256); db-snap --verify says more",
-			      path);
-			rc = DG_INTEGRITY;
-			goto out;
-		}
-		if ((rc = crypt_encrypt(path, enc_tmp, err, sizeof err)) != DG_OK) {
-			error("%s", err);
-			goto out;
-		}
-		if (stat(enc_tmp, &st) < 0 || sha256_file(enc_tmp, osum) < 0) {
-			error("cannot read '%s':", enc_tmp);
-			rc = DG_NO;
-			goto out;
-		}
 		file = enc_tmp;
 	}
 	obj = xasprintf("%s%s", name, encrypted ? ".age" : "");
 	mname = xasprintf("%s.meta", name);
-	/* The metadata: the local one, and where the data is and how it is
-	 * checked there. */
 	struct strbuf sb = STRBUF_INIT;
-	sb_addf(&sb, "remote_object=%s\nremote_size=%llu\nremote_sha256=%s\n", obj,
-	        (unsigned long long)st.st_size, osum);
-	const char *htype = r->has_sha256 ? NULL : r->has_md5 ? "md5" : r->has_sha1 ? "sha1" : NULL;
-	if (htype) {
-		char hx[SHA256_HEX_SIZE];
-		if (remote_hash_file(file, htype, hx, sizeof hx) < 0) {
-			error("cannot read '%s':", file);
-			sb_free(&sb);
-			rc = DG_NO;
-			goto out;
-		}
-		sb_addf(&sb, "remote_hash=%s:%s\n", htype, hx);
-	}
-	if (encrypted)
-		sb_adds(&sb, "encryption=age\n");
-	/* The local metadata with those lines, sealed again. */
-	char *sealed = store_meta_extend(text, sb_str(&sb));
-	sb_free(&sb);
-	sb_adds(&sb, sealed);
-	free(sealed);
 	char msum[SHA256_HEX_SIZE];
-	struct sha256 h;
-	if (sha256_init(&h) < 0) {
-		error("cannot compute a SHA-256:");
-		sb_free(&sb);
-		rc = DG_NO;
+	if ((rc = push_meta(r, text, file, obj, (unsigned long long)st.st_size, osum, encrypted, &sb, msum)) != DG_OK)
 		goto out;
-	}
-	sha256_update(&h, sb.buf, sb.len);
-	sha256_final(&h, msum);
 	if (stage_make(&stg, store, file, obj, sb.buf, sb.len) < 0) {
 		error("cannot stage '%s' for the push in '%s':", name, store);
 		sb_free(&sb);
