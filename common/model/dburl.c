@@ -285,33 +285,10 @@ static int parse_query(const char *q, struct target *t, const char *source, char
 	return rc;
 }
 
-int dburl_parse(const char *url, struct target *t, const char *source, char *err, size_t errlen)
+/* The engine of a URL's scheme (its first slen bytes): dbguard's engines, a
+ * foreign one (classed unknown), else NULL after fail(). */
+static const char *scheme_engine(const char *url, size_t slen, char *err, size_t errlen)
 {
-	while (isspace((unsigned char)*url))
-		url++;
-	if (!*url)
-		return fail(err, errlen, "empty database URL");
-	if (strncmp(url, "sqlite:", 7) == 0 || strncmp(url, "sqlite3:", 8) == 0)
-		return parse_sqlite(strchr(url, ':') + 1, t, source, err, errlen);
-	if (strncmp(url, "file:", 5) == 0)
-		return parse_sqlite(url + 5, t, source, err, errlen);
-	const char *sep = strstr(url, "://");
-	if (!sep) {
-		if (strchr(url, '=') )
-			return parse_keywords(url, t, source, err, errlen);
-		if (has_suffix(url, ".sqlite") || has_suffix(url, ".sqlite3") || has_suffix(url, ".db")) {
-			target_set(t, TF_ENGINE, "sqlite", source);
-			target_set(t, TF_DATABASE, url, source);
-			return 0;
-		}
-		return fail(err, errlen, "not a database URL (expected scheme://..., sqlite:path, or key=value)");
-	}
-	/* A scheme is letters, digits, '+', '-' and '.': anything else before
-	 * "://" is not one (and may be a password: it is never quoted). */
-	size_t slen = (size_t)(sep - url);
-	if (!slen || slen > 40 || !isalpha((unsigned char)url[0]) || strspn(url, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") < slen)
-		return fail(err, errlen, "not a database URL (expected scheme://..., sqlite:path, or key=value)");
 	char *scheme = xstrndup(url, slen);
 	char *plus = strchr(scheme, '+');   /* "postgresql+psycopg2" (SQLAlchemy) */
 	if (plus)
@@ -320,38 +297,17 @@ int dburl_parse(const char *url, struct target *t, const char *source, char *err
 	for (const char *const *f = foreign; !engine && *f; f++)
 		if (!strcasecmp(scheme, *f))
 			engine = *f;   /* classed unknown: not an engine dbguard knows */
-	if (!engine) {
-		int r = fail(err, errlen, "unsupported URL scheme '%s://' (expected postgres, postgresql, mysql, mariadb, sqlite)", scheme);
-		free(scheme);
-		return r;
-	}
+	if (!engine)
+		fail(err, errlen, "unsupported URL scheme '%s://' (expected postgres, postgresql, mysql, mariadb, sqlite)", scheme);
 	free(scheme);
-	if (!strcmp(engine, "sqlite"))
-		return parse_sqlite(sep + 1, t, source, err, errlen);
-	target_set(t, TF_ENGINE, engine, source);
+	return engine;
+}
 
-	const char *p = sep + 3;
-	const char *end = p + strcspn(p, "?#");
-	const char *slash = memchr(p, '/', (size_t)(end - p));
-	const char *auth_end = slash ? slash : end;
-	/* The password may contain '@' unencoded; the last '@' ends the userinfo. */
-	const char *at = NULL;
-	for (const char *c = p; c < auth_end; c++)
-		if (*c == '@')
-			at = c;
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (set_decoded(t, TF_USER, p, (size_t)((colon ? colon : at) - p), source, err, errlen) < 0)
-			return -1;
-		if (colon && set_decoded(t, TF_PASSWORD, colon + 1, (size_t)(at - colon - 1), source, err, errlen) < 0)
-			return -1;
-		p = at + 1;
-	}
-	if (p == auth_end && !slash && !at && *end == '\0')
-		return fail(err, errlen, "nothing after '://': no host, no database");
-	if (auth_end - p > 1024)
-		return fail(err, errlen, "the host part of the URL is longer than 1024 bytes");
-	/* libpq: host[:port] items separated by ','; each is classified. */
+/* The host part p..auth_end: libpq's host[:port] items separated by ',',
+ * each decoded and checked, into TF_HOST and TF_PORT.  0, or -1 after fail(). */
+static int parse_hosts(const char *p, const char *auth_end, struct target *t, const char *source, char *err,
+                       size_t errlen)
+{
 	struct strbuf hosts = STRBUF_INIT, ports = STRBUF_INIT;
 	int nports = 0, nhosts = 0;
 	for (const char *h = p; h <= auth_end; nhosts++) {
@@ -423,6 +379,66 @@ int dburl_parse(const char *url, struct target *t, const char *source, char *err
 		target_set(t, TF_PORT, sb_str(&ports), source);
 	sb_free(&hosts);
 	sb_free(&ports);
+	return 0;
+}
+
+int dburl_parse(const char *url, struct target *t, const char *source, char *err, size_t errlen)
+{
+	while (isspace((unsigned char)*url))
+		url++;
+	if (!*url)
+		return fail(err, errlen, "empty database URL");
+	if (strncmp(url, "sqlite:", 7) == 0 || strncmp(url, "sqlite3:", 8) == 0)
+		return parse_sqlite(strchr(url, ':') + 1, t, source, err, errlen);
+	if (strncmp(url, "file:", 5) == 0)
+		return parse_sqlite(url + 5, t, source, err, errlen);
+	const char *sep = strstr(url, "://");
+	if (!sep) {
+		if (strchr(url, '=') )
+			return parse_keywords(url, t, source, err, errlen);
+		if (has_suffix(url, ".sqlite") || has_suffix(url, ".sqlite3") || has_suffix(url, ".db")) {
+			target_set(t, TF_ENGINE, "sqlite", source);
+			target_set(t, TF_DATABASE, url, source);
+			return 0;
+		}
+		return fail(err, errlen, "not a database URL (expected scheme://..., sqlite:path, or key=value)");
+	}
+	/* A scheme is letters, digits, '+', '-' and '.': anything else before
+	 * "://" is not one (and may be a password: it is never quoted). */
+	size_t slen = (size_t)(sep - url);
+	if (!slen || slen > 40 || !isalpha((unsigned char)url[0]) || strspn(url, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") < slen)
+		return fail(err, errlen, "not a database URL (expected scheme://..., sqlite:path, or key=value)");
+	const char *engine = scheme_engine(url, slen, err, errlen);
+	if (!engine)
+		return -1;
+	if (!strcmp(engine, "sqlite"))
+		return parse_sqlite(sep + 1, t, source, err, errlen);
+	target_set(t, TF_ENGINE, engine, source);
+
+	const char *p = sep + 3;
+	const char *end = p + strcspn(p, "?#");
+	const char *slash = memchr(p, '/', (size_t)(end - p));
+	const char *auth_end = slash ? slash : end;
+	/* The password may contain '@' unencoded; the last '@' ends the userinfo. */
+	const char *at = NULL;
+	for (const char *c = p; c < auth_end; c++)
+		if (*c == '@')
+			at = c;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (set_decoded(t, TF_USER, p, (size_t)((colon ? colon : at) - p), source, err, errlen) < 0)
+			return -1;
+		if (colon && set_decoded(t, TF_PASSWORD, colon + 1, (size_t)(at - colon - 1), source, err, errlen) < 0)
+			return -1;
+		p = at + 1;
+	}
+	if (p == auth_end && !slash && !at && *end == '\0')
+		return fail(err, errlen, "nothing after '://': no host, no database");
+	if (auth_end - p > 1024)
+		return fail(err, errlen, "the host part of the URL is longer than 1024 bytes");
+	if (parse_hosts(p, auth_end, t, source, err, errlen) < 0)
+		return -1;
 	if (slash && set_decoded(t, TF_DATABASE, slash + 1, (size_t)(end - slash - 1), source, err, errlen) < 0)
 		return -1;
 	if (*end == '?') {
