@@ -419,29 +419,72 @@ static void unread_dotenv(struct run *r, const struct strvec *names, const struc
 		free(ents);
 }
 
+/* --url: the only target, as given (the environment still names its variables). */
+static void resolve_url(const char *url, struct target_list *l)
+{
+	struct target t;
+	char err[256];
+	memset(&t, 0, sizeof t);
+	if (dburl_parse(url, &t, "--url", err, sizeof err) < 0) {
+		error("--url: %s", err);
+		l->config_errors++;
+		target_free(&t);
+		return;
+	}
+	t.origin = xstrdup("--url");
+	struct source env = { "environment", { NULL }, 1 };
+	find_envname_in(&t, &env);
+	char *masked = mask_url(url);
+	run_list_candidate(l, "--url", masked, "given on the command line: the only target", 1);
+	free(masked);
+	run_list_add(l, &t);
+}
+
+/* The -v note on which environments this run has and which dotenv files it read. */
+static void note_dotenv_files(struct run *run, struct dotenv *const *read, size_t nread, const struct strvec *modes)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < nread; i++)
+		sb_addf(&sb, "%s%s", i ? ", " : "", read[i]->path);
+	struct strbuf ms = STRBUF_INIT;
+	for (size_t i = 0; i < modes->n; i++)
+		sb_addf(&ms, "%s%s", i ? ", " : "", modes->v[i]);
+	run_note(run, "environments of this run: %s; dotenv files read: %s", sb_str(&ms), nread ? sb_str(&sb) : "none");
+	sb_free(&ms);
+	sb_free(&sb);
+}
+
+/* 3. framework overrides: phpunit.xml (read first: it may move the config
+ * cache), then Laravel's configuration cache.  Whether that cache is in force. */
+static int framework_overrides(struct run *run, const struct dotenv *fallback)
+{
+	struct dotenv forced, normal;
+	int phpunit = phpunit_load(run, &forced, &normal);
+	int cache = 0;
+	laravel_config_cache(run, phpunit > 0 ? &forced : NULL, phpunit > 0 ? &normal : NULL, &cache);
+	if (cache)
+		run_note(run, "Laravel's configuration cache is in force: Laravel ignores .env, the environment's DB_* "
+		              "variables and phpunit.xml until 'php artisan config:clear'");
+	if (phpunit > 0) {
+		struct source ps = { forced.path, { &forced, NULL, &normal, fallback }, fallback ? 4 : 3 };
+		struct source pprobe = { forced.path, { &forced, &normal }, 2 };
+		variable_source(run, &ps, &pprobe,
+		                cache ? "test run: PHPUnit sets these before the suite starts, but the configuration cache wins"
+		                      : "test run: PHPUnit sets these before the suite starts; no dotenv file overrides them");
+		dotenv_free(&forced);
+		dotenv_free(&normal);
+	}
+	return cache;
+}
+
 void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 {
 	memset(l, 0, sizeof *l);
-	struct target t;
 	if (o->url) {
-		char err[256];
-		memset(&t, 0, sizeof t);
-		if (dburl_parse(o->url, &t, "--url", err, sizeof err) < 0) {
-			error("--url: %s", err);
-			l->config_errors++;
-			target_free(&t);
-			return;
-		}
-		t.origin = xstrdup("--url");
-		struct source env = { "environment", { NULL }, 1 };
-		find_envname_in(&t, &env);
-		char *masked = mask_url(o->url);
-		run_list_candidate(l, "--url", masked, "given on the command line: the only target", 1);
-		free(masked);
-		run_list_add(l, &t);
+		resolve_url(o->url, l);
 		return;
 	}
-
+	struct target t;
 	char *dir = o->project_dir ? xstrdup(o->project_dir) : project_dir_find();
 	/* Name files relative to the current directory when the project is here,
 	 * so messages read ".env:4" as the user sees the file. */
@@ -481,17 +524,7 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 	}
 	run.files = read;
 	run.nfiles = nread;
-	{
-		struct strbuf sb = STRBUF_INIT;
-		for (size_t i = 0; i < nread; i++)
-			sb_addf(&sb, "%s%s", i ? ", " : "", read[i]->path);
-		struct strbuf ms = STRBUF_INIT;
-		for (size_t i = 0; i < modes.n; i++)
-			sb_addf(&ms, "%s%s", i ? ", " : "", modes.v[i]);
-		run_note(&run, "environments of this run: %s; dotenv files read: %s", sb_str(&ms), nread ? sb_str(&sb) : "none");
-		sb_free(&ms);
-		sb_free(&sb);
-	}
+	note_dotenv_files(&run, read, nread, &modes);
 
 	/* The environment may name only some keys: the framework fills the rest
 	 * from the dotenv file it reads, so the first readable file is the fallback. */
@@ -502,24 +535,7 @@ void resolve_targets(const struct resolve_opts *o, struct target_list *l)
 	struct source bare = { "environment", { NULL }, 1 };
 	variable_source(&run, &env, &bare, NULL);
 
-	/* 3. framework overrides: phpunit.xml (read first: it may move the
-	 * config cache), then Laravel's configuration cache */
-	struct dotenv forced, normal;
-	int phpunit = phpunit_load(&run, &forced, &normal);
-	int cache = 0;
-	laravel_config_cache(&run, phpunit > 0 ? &forced : NULL, phpunit > 0 ? &normal : NULL, &cache);
-	if (cache)
-		run_note(&run, "Laravel's configuration cache is in force: Laravel ignores .env, the environment's DB_* "
-		               "variables and phpunit.xml until 'php artisan config:clear'");
-	if (phpunit > 0) {
-		struct source ps = { forced.path, { &forced, NULL, &normal, fallback }, fallback ? 4 : 3 };
-		struct source pprobe = { forced.path, { &forced, &normal }, 2 };
-		variable_source(&run, &ps, &pprobe,
-		                cache ? "test run: PHPUnit sets these before the suite starts, but the configuration cache wins"
-		                      : "test run: PHPUnit sets these before the suite starts; no dotenv file overrides them");
-		dotenv_free(&forced);
-		dotenv_free(&normal);
-	}
+	int cache = framework_overrides(&run, fallback);
 
 	/* 4. dotenv files */
 	for (size_t i = 0; i < names.n; i++) {
