@@ -91,7 +91,7 @@ leftovers() {
     bash -c "$script; sleep 30 & echo \$! >\"\$2.sleep\"; wait" bash \
         "$BATS_TEST_DIRNAME/helpers/servers.bash" "$BATS_TEST_TMPDIR/killed" 3>&- &
     shell=$!
-    for ((i = 0; i < 300; i++)); do [ -s "$BATS_TEST_TMPDIR/killed.sleep" ] && break; sleep 0.1; done
+    wait_until 30 test -s "$BATS_TEST_TMPDIR/killed.sleep"
     kill -TERM "$shell"
     wait "$shell" || true
     kill "$(cat "$BATS_TEST_TMPDIR/killed.sleep")"

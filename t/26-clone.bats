@@ -71,10 +71,7 @@ my_clones() { clones | grep "_$(printf %s "$db" | sha256sum | cut -c1-12)\$" || 
     PGAPPNAME=the-app-server "$PG_BIN/psql" -X -q -h "$PGHOST" -p "$PGPORT" -d "$db" \
         -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
     holder=$!
-    for _ in $(seq 100); do
-        [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'the-app-server'" postgres)" = 1 ] && break
-        sleep 0.05
-    done
+    wait_until 10 sleeping_on "$db" the-app-server
     run -0 --separate-stderr db-snap -v
     snap=$output
     [[ $snap == *.sql.zst ]]

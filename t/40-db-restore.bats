@@ -288,12 +288,11 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
     snap
     # An application killed with committed changes still in the log.
     mkfifo "$BATS_TEST_TMPDIR/in"
-    sqlite3 "$db" < "$BATS_TEST_TMPDIR/in" &
+    sqlite3 "$db" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/app.out" &
     app=$!
     exec 8>"$BATS_TEST_TMPDIR/in"
-    echo "PRAGMA wal_autocheckpoint = 0; DELETE FROM orders; INSERT INTO users (name) VALUES ('late');" >&8
-    for _ in $(seq 50); do [ -s "$db-wal" ] && break; sleep 0.1; done
-    sleep 0.2
+    echo "PRAGMA wal_autocheckpoint = 0; DELETE FROM orders; INSERT INTO users (name) VALUES ('late'); SELECT 'written';" >&8
+    wait_until 10 grep -q written "$BATS_TEST_TMPDIR/app.out"
     kill -KILL "$app"
     wait "$app" || true
     exec 8>&-
@@ -313,11 +312,12 @@ pre_restore_snapshots() { ls backups | grep -c '_pre-restore\.sqlite\.zst$' || t
 # `exec 8>&-`; its pid in $holder.
 hold_open() {
     mkfifo "$BATS_TEST_TMPDIR/in"
-    sqlite3 "$db" < "$BATS_TEST_TMPDIR/in" >/dev/null &
+    sqlite3 "$db" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/held" &
     holder=$!
     exec 8>"$BATS_TEST_TMPDIR/in"
+    # The count is printed once the transaction holds its read lock.
     echo "BEGIN; SELECT count(*) FROM users;" >&8
-    sleep 0.3
+    wait_until 10 test -s "$BATS_TEST_TMPDIR/held"
 }
 
 @test "a target another process holds open is refused, untouched" {

@@ -43,13 +43,8 @@ wreck() {
 databases() { pg_sql "SELECT datname FROM pg_database WHERE datname LIKE '${app}\\_%' ORDER BY 1" postgres; }
 marker() { pg_sql "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$app'" postgres; }
 # Wait until a query on the server says yes (up to 10 s).
-wait_for() {
-    for _ in $(seq 200); do
-        [ "$(pg_sql "$1" postgres)" = t ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
+query_true() { [ "$(pg_sql "$1" postgres)" = t ]; }
+wait_for() { wait_until 10 query_true "$1"; }
 
 @test "a restore gives back exactly the snapshot: rows, tables, columns, views, sequences" {
     before=$(pgdump)

@@ -52,13 +52,8 @@ wreck() {
 leftovers() {
     my_sql "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${app}\\_\\_%'"
 }
-wait_for() {
-    for _ in $(seq 200); do
-        [ "$(my_sql "$1")" = 1 ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
+query_true() { [ "$(my_sql "$1")" = 1 ]; }
+wait_for() { wait_until 10 query_true "$1"; }
 
 @test "a restore gives back exactly the snapshot: rows, tables, columns, views, triggers, routines, events" {
     before=$(mydump)

@@ -78,7 +78,7 @@ ended() {
 @test "SIGTERM to safe-run reaches the command" {
     safe-run sh -c 'trap "echo got-term > term.out; exit 3" TERM; : > started; while :; do sleep 0.1; done' &
     pid=$!
-    for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+    wait_until 10 test -e started
     kill -TERM "$pid"
     rc=0
     wait "$pid" || rc=$?

@@ -131,10 +131,7 @@ users() { sqlite3 database/app.sqlite 'select count(*) from users'; }
     # Another session, as artisan serve or a GUI would hold one.
     "$PG_BIN/psql" -X -q -d in_use -c 'select pg_sleep(120)' >/dev/null 2>&1 &
     session_pid=$!
-    for _ in $(seq 100); do
-        [ "$(pg_sql "select count(*) from pg_stat_activity where datname = 'in_use' and query like '%pg_sleep%'")" = 1 ] && break
-        sleep 0.1
-    done
+    wait_until 10 sleeping_on in_use
     run -1 --separate-stderr safe-run -R sh -c '"$PG_BIN/psql" -X -q -d in_use -c "delete from items"; exit 1'
     [[ $stderr == *"to end them and restore: db-restore --terminate-connections --confirm=in_use '$PWD/backups/in_use_"* ]]
     [ "$(pg_sql 'select count(*) from items' in_use)" = 0 ]
@@ -145,10 +142,7 @@ users() { sqlite3 database/app.sqlite 'select count(*) from users'; }
     # -R too, with another session open again.
     "$PG_BIN/psql" -X -q -d in_use -c 'select pg_sleep(120)' >/dev/null 2>&1 &
     session_pid=$!
-    for _ in $(seq 100); do
-        [ "$(pg_sql "select count(*) from pg_stat_activity where datname = 'in_use' and query like '%pg_sleep%'")" = 1 ] && break
-        sleep 0.1
-    done
+    wait_until 10 sleeping_on in_use
     run -1 --separate-stderr safe-run -R sh -c '"$PG_BIN/psql" -X -q -d in_use -c "delete from items"; exit 1'
     [[ $stderr == *"rolled back"* ]]
     [ "$(pg_sql 'select count(*) from items' in_use)" = 20 ]

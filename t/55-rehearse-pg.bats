@@ -239,10 +239,7 @@ PY
 @test "another session on the original: the copy is loaded from a snapshot instead of a template" {
     "$PG_BIN/psql" -X -q -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "$app" -c 'SELECT pg_sleep(60)' &
     pid=$!
-    for _ in $(seq 200); do
-        [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$app'" postgres)" -ge 1 ] && break
-        sleep 0.05
-    done
+    wait_until 10 sleeping_on "$app"
     migration 'DROP TABLE audit;'
     run -1 --separate-stderr rehearse -v
     [[ $stderr == *"made by snapshot"* ]]
@@ -256,7 +253,7 @@ PY
 @test "interrupted during the command: the copy is dropped; a killed run's copy is dropped by the next" {
     safe-run --rehearse sh -c 'touch started; sleep 60' > /dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 200); do [ -f started ] && break; sleep 0.05; done
+    wait_until 10 test -f started
     [ -n "$(copies)" ]
     kill -TERM "$pid"
     status=0

@@ -125,10 +125,7 @@ checksums() {
     sed -i "s/7000:5432/$port:5432/" compose.yaml
     python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1 3>&- &
     LISTENER=$!
-    for ((i = 0; i < 100; i++)); do
-        (exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_until 10 port_open "$port"
     run -1 --separate-stderr portcheck validate
     [[ $output == *"compose.yaml:7: db: host port $port is in use on this machine by pid $LISTENER (python"* ]]
     run -1 --separate-stderr portcheck --format=tsv

@@ -143,7 +143,7 @@ start_stack() {
     # The first port of the PostgreSQL block taken, by this container.
     docker run -d --name t73blocker --network t73blocker -p "127.0.0.1:$PGNEW:80" "$DK_IMAGE_BUSYBOX" \
         httpd -f -p 80 >/dev/null
-    for ((i = 0; i < 100; i++)); do (exec 9<>"/dev/tcp/127.0.0.1/$PGNEW") 2>/dev/null && break; sleep 0.1; done
+    wait_until 10 port_open "$PGNEW"
     run -0 --separate-stderr timeout 600 portcheck apply --restart --confirm=apply --timeout=90
     docker rm -f t73blocker >/dev/null 2>&1 || true
     newport=$(sed -n 's/^PG_PORT=//p' .env)

@@ -51,14 +51,8 @@ remote_spec() {
     esac
 }
 # Wait up to $2 seconds (default 30) for `db-snap --list --remote` to show $1.
-wait_listed() {
-    local i
-    for ((i = 0; i < ${2:-30} * 10; i++)); do
-        db-snap --list --remote --format=tsv 2>/dev/null | grep -qF "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
+listed_remote() { db-snap --list --remote --format=tsv 2>/dev/null | grep -qF "$1"; }
+wait_listed() { wait_until "${2:-30}" listed_remote "$1"; }
 
 @test "push, list, pull and restore round trips on WebDAV, SFTP and a local path" {
     before=$(dump)

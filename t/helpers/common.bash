@@ -40,6 +40,18 @@ export HOME
 # shellcheck source=servers.bash
 source "$BATS_TEST_DIRNAME/helpers/servers.bash"
 
+# wait_until SECONDS COMMAND [ARG...]: run COMMAND every 50 ms until it
+# succeeds (0) or SECONDS have passed (1): tests wait for a condition (a
+# file appearing, a session open), never for a fixed time.
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.05
+    done
+}
+
 # meta_seal FILE: recompute the meta_sha256 line of snapshot metadata that a
 # test edited on purpose (to reach a check behind the seal), as by hand:
 # the SHA-256 of every line before it.

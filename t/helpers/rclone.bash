@@ -43,8 +43,6 @@ _rc_common_env() {
 }
 
 # Open a TCP connection to 127.0.0.1:$1: 0 when something answers.
-_rc_port_open() { (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # _rc_serve KIND DIRVAR PORTVAR PIDVAR: rclone serve KIND on a free port.
 _rc_serve() {
     local kind=$1 dirvar=$2 portvar=$3 pidvar=$4 dir port pid try i
@@ -62,10 +60,10 @@ _rc_serve() {
         pid=$!
         for ((i = 0; i < _RC_START_TIMEOUT * 20; i++)); do
             _dbg_pid_alive "$pid" || break
-            _rc_port_open "$port" && break
+            port_open "$port" && break
             sleep 0.05
         done
-        if _dbg_pid_alive "$pid" && _rc_port_open "$port"; then
+        if _dbg_pid_alive "$pid" && port_open "$port"; then
             break
         fi
         kill -KILL "$pid" 2>/dev/null

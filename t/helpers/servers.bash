@@ -65,6 +65,9 @@ free_port() {
 # The name free_port had before it was public; t/11 still uses it.
 _dbg_free_port() { free_port; }
 
+# port_open PORT: something accepts connections on 127.0.0.1:PORT.
+port_open() { (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 # Alive and not a zombie (PID 1 in a container may never reap orphans).
 _dbg_pid_alive() {
     local state
@@ -250,6 +253,13 @@ pg_sql() {
     [ -n "${PGPORT:-}" ] || _dbg_die "pg_sql: PostgreSQL is not started" || return 1
     PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 \
         -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "${2:-$PGDATABASE}" -c "$1"
+}
+
+# sleeping_on DB [APPNAME]: a session on DB (with that application_name)
+# is in pg_sleep: a test's holder of the database is in place.
+sleeping_on() {
+    [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1' AND query LIKE '%pg_sleep(%'
+                 AND pid <> pg_backend_pid() ${2:+AND application_name = '$2'}" postgres)" -ge 1 ]
 }
 
 # ------------------------------------------------------------------- MariaDB
