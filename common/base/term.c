@@ -90,8 +90,12 @@ void progress_update(struct progress *p, unsigned long long done)
 	if (!p->active)
 		return;
 	double t = now();
-	if (t - p->last < 0.1)
+	/* At most ten lines a second, but the moment the expected size is
+	 * reached is always drawn: a fast dump's last line says 100%. */
+	int reached = p->total > 0 && done >= p->total && !p->drew_total;
+	if (t - p->last < 0.1 && !reached)
 		return;
+	p->drew_total |= reached;
 	p->last = t;
 	progress_draw(p, t);
 }

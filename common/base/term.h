@@ -19,6 +19,7 @@ const char *term_reset(int fd);
  * total 0 = unknown (no percentage).  Updates are rate-limited (~10/s). */
 struct progress {
 	int active;
+	int drew_total;   /* the 100% line was drawn */
 	const char *label;
 	unsigned long long total, done;
 	double start, last;
