@@ -141,11 +141,12 @@ release_lock() {
     holder=
 }
 
-# The pid of the running pg_dump (the one with --snapshot), if any.
+# The pid of the running pg_dump (the one with --snapshot) of this file's
+# server, if any: other tests on the machine may be dumping too.
 dump_pid() {
     local f
     for f in /proc/[0-9]*/cmdline; do
-        [[ $( { tr '\0' ' ' < "$f"; } 2>/dev/null) == *pg_dump*--snapshot=* ]] && { f=${f%/cmdline}; echo "${f#/proc/}"; }
+        [[ $( { tr '\0' ' ' < "$f"; } 2>/dev/null) == *pg_dump*" -p $PGPORT "*--snapshot=* ]] && { f=${f%/cmdline}; echo "${f#/proc/}"; }
     done
     return 0
 }
