@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# safe-run --rehearse against a real MariaDB: the copy is a snapshot loaded
-# into a scratch schema; narrowing a varchar truncates in a non-strict SQL
+# safe-run --rehearse against a real MariaDB: the copy is made on the server
+# (tables, then views pointed at the copy), or with a trigger, a snapshot
+# loaded into a scratch schema; narrowing a varchar truncates in a non-strict SQL
 # mode and fails in a strict one; the original is unchanged after every
 # rehearsal (its CHECKSUM TABLE before and after), no copy is left behind.
 bats_require_minimum_version 1.5.0
@@ -121,4 +122,38 @@ assert t["compared"] and t["truncated"] == 1 and t["changed"] == 0, t'
     # The hint printed is the one command that undoes it: follow it.
     follow_undo_hint "$app"
     [ "$(checksum)" = "$before" ]
+}
+
+@test "views are made in the copy on the server, each reading the copy, also one joining another database" {
+    other=${app}_other
+    my_sql "CREATE DATABASE $other; CREATE TABLE $other.roles (user_id int); INSERT INTO $other.roles VALUES (1), (2)"
+    # a_top reads z_base, made after it in the catalog's order; with_roles
+    # joins another database, so the server names every table in full.
+    # The note names the database in a string, which stays as it is.
+    my_sql "CREATE VIEW z_base AS SELECT id, name, 'it''s \`$app\`.users' AS note FROM users;
+        CREATE VIEW a_top AS SELECT * FROM z_base WHERE id > 0;
+        CREATE VIEW with_roles AS SELECT u.id FROM users u JOIN $other.roles r ON r.user_id = u.id" "$app"
+    before=$(checksum)
+    migration 'DELETE FROM users WHERE id = 1;
+        SELECT (SELECT count(*) FROM a_top), (SELECT count(*) FROM with_roles), (SELECT max(note) FROM a_top);'
+    MYSQL_PWD=$MY_PASSWORD run -1 --separate-stderr safe-run -v --rehearse sh -c \
+        "mariadb --no-defaults -N --protocol=tcp -h 127.0.0.1 -P $MY_PORT -u $MY_USER \"\$DB_DATABASE\" < database/migrations/2024_01_01_000000_change.sql > $BATS_TEST_TMPDIR/seen"
+    [[ $output == *"LOST  1 row of users deleted (3 -> 2)"* ]]
+    [[ $stderr != *"loading a snapshot"* ]]
+    # Through the copy's views the command saw the copy: 2 users, 1 with a role.
+    [ "$(cat "$BATS_TEST_TMPDIR/seen")" = "2	1	it's \`$app\`.users" ]
+    untouched
+    [ "$(my_sql "SELECT (SELECT count(*) FROM a_top), (SELECT count(*) FROM with_roles)" "$app")" = $'3\t2' ]
+    my_sql "DROP DATABASE $other"
+}
+
+@test "a trigger: the copy is the snapshot loaded, and the rehearsal reports the same" {
+    my_sql "CREATE TRIGGER users_gone AFTER DELETE ON users FOR EACH ROW INSERT INTO audit VALUES (100 + OLD.id, 'gone')" "$app"
+    before=$(checksum)
+    migration 'DELETE FROM users WHERE id = 2;'
+    run -1 --separate-stderr safe-run -v --rehearse php artisan migrate
+    [[ $stderr == *"MySQL copies by dump and load; loading a snapshot into"* ]]
+    [[ $output == *"LOST  1 row of users deleted (3 -> 2)"* ]]
+    [[ $output == *"LOST  1 row of posts deleted by ON DELETE CASCADE from users (3 -> 2)"* ]]
+    untouched
 }

@@ -1,8 +1,9 @@
 /* mysql.c — MySQL/MariaDB for a rehearsal: information_schema read into
  * an inventory, the SQL dialect of the shared queries; a copy is a
- * scratch schema of the same tables filled by INSERT ... SELECT (the
- * server has no copy of its own), or, when the schema holds more than
- * tables, a snapshot loaded into it (copy.c). */
+ * scratch schema of the same tables filled by INSERT ... SELECT and the
+ * same views pointed at the copy (the server has no copy of its own), or,
+ * when the schema holds triggers, routines, events or sequences, a
+ * snapshot loaded into it (copy.c). */
 #include "rehearse/impl.h"
 
 #include <stdarg.h>
@@ -103,9 +104,23 @@ static const char my_fks_sql[] =
 	"  AND k.TABLE_NAME = rc.TABLE_NAME AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME),"
 	" ') ON DELETE ', rc.DELETE_RULE, ' ON UPDATE ', rc.UPDATE_RULE)) SEPARATOR '\x1e')"
 	" FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.CONSTRAINT_SCHEMA = %s";
-/* What CREATE TABLE ... LIKE and INSERT ... SELECT would not carry over. */
+/* The views: "name \x1f charset \x1f collation \x1f head \x1f definition
+ * \x1f check option" rows, head the clauses before VIEW (MariaDB's
+ * ALGORITHM column: on MySQL the query fails and the copy goes by dump and
+ * load).  A definition holding \x1e or \x1f splits into rows of the wrong
+ * shape, which fail the copy the same way. */
+static const char my_views_sql[] =
+	"SELECT GROUP_CONCAT(CONCAT_WS(CHAR(31 USING utf8mb4), TABLE_NAME, CHARACTER_SET_CLIENT, COLLATION_CONNECTION,"
+	" CONCAT('ALGORITHM=', ALGORITHM, ' DEFINER=', IF(LOCATE('@', DEFINER) = 0, " MY_Q("DEFINER") ","
+	"  CONCAT(" MY_Q("LEFT(DEFINER, LENGTH(DEFINER) - LENGTH(SUBSTRING_INDEX(DEFINER, '@', -1)) - 1)") ", '@',"
+	"  " MY_Q("SUBSTRING_INDEX(DEFINER, '@', -1)") ")), ' SQL SECURITY ', SECURITY_TYPE),"
+	" VIEW_DEFINITION, IF(CHECK_OPTION = 'NONE', '', CONCAT(' WITH ', CHECK_OPTION, ' CHECK OPTION')))"
+	" SEPARATOR '\x1e') FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s";
+/* What CREATE TABLE ... LIKE, INSERT ... SELECT and the views would not
+ * carry over. */
 static const char my_others_sql[] =
-	"SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %1$s AND TABLE_TYPE <> 'BASE TABLE')"
+	"SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %1$s"
+	"  AND TABLE_TYPE NOT IN ('BASE TABLE', 'VIEW'))"
 	" + (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %1$s)"
 	" + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %1$s)"
 	" + (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %1$s)";
@@ -126,6 +141,167 @@ static int my_sqlf(struct dbconn *s, char *err, size_t errlen, const char *fmt, 
 	}
 	int rc = db_exec(s, sql, err, errlen);
 	free(sql);
+	return rc;
+}
+
+/* def with every qualifier naming the database from (a backquoted name
+ * followed by '.') replaced by to (quoted), outside string literals; *hits
+ * counts them.  NULL when def does not scan (an unclosed quote or name).
+ * The server prints a view's definition with every name backquoted. */
+static char *my_requalify(const char *def, const char *from, const char *to, int *hits)
+{
+	struct strbuf sb = STRBUF_INIT, name = STRBUF_INIT;
+	*hits = 0;
+	for (const char *p = def; *p;) {
+		if (*p == '\'' || *p == '"') {
+			const char *q = p + 1;
+			for (; *q; q++) {
+				if (*q == '\\' && q[1])
+					q++;
+				else if (*q == *p && q[1] == *p)
+					q++;
+				else if (*q == *p)
+					break;
+			}
+			if (!*q)
+				goto bad;
+			sb_add(&sb, p, (size_t)(q + 1 - p));
+			p = q + 1;
+		} else if (*p == '`') {
+			const char *q = p + 1;
+			sb_reset(&name);
+			for (; *q && !(*q == '`' && q[1] != '`'); q++) {
+				if (*q == '`')
+					q++;
+				sb_addc(&name, *q);
+			}
+			if (!*q)
+				goto bad;
+			if (q[1] == '.' && !strcmp(sb_str(&name), from)) {
+				sb_adds(&sb, to);
+				(*hits)++;
+			} else {
+				sb_add(&sb, p, (size_t)(q + 1 - p));
+			}
+			p = q + 1;
+		} else {
+			sb_addc(&sb, *p++);
+		}
+	}
+	sb_free(&name);
+	return sb_detach(&sb);
+bad:
+	sb_free(&name);
+	sb_free(&sb);
+	return NULL;
+}
+
+static int my_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* One view of the original made in the copy qc, pointed at the copy: in
+ * the view's own client character set and collation (as mysqldump loads
+ * it) when its text is ASCII, the same in any of them; else only when the
+ * session's are the view's.  0, 1 when it names a view not made yet, or
+ * -1 with err. */
+static int my_copy_view(struct dbconn *s, const struct strvec *f, const char *db, const char *qc,
+                        const char *session_cs, char *err, size_t errlen)
+{
+	int hits;
+	char *def = my_requalify(f->v[4], db, qc, &hits);
+	if (!def) {
+		snprintf(err, errlen, "cannot read the definition of the view '%s'", f->v[0]);
+		return -1;
+	}
+	int rc = 0;
+	if (!my_ascii(def) && strcmp(f->v[1], session_cs)) {
+		snprintf(err, errlen, "the view '%s' is in the character set %s", f->v[0], f->v[1]);
+		rc = -1;
+	}
+	char *ql = db_quote_literal(s, f->v[1]), *qk = db_quote_literal(s, f->v[2]);
+	if (rc == 0)
+		rc = my_sqlf(s, err, errlen, "SET SESSION character_set_client = %s, collation_connection = %s", ql, qk);
+	char *qv = db_quote_ident(s, f->v[0]);
+	if (rc == 0)
+		rc = my_sqlf(s, err, errlen, "CREATE %s VIEW %s.%s AS %s%s", f->v[3], qc, qv, def, f->v[5]);
+	free(qv);
+	free(ql);
+	free(qk);
+	free(def);
+	/* ER_NO_SUCH_TABLE: a view over a view made later in this pass. */
+	return rc < 0 && strstr(err, "doesn't exist") ? 1 : rc;
+}
+
+/* The views of schema lit (named db) in qc, each after those it reads, then
+ * proven to name nothing of the original: a view left reading the
+ * original would show the rehearsed command the original's rows. */
+static int my_copy_views(struct dbconn *s, const char *lit, const char *db, const char *qc, const char *copy_lit,
+                         char *err, size_t errlen)
+{
+	struct strvec views = STRVEC_INIT, f = STRVEC_INIT, defs = STRVEC_INIT;
+	char *sql = xasprintf(my_views_sql, lit), *cs = NULL;
+	int rc = rh_rows_of(s, sql, &views, err, errlen);
+	free(sql);
+	if (rc == 0 && views.n)
+		rc = db_query_value(s, "SELECT CONCAT_WS(CHAR(31 USING utf8mb4), @@character_set_client,"
+		                       " @@collation_connection)", &cs, err, errlen);
+	struct strvec saved = STRVEC_INIT;
+	if (cs)
+		rh_split(cs, RH_FS, &saved);
+	char *made = xcalloc(views.n ? views.n : 1, 1);
+	/* Passes until all are made; a pass that makes none fails (a view
+	 * naming one that is not there: err says which). */
+	for (size_t left = views.n, before = 0; rc == 0 && left;) {
+		before = left;
+		for (size_t i = 0; rc == 0 && i < views.n; i++) {
+			if (made[i])
+				continue;
+			sv_free(&f);
+			rh_split(views.v[i], RH_FS, &f);
+			int r = f.n == 6 && saved.n == 2 ? my_copy_view(s, &f, db, qc, saved.v[0], err, errlen) : -1;
+			if (f.n != 6 || saved.n != 2)
+				snprintf(err, errlen, "cannot read the views of the database");
+			if (r < 0) {
+				rc = -1;
+			} else if (r == 0) {
+				made[i] = 1;
+				left--;
+			}
+		}
+		if (rc == 0 && left == before)
+			rc = -1;
+	}
+	if (saved.n == 2) {
+		char *ql = db_quote_literal(s, saved.v[0]), *qk = db_quote_literal(s, saved.v[1]);
+		my_sqlf(s, (char[128]){ 0 }, 128, "SET SESSION character_set_client = %s, collation_connection = %s", ql, qk);
+		free(ql);
+		free(qk);
+	}
+	sql = xasprintf("SELECT GROUP_CONCAT(VIEW_DEFINITION SEPARATOR '\x1e') FROM information_schema.VIEWS"
+	                " WHERE TABLE_SCHEMA = %s", copy_lit);
+	if (rc == 0 && views.n)
+		rc = rh_rows_of(s, sql, &defs, err, errlen);
+	free(sql);
+	for (size_t i = 0; rc == 0 && i < defs.n; i++) {
+		int hits = 0;
+		char *d = my_requalify(defs.v[i], db, "", &hits);
+		if (!d || hits) {
+			snprintf(err, errlen, "a view of the copy still reads the original");
+			rc = -1;
+		}
+		free(d);
+	}
+	free(made);
+	free(cs);
+	sv_free(&saved);
+	sv_free(&views);
+	sv_free(&f);
+	sv_free(&defs);
 	return rc;
 }
 
@@ -194,7 +370,7 @@ static int my_copy(const struct target *t, struct dbconn *s, const char *copy, c
 		rc = db_query_value(s, sql, &others, err, errlen);
 	free(sql);
 	if (rc == 0 && others && strcmp(others, "0")) {
-		snprintf(err, errlen, "the database holds views, triggers, routines, events or sequences, which "
+		snprintf(err, errlen, "the database holds triggers, routines, events or sequences, which "
 		                      "MySQL copies by dump and load");
 		rc = 1;
 	}
@@ -213,6 +389,10 @@ static int my_copy(const struct target *t, struct dbconn *s, const char *copy, c
 		             err, errlen);
 	if (rc == 0)
 		rc = my_copy_tables(s, lit, qo, qc, err, errlen);
+	char *copy_lit = db_quote_literal(s, copy);
+	if (rc == 0)
+		rc = my_copy_views(s, lit, db, qc, copy_lit, err, errlen);
+	free(copy_lit);
 	db_exec(s, "SET SESSION foreign_key_checks = 1, unique_checks = 1", (char[64]){ 0 }, 64);
 	if (rc != 0 && made)
 		my_sqlf(s, (char[256]){ 0 }, 256, "DROP DATABASE IF EXISTS %s", qc);
