@@ -171,3 +171,26 @@ wait_for() { wait_until 10 query_true "$1"; }
     [ -z "$(leftovers)" ]
     [ ! -e "backups/.restore-$app.state" ]
 }
+
+@test "--into another database: its views read its own tables, also those the server names in full" {
+    other=${app}_other
+    # A view joining another database is printed with every name in full,
+    # its own database's too; the copy's must name the copy, not $app.
+    my_sql "CREATE DATABASE $other; CREATE TABLE $other.vip (user_id int); INSERT INTO $other.vip VALUES (1), (3);
+        CREATE VIEW $app.vips AS SELECT u.name FROM $app.users u JOIN $other.vip v ON v.user_id = u.id;
+        CREATE VIEW $app.vip_orders AS SELECT o.id FROM $app.orders o JOIN $app.vips p JOIN $app.users u
+            ON u.name = p.name AND o.user_id = u.id"
+    snap
+    copy=${app}_copy
+    run -0 --separate-stderr db-restore --into="$copy" --confirm="$copy" "$snapshot"
+    my_sql "DELETE FROM orders; DELETE FROM users WHERE id = 1" "$copy"
+    [ "$(my_sql "SELECT (SELECT count(*) FROM vips), (SELECT count(*) FROM vip_orders)" "$copy")" = $'1\t0' ]
+    [ "$(my_sql "SELECT (SELECT count(*) FROM vips), (SELECT count(*) FROM vip_orders)" "$app")" = $'2\t2' ]
+    run -0 my_sql "SELECT VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '$copy'"
+    [[ $output != *"\`$app\`."* ]]
+    [[ $output == *"\`$copy\`.\`users\`"* ]]
+    # A restore of the database itself keeps its names.
+    run -0 --separate-stderr db-restore --confirm="$app" "$snapshot"
+    [ "$(my_sql "SELECT (SELECT count(*) FROM vips), (SELECT count(*) FROM vip_orders)" "$app")" = $'2\t2' ]
+    my_sql "DROP DATABASE $copy; DROP DATABASE $other"
+}

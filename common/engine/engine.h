@@ -111,4 +111,11 @@ void db_client_cleanup(char *cleanup_path);
  * with that file. */
 void db_client_clean_stale(void);
 
+/* MySQL: sql (a view's definition as the server prints it, every name
+ * backquoted) with every qualifier naming the database from (`from`
+ * followed by '.') replaced by to (already quoted), outside string
+ * literals; *hits counts them.  NULL when sql does not scan (an unclosed
+ * quote or name).  Text only: no connection. */
+char *mysql_requalify(const char *sql, const char *from, const char *to, int *hits);
+
 #endif

@@ -507,6 +507,55 @@ static int my_fingerprint(struct dbconn *c, int for_snapshot, struct strbuf *sta
 	return 0;
 }
 
+/* See engine.h. */
+char *mysql_requalify(const char *def, const char *from, const char *to, int *hits)
+{
+	struct strbuf sb = STRBUF_INIT, name = STRBUF_INIT;
+	*hits = 0;
+	for (const char *p = def; *p;) {
+		if (*p == '\'' || *p == '"') {
+			const char *q = p + 1;
+			for (; *q; q++) {
+				if (*q == '\\' && q[1])
+					q++;
+				else if (*q == *p && q[1] == *p)
+					q++;
+				else if (*q == *p)
+					break;
+			}
+			if (!*q)
+				goto bad;
+			sb_add(&sb, p, (size_t)(q + 1 - p));
+			p = q + 1;
+		} else if (*p == '`') {
+			const char *q = p + 1;
+			sb_reset(&name);
+			for (; *q && !(*q == '`' && q[1] != '`'); q++) {
+				if (*q == '`')
+					q++;
+				sb_addc(&name, *q);
+			}
+			if (!*q)
+				goto bad;
+			if (q[1] == '.' && !strcmp(sb_str(&name), from)) {
+				sb_adds(&sb, to);
+				(*hits)++;
+			} else {
+				sb_add(&sb, p, (size_t)(q + 1 - p));
+			}
+			p = q + 1;
+		} else {
+			sb_addc(&sb, *p++);
+		}
+	}
+	sb_free(&name);
+	return sb_detach(&sb);
+bad:
+	sb_free(&name);
+	sb_free(&sb);
+	return NULL;
+}
+
 const struct engine_ops engine_mysql_ops = {
 	.name = "mysql",
 	.connect = my_connect,

@@ -144,58 +144,6 @@ static int my_sqlf(struct dbconn *s, char *err, size_t errlen, const char *fmt, 
 	return rc;
 }
 
-/* def with every qualifier naming the database from (a backquoted name
- * followed by '.') replaced by to (quoted), outside string literals; *hits
- * counts them.  NULL when def does not scan (an unclosed quote or name).
- * The server prints a view's definition with every name backquoted. */
-static char *my_requalify(const char *def, const char *from, const char *to, int *hits)
-{
-	struct strbuf sb = STRBUF_INIT, name = STRBUF_INIT;
-	*hits = 0;
-	for (const char *p = def; *p;) {
-		if (*p == '\'' || *p == '"') {
-			const char *q = p + 1;
-			for (; *q; q++) {
-				if (*q == '\\' && q[1])
-					q++;
-				else if (*q == *p && q[1] == *p)
-					q++;
-				else if (*q == *p)
-					break;
-			}
-			if (!*q)
-				goto bad;
-			sb_add(&sb, p, (size_t)(q + 1 - p));
-			p = q + 1;
-		} else if (*p == '`') {
-			const char *q = p + 1;
-			sb_reset(&name);
-			for (; *q && !(*q == '`' && q[1] != '`'); q++) {
-				if (*q == '`')
-					q++;
-				sb_addc(&name, *q);
-			}
-			if (!*q)
-				goto bad;
-			if (q[1] == '.' && !strcmp(sb_str(&name), from)) {
-				sb_adds(&sb, to);
-				(*hits)++;
-			} else {
-				sb_add(&sb, p, (size_t)(q + 1 - p));
-			}
-			p = q + 1;
-		} else {
-			sb_addc(&sb, *p++);
-		}
-	}
-	sb_free(&name);
-	return sb_detach(&sb);
-bad:
-	sb_free(&name);
-	sb_free(&sb);
-	return NULL;
-}
-
 static int my_ascii(const char *s)
 {
 	for (; *s; s++)
@@ -213,7 +161,7 @@ static int my_copy_view(struct dbconn *s, const struct strvec *f, const char *db
                         const char *session_cs, char *err, size_t errlen)
 {
 	int hits;
-	char *def = my_requalify(f->v[4], db, qc, &hits);
+	char *def = mysql_requalify(f->v[4], db, qc, &hits);
 	if (!def) {
 		snprintf(err, errlen, "cannot read the definition of the view '%s'", f->v[0]);
 		return -1;
@@ -289,7 +237,7 @@ static int my_copy_views(struct dbconn *s, const char *lit, const char *db, cons
 	free(sql);
 	for (size_t i = 0; rc == 0 && i < defs.n; i++) {
 		int hits = 0;
-		char *d = my_requalify(defs.v[i], db, "", &hits);
+		char *d = mysql_requalify(defs.v[i], db, "", &hits);
 		if (!d || hits) {
 			snprintf(err, errlen, "a view of the copy still reads the original");
 			rc = -1;

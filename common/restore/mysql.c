@@ -332,9 +332,46 @@ static void state_remove(const struct restore_opts *o)
 
 static int my_put_back(const struct target *t, const struct restore_opts *o, const char *old);
 
-/* Replace the target's objects by the scratch schema's.  0 or -1 (reported). */
+/* A view of a database that joins another one is printed with every name
+ * in full, its own database's too: loaded into scratch from a snapshot of
+ * from, it still reads from.  Each name of from or of scratch (dropped at
+ * the end) becomes db's, so that a restore into another database (--into)
+ * reads its own tables.  Only views: the server prints their definitions
+ * itself, every name backquoted.  Left as they are, with a warning: a view
+ * in a client character set where '`' or '\\' can be part of a character
+ * (sjis, big5, gbk...), or one whose definition does not scan. */
+static void my_repoint_views(struct dbconn *c, struct ddl_list *l, const char *from, const char *scratch,
+                             const char *db)
+{
+	static const char *const unsafe[] = { "sjis", "cp932", "big5", "gbk", "gb18030", NULL };
+	char *qdb = db_quote_ident(c, db);
+	for (size_t i = 0; i < l->n; i++) {
+		struct ddl *d = &l->v[i];
+		int skip = strcmp(d->kind, "VIEW") != 0, hits = 0, more = 0;
+		for (size_t k = 0; unsafe[k] && !skip; k++)
+			skip = d->cs && !strcmp(d->cs, unsafe[k]);
+		if (skip)
+			continue;
+		char *a = mysql_requalify(d->create, scratch, qdb, &hits);
+		char *b = a && from ? mysql_requalify(a, from, qdb, &more) : NULL;
+		char **made = from ? &b : &a;
+		if (!*made) {
+			warn("the view '%s' is made as the snapshot has it: its definition does not scan", d->name);
+		} else if (hits + more) {
+			free(d->create);
+			d->create = *made;
+			*made = NULL;
+		}
+		free(a);
+		free(b);
+	}
+	free(qdb);
+}
+
+/* Replace the target's objects by the scratch schema's (loaded from a
+ * snapshot of the database from, NULL when not known).  0 or -1 (reported). */
 static int my_replace(const struct target *t, struct dbconn *adm, const char *db, const char *scratch,
-                      const char *old, const char *charset_sql, const struct restore_opts *o)
+                      const char *old, const char *charset_sql, const struct restore_opts *o, const char *from)
 {
 	char err[ERRLEN];
 	struct dbconn *sc = NULL, *tc = NULL;
@@ -349,6 +386,7 @@ static int my_replace(const struct target *t, struct dbconn *adm, const char *db
 	}
 	if (my_fetch_ddl(t, scratch, &sobj, &ddl) < 0)
 		goto out;
+	my_repoint_views(sc, &ddl, from, scratch, db);
 	if (my_connect_db(t, db, &tc) != DG_OK)
 		goto out;
 	if (my_objects(tc, &tobj, err, sizeof err) < 0) {
@@ -575,7 +613,7 @@ int my_run(const struct target *t, const struct restore_input *in,
 		free(sql);
 	}
 	if (rc == DG_OK && !check_only) {
-		int m = my_replace(t, c, db, scratch, old, charset_sql, o);
+		int m = my_replace(t, c, db, scratch, old, charset_sql, o, in->meta ? in->meta->database : NULL);
 		if (m == 0)
 			fault_point("restore.swapped");
 		rc = m == 0 ? DG_OK : DG_NO;
