@@ -167,7 +167,8 @@ static int my_copy_view(struct dbconn *s, const struct strvec *f, const char *db
 		return -1;
 	}
 	int rc = 0;
-	if (!my_ascii(def) && strcmp(f->v[1], session_cs)) {
+	int ascii = my_ascii(def) && my_ascii(f->v[0]) && my_ascii(f->v[3]) && my_ascii(qc);
+	if (!ascii && strcmp(f->v[1], session_cs)) {
 		snprintf(err, errlen, "the view '%s' is in the character set %s", f->v[0], f->v[1]);
 		rc = -1;
 	}
