@@ -94,8 +94,9 @@ md "cluster-wide change signal (it creates and drops a database), so back-to-bac
 md "rehearsals do not reuse each other's snapshot: the reused case is a lower bound,"
 md "met when nothing on the server wrote since the last snapshot.  The copy:"
 md "PostgreSQL CREATE DATABASE ... TEMPLATE; MariaDB CREATE TABLE ... LIKE and INSERT"
-md "... SELECT when the schema holds only tables, else (as the tiny set, which has a"
-md "view) the snapshot loaded by db-restore --into; SQLite the online backup API.  The"
+md "... SELECT, then the views made again pointed at the copy, when the schema holds"
+md "only tables and views (as the tiny set), else the snapshot loaded by db-restore"
+md "--into; SQLite the online backup API.  The"
 md "issue's anchor is pg_dump of the PostgreSQL tiny database for every data set;"
 md "each engine's own dump program is shown too.  The 1 GB target (≤ 2 × the clone"
 md "time): \`safe-run --rehearse true\` on bench_large against the clone alone, CREATE"
@@ -229,8 +230,9 @@ DATABASE.  11 connections in all (SCRAM, about 8–10 ms each).  Changes:
   in parallel (2.0 s → 1.2 s for the 7 M-row table);
 - MariaDB: a database of nothing but tables is copied on the server (CREATE
   TABLE ... LIKE, its foreign keys, INSERT ... SELECT in one transaction)
-  instead of db-snap's dump loaded by db-restore --into; the tiny data set
-  has a view, so it still goes by the snapshot.
+  instead of db-snap's dump loaded by db-restore --into; since 2026-11-30
+  (second run below) its views too, each made again pointed at the copy,
+  so the tiny data set (which has a view) no longer goes by the snapshot.
 
 Why PostgreSQL tiny still misses ≤ 3 × pg_dump with a fresh snapshot: the
 snapshot *is* a pg_dump (plus its fingerprint, zstd and metadata: about
