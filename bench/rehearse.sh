@@ -230,8 +230,8 @@ DATABASE.  11 connections in all (SCRAM, about 8–10 ms each).  Changes:
   in parallel (2.0 s → 1.2 s for the 7 M-row table);
 - MariaDB: a database of nothing but tables is copied on the server (CREATE
   TABLE ... LIKE, its foreign keys, INSERT ... SELECT in one transaction)
-  instead of db-snap's dump loaded by db-restore --into; since 2026-11-30
-  (second run below) its views too, each made again pointed at the copy,
+  instead of db-snap's dump loaded by db-restore --into; its views
+  too, each made again pointed at the copy (since 2026-11-30),
   so the tiny data set (which has a view) no longer goes by the snapshot.
 
 Why PostgreSQL tiny still misses ≤ 3 × pg_dump with a fresh snapshot: the
