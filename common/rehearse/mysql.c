@@ -18,7 +18,7 @@ static int my_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 	static const char tables_sql[] =
 		"SELECT GROUP_CONCAT(CONCAT_WS(CHAR(31 USING utf8mb4), t.TABLE_NAME,"
 		" COALESCE((SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR '\x1d')"
-		"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA"
+		"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = DATABASE()"
 		"  AND k.TABLE_NAME = t.TABLE_NAME AND k.CONSTRAINT_NAME = 'PRIMARY'), ''))"
 		" ORDER BY t.TABLE_NAME SEPARATOR '\x1e')"
 		" FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = DATABASE()"
@@ -32,18 +32,20 @@ static int my_schema(struct dbconn *c, struct rh_inventory *inv, char *err, size
 		" CASE tc.CONSTRAINT_TYPE WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u'"
 		"  WHEN 'FOREIGN KEY' THEN 'f' ELSE 'c' END, tc.CONSTRAINT_NAME,"
 		" CONCAT(tc.CONSTRAINT_TYPE, ' (', COALESCE((SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION)"
-		"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA"
+		"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = DATABASE()"
+		"  AND k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA"
 		"  AND k.TABLE_NAME = tc.TABLE_NAME AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME),"
 		"  (SELECT cc.CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS cc"
-		"  WHERE cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.TABLE_NAME = tc.TABLE_NAME"
+		"  WHERE cc.CONSTRAINT_SCHEMA = DATABASE() AND cc.TABLE_NAME = tc.TABLE_NAME"
 		"  AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME), ''), ')',"
 		"  COALESCE(CONCAT(' REFERENCES ', rc.REFERENCED_TABLE_NAME, ' ON DELETE ', rc.DELETE_RULE), '')),"
 		" COALESCE(rc.REFERENCED_TABLE_NAME, ''), IF(rc.DELETE_RULE = 'CASCADE', '1', '0'))"
 		" ORDER BY tc.TABLE_NAME, tc.CONSTRAINT_NAME SEPARATOR '\x1e')"
 		" FROM information_schema.TABLE_CONSTRAINTS tc"
-		" LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA"
+		" LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = DATABASE()"
 		"  AND rc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND rc.TABLE_NAME = tc.TABLE_NAME"
-		" WHERE tc.CONSTRAINT_SCHEMA = DATABASE() AND tc.TABLE_NAME <> 'dbguard_marker'";
+		" WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_SCHEMA = DATABASE()"
+		" AND tc.TABLE_NAME <> 'dbguard_marker'";
 	static const char *const sql[3] = { tables_sql, columns_sql, constraints_sql };
 	return rh_schema_read(c, sql, 0, inv, err, errlen);
 }
@@ -88,22 +90,22 @@ static char *my_row_hash(struct dbconn *c, const struct rh_table *tab)
 static const char my_tables_sql[] =
 	"SELECT GROUP_CONCAT(CONCAT_WS(CHAR(31 USING utf8mb4), t.TABLE_NAME,"
 	" (SELECT GROUP_CONCAT(" MY_Q("c.COLUMN_NAME") " ORDER BY c.ORDINAL_POSITION)"
-	"  FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME"
+	"  FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = %1$s AND c.TABLE_NAME = t.TABLE_NAME"
 	"  AND COALESCE(c.GENERATION_EXPRESSION, '') = '')) SEPARATOR '\x1e')"
-	" FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = %s AND t.TABLE_TYPE = 'BASE TABLE'";
+	" FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = %1$s AND t.TABLE_TYPE = 'BASE TABLE'";
 static const char my_fks_sql[] =
 	"SELECT GROUP_CONCAT(CONCAT_WS(CHAR(31 USING utf8mb4), rc.TABLE_NAME, CONCAT('ADD CONSTRAINT ', "
 	MY_Q("rc.CONSTRAINT_NAME") ", ' FOREIGN KEY (',"
 	" (SELECT GROUP_CONCAT(" MY_Q("k.COLUMN_NAME") " ORDER BY k.ORDINAL_POSITION) FROM information_schema.KEY_COLUMN_USAGE k"
-	"  WHERE k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA AND k.TABLE_NAME = rc.TABLE_NAME"
+	"  WHERE k.TABLE_SCHEMA = %1$s AND k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA AND k.TABLE_NAME = rc.TABLE_NAME"
 	"  AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME), ') REFERENCES ',"
 	" IF(rc.UNIQUE_CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA, '', CONCAT(" MY_Q("rc.UNIQUE_CONSTRAINT_SCHEMA") ", '.')),"
 	" " MY_Q("rc.REFERENCED_TABLE_NAME") ", ' (',"
 	" (SELECT GROUP_CONCAT(" MY_Q("k.REFERENCED_COLUMN_NAME") " ORDER BY k.ORDINAL_POSITION)"
-	"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA"
+	"  FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = %1$s AND k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA"
 	"  AND k.TABLE_NAME = rc.TABLE_NAME AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME),"
 	" ') ON DELETE ', rc.DELETE_RULE, ' ON UPDATE ', rc.UPDATE_RULE)) SEPARATOR '\x1e')"
-	" FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.CONSTRAINT_SCHEMA = %s";
+	" FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.CONSTRAINT_SCHEMA = %1$s";
 /* The views: "name \x1f charset \x1f collation \x1f head \x1f definition
  * \x1f check option" rows, head the clauses before VIEW (MariaDB's
  * ALGORITHM column: on MySQL the query fails and the copy goes by dump and
