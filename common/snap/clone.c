@@ -53,6 +53,23 @@ static int other_sessions(struct dbconn *c, const char *db, char **who, char *er
 	return rc;
 }
 
+/* The other sessions still there after half a second: a client that has
+ * just disconnected (our own fingerprint's, a psql a moment ago) stays
+ * listed until its server process has exited, a little later. */
+static int other_sessions_stay(struct dbconn *c, const char *db, char **who, char *err, size_t errlen)
+{
+	for (int tries = 0;; tries++) {
+		if (other_sessions(c, db, who, err, errlen) < 0)
+			return -1;
+		if (!*who || tries == 10)
+			return 0;
+		free(*who);
+		*who = NULL;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 int clone_pg_blocked(const struct target *t, char **why, char *err, size_t errlen)
 {
 	*why = NULL;
@@ -63,7 +80,7 @@ int clone_pg_blocked(const struct target *t, char **why, char *err, size_t errle
 	char *who = NULL;
 	if (db_server_major(c) < 10) {
 		*why = xasprintf("PostgreSQL %s is too old to clone databases quickly", db_server_version(c));
-	} else if (other_sessions(c, target_get(t, TF_DATABASE), &who, err, errlen) < 0) {
+	} else if (other_sessions_stay(c, target_get(t, TF_DATABASE), &who, err, errlen) < 0) {
 		rc = -1;
 	} else if (who) {
 		*why = xasprintf("the database has %s, and a clone needs it to itself "
