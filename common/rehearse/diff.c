@@ -120,6 +120,23 @@ static int compare_values(struct dbconn *orig, struct dbconn *copy, const struct
 	return 1;
 }
 
+/* The values of column col of table t that are not NULL, counted where c
+ * is connected: the original for a table before the command (the
+ * original is the copy before it: the report proves that), the copy for
+ * one after it.  -1, with a warning, when they cannot be counted. */
+static long long nonnull(struct dbconn *c, const struct rh_table *t, const char *col)
+{
+	char *q = db_quote_ident(c, col), *v = NULL, err[1024] = "";
+	char *sql = xasprintf("SELECT count(x.%s) FROM %s x", q, t->ref);
+	long long n = db_query_value(c, sql, &v, err, sizeof err) == 0 && v ? strtoll(v, NULL, 10) : -1;
+	if (n < 0)
+		warn("cannot count the values of %s.%s: %s", t->name, col, *err ? err : "no answer");
+	free(v);
+	free(sql);
+	free(q);
+	return n;
+}
+
 static int has_constraint(const struct rh_table *t, const struct rh_constraint *x)
 {
 	for (size_t i = 0; i < t->ncon; i++)
@@ -147,6 +164,7 @@ static void diff_table(struct rh_report *r, const struct rh_table *tb, const str
 	 * holding as many values (not none: a NULL column dropped and another
 	 * added are just that) is a rename. */
 	int *matched = xcalloc(ta->ncol + 1, sizeof *matched);
+	long long *after = xcalloc(ta->ncol + 1, sizeof *after);   /* counted + 1; 0: not yet */
 	for (size_t i = 0; i < tb->ncol; i++)
 		if (rh_column_find(ta, tb->col[i].name))
 			matched[rh_column_find(ta, tb->col[i].name) - ta->col] = 1;
@@ -158,7 +176,7 @@ static void diff_table(struct rh_report *r, const struct rh_table *tb, const str
 				f->column = xstrdup(cb->name);
 				f->from = xstrdup(cb->type);
 				f->to = xstrdup(ca->type);
-				if (cb->nonnull > 0) {
+				if (nonnull(orig, tb, cb->name) != 0) {
 					f->compared = compare_values(orig, copy, tb, ta, cb->name, &f->n, &f->m);
 					f->loss = !f->compared || f->n + f->m > 0;
 				} else {
@@ -173,13 +191,18 @@ static void diff_table(struct rh_report *r, const struct rh_table *tb, const str
 			}
 			continue;
 		}
+		long long held = nonnull(orig, tb, cb->name);
 		const struct rh_column *to = NULL;
-		for (size_t k = 0; k < ta->ncol && !to; k++)
-			if (!matched[k] && !rh_column_find(tb, ta->col[k].name) && !strcmp(ta->col[k].type, cb->type) &&
-			    ta->col[k].nonnull == cb->nonnull && cb->nonnull > 0) {
+		for (size_t k = 0; k < ta->ncol && !to && held > 0; k++) {
+			if (matched[k] || rh_column_find(tb, ta->col[k].name) || strcmp(ta->col[k].type, cb->type))
+				continue;
+			if (!after[k])
+				after[k] = nonnull(copy, ta, ta->col[k].name) + 1;
+			if (after[k] - 1 == held) {
 				to = &ta->col[k];
 				matched[k] = 1;
 			}
+		}
 		if (to) {
 			struct rh_finding *f = add(r, RK_COLUMN_RENAMED, ta->name);
 			f->from = xstrdup(cb->name);
@@ -188,9 +211,10 @@ static void diff_table(struct rh_report *r, const struct rh_table *tb, const str
 		}
 		struct rh_finding *f = add(r, RK_COLUMN_DROPPED, ta->name);
 		f->column = xstrdup(cb->name);
-		f->n = cb->nonnull;
-		f->loss = cb->nonnull > 0;
+		f->n = held;
+		f->loss = held != 0;   /* not counted (-1): lost, to be safe */
 	}
+	free(after);
 	for (size_t k = 0; k < ta->ncol; k++) {
 		if (matched[k])
 			continue;

@@ -112,7 +112,7 @@ struct rh_table *rh_table_add(struct rh_inventory *inv, const char *name, const 
 void rh_column_add(struct rh_table *t, const char *name, const char *type, int notnull)
 {
 	t->col = xrealloc(t->col, (t->ncol + 1) * sizeof *t->col);
-	t->col[t->ncol++] = (struct rh_column){ xstrdup(name), xstrdup(type), notnull, 0 };
+	t->col[t->ncol++] = (struct rh_column){ xstrdup(name), xstrdup(type), notnull };
 }
 
 void rh_constraint_add(struct rh_table *t, char kind, const char *name, const char *def,
@@ -172,8 +172,11 @@ struct rh_column *rh_column_find(const struct rh_table *t, const char *name)
 	return NULL;
 }
 
-/* Row counts and non-NULL counts of every table (and, with hashes, one
- * hash of each table's content) in one statement. */
+/* Row counts of every table (and, with hashes, one hash or mark of each
+ * table's content) in one statement.  No column is read: counting the
+ * non-NULL values of every column doubled the scans of large tables, and
+ * only the columns a command dropped or changed need them (diff.c reads
+ * those). */
 static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_inventory *inv,
                        struct strvec *hashes, int marks, char *err, size_t errlen)
 {
@@ -187,11 +190,6 @@ static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_in
 		struct rh_table *t = &inv->t[i];
 		struct strvec exprs = STRVEC_INIT;
 		sv_push(&exprs, "count(*)");
-		for (size_t k = 0; k < t->ncol; k++) {
-			char *q = db_quote_ident(c, t->col[k].name);
-			sv_pushf(&exprs, "count(x.%s)", q);
-			free(q);
-		}
 		if (hashes)
 			sv_push_owned(&exprs, marks ? e->row_mark(c, t) : e->row_hash(c, t));
 		char *row = e->concat(exprs.v, exprs.n, RH_FS);
@@ -219,17 +217,15 @@ static int read_counts(struct dbconn *c, const struct rh_engine *e, struct rh_in
 		struct rh_table *t = &inv->t[i];
 		struct strvec f = STRVEC_INIT;
 		rh_split(rows.v[i], RH_FS, &f);
-		if (f.n != t->ncol + 1 + (hashes ? 1 : 0)) {
+		if (f.n != 1 + (hashes ? 1 : 0)) {
 			snprintf(err, errlen, "the counts of table '%s' came back malformed", t->name);
 			sv_free(&f);
 			sv_free(&rows);
 			return -1;
 		}
 		t->rows = strtoll(f.v[0], NULL, 10);
-		for (size_t k = 0; k < t->ncol; k++)
-			t->col[k].nonnull = strtoll(f.v[k + 1], NULL, 10);
 		if (hashes)
-			sv_pushf(hashes, "%s\t%s", t->name, f.v[t->ncol + 1]);
+			sv_pushf(hashes, "%s\t%s", t->name, f.v[1]);
 		sv_free(&f);
 	}
 	sv_free(&rows);
@@ -281,12 +277,9 @@ int rh_inventory_write(FILE *f, const struct rh_inventory *inv)
 		fields(f, (const char *[]){ "table", t->name, t->ref, rows }, 4);
 		for (size_t k = 0; k < t->npk; k++)
 			fields(f, (const char *[]){ "pk", t->pk[k] }, 2);
-		for (size_t k = 0; k < t->ncol; k++) {
-			char nn[32];
-			snprintf(nn, sizeof nn, "%lld", t->col[k].nonnull);
+		for (size_t k = 0; k < t->ncol; k++)
 			fields(f, (const char *[]){ "column", t->col[k].name, t->col[k].type,
-			                            t->col[k].notnull ? "1" : "0", nn }, 5);
-		}
+			                            t->col[k].notnull ? "1" : "0" }, 4);
 		for (size_t k = 0; k < t->ncon; k++) {
 			const struct rh_constraint *x = &t->con[k];
 			char kind[2] = { x->kind, 0 };
@@ -317,9 +310,8 @@ int rh_inventory_load(const char *path, struct rh_inventory *inv, char *err, siz
 			t->rows = strtoll(f[3], NULL, 10);
 		} else if (n == 2 && t && !strcmp(f[0], "pk")) {
 			rh_pk_add(t, f[1]);
-		} else if (n == 5 && t && !strcmp(f[0], "column")) {
+		} else if (n == 4 && t && !strcmp(f[0], "column")) {
 			rh_column_add(t, f[1], f[2], !strcmp(f[3], "1"));
-			t->col[t->ncol - 1].nonnull = strtoll(f[4], NULL, 10);
 		} else if (n == 6 && t && !strcmp(f[0], "constraint")) {
 			rh_constraint_add(t, f[1][0], f[2], f[3], f[4], !strcmp(f[5], "1"));
 		} else {

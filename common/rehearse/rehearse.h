@@ -21,7 +21,6 @@
 struct rh_column {
 	char *name, *type;
 	int notnull;
-	long long nonnull;    /* values that are not NULL */
 };
 
 struct rh_constraint {

@@ -28,7 +28,9 @@ static void human_finding(FILE *o, const struct rh_finding *f)
 			        plural(f->n - f->m, "row", "rows"), f->table, f->n, f->m);
 		break;
 	case RK_COLUMN_DROPPED:
-		if (f->loss)
+		if (f->n < 0)
+			fprintf(o, "  LOST  column %s.%s dropped; its values could not be counted\n", f->table, f->column);
+		else if (f->loss)
 			fprintf(o, "  LOST  column %s.%s dropped, with %lld %s not NULL\n", f->table, f->column, f->n,
 			        plural(f->n, "value", "values"));
 		else
@@ -114,7 +116,10 @@ static void json_finding(FILE *o, const struct rh_finding *f)
 	case RK_COLUMN_DROPPED:
 		fprintf(o, ",\"column\":");
 		json_string(o, f->column);
-		fprintf(o, ",\"non_null\":%lld", f->n);
+		if (f->n < 0)
+			fprintf(o, ",\"non_null\":null");
+		else
+			fprintf(o, ",\"non_null\":%lld", f->n);
 		break;
 	case RK_TYPE_CHANGED:
 		fprintf(o, ",\"column\":");
