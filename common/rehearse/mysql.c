@@ -204,6 +204,10 @@ static int my_copy_views(struct dbconn *s, const char *lit, const char *db, cons
 	struct strvec saved = STRVEC_INIT;
 	if (cs)
 		rh_split(cs, RH_FS, &saved);
+	if (rc == 0 && views.n && saved.n != 2) {
+		snprintf(err, errlen, "cannot read the session's character set");
+		rc = -1;
+	}
 	char *made = xcalloc(views.n ? views.n : 1, 1);
 	/* Passes until all are made; a pass that makes none fails (a view
 	 * naming one that is not there: err says which). */
@@ -214,9 +218,12 @@ static int my_copy_views(struct dbconn *s, const char *lit, const char *db, cons
 				continue;
 			sv_free(&f);
 			rh_split(views.v[i], RH_FS, &f);
-			int r = f.n == 6 && saved.n == 2 ? my_copy_view(s, &f, db, qc, saved.v[0], err, errlen) : -1;
-			if (f.n != 6 || saved.n != 2)
+			if (f.n != 6) {
 				snprintf(err, errlen, "cannot read the views of the database");
+				rc = -1;
+				break;
+			}
+			int r = my_copy_view(s, &f, db, qc, saved.v[0], err, errlen);
 			if (r < 0) {
 				rc = -1;
 			} else if (r == 0) {

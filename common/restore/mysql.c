@@ -344,26 +344,27 @@ static void my_repoint_views(struct dbconn *c, struct ddl_list *l, const char *f
                              const char *db)
 {
 	static const char *const unsafe[] = { "sjis", "cp932", "big5", "gbk", "gb18030", NULL };
+	const char *names[] = { scratch, from && strcmp(from, db) ? from : NULL, NULL };
 	char *qdb = db_quote_ident(c, db);
 	for (size_t i = 0; i < l->n; i++) {
 		struct ddl *d = &l->v[i];
-		int skip = strcmp(d->kind, "VIEW") != 0, hits = 0, more = 0;
+		int skip = strcmp(d->kind, "VIEW") != 0;
 		for (size_t k = 0; unsafe[k] && !skip; k++)
 			skip = d->cs && !strcmp(d->cs, unsafe[k]);
-		if (skip)
-			continue;
-		char *a = mysql_requalify(d->create, scratch, qdb, &hits);
-		char *b = a && from ? mysql_requalify(a, from, qdb, &more) : NULL;
-		char **made = from ? &b : &a;
-		if (!*made) {
-			warn("the view '%s' is made as the snapshot has it: its definition does not scan", d->name);
-		} else if (hits + more) {
-			free(d->create);
-			d->create = *made;
-			*made = NULL;
+		for (size_t k = 0; names[k] && !skip; k++) {
+			int hits = 0;
+			char *r = mysql_requalify(d->create, names[k], qdb, &hits);
+			if (!r) {
+				warn("the view '%s' is made as the snapshot has it: its definition does not scan", d->name);
+				break;
+			}
+			if (hits) {
+				free(d->create);
+				d->create = r;
+			} else {
+				free(r);
+			}
 		}
-		free(a);
-		free(b);
 	}
 	free(qdb);
 }
